@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+// Builds the three outputs a checkout runs from, none of them committed:
+//   gen/wasm-core/  the wasm core as a component, transpiled to ES modules by jco
+//   host-bindings/build/Release/cfskit_host.node  the Linux syscall addon
+//   dist/           the compiled TypeScript (with gen/ copied beside it)
+// A step runs only when an input is newer than its output.
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const log = (msg) => process.stderr.write(`build: ${msg}\n`);
+
+function newest(paths) {
+  let t = 0;
+  for (const p of paths) {
+    if (!existsSync(p)) continue;
+    const st = statSync(p);
+    if (st.isDirectory()) {
+      for (const e of readdirSync(p)) {
+        if (e === 'target' || e === 'build' || e === 'node_modules') continue;
+        t = Math.max(t, newest([join(p, e)]));
+      }
+    } else t = Math.max(t, st.mtimeMs);
+  }
+  return t;
+}
+const stale = (output, inputs) => !existsSync(output) || statSync(output).mtimeMs < newest(inputs);
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...opts });
+  if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with status ${r.status}`);
+}
+
+function buildWasm() {
+  const crate = join(root, 'wasm-core');
+  const coreWasm = join(crate, 'target/wasm32-unknown-unknown/release/cfskit_core.wasm');
+  const inputs = ['src', 'wit', 'Cargo.toml', 'Cargo.lock', '.cargo'].map((p) => join(crate, p));
+  if (stale(coreWasm, inputs)) {
+    log('wasm-core: cargo build (wasm32, std from source)');
+    // Debian's rustc-web has no prebuilt wasm32 std; RUSTC_BOOTSTRAP lets
+    // cargo build it. rustup's toolchain, if any, must not be picked up.
+    const env = {
+      ...process.env,
+      PATH: `/usr/bin:${process.env.PATH ?? ''}`,
+      RUSTC: '/usr/bin/rustc',
+      RUSTDOC: '/usr/bin/rustdoc',
+      RUSTC_BOOTSTRAP: '1',
+    };
+    run('/usr/bin/cargo', ['build', '--release', '--quiet', '--target', 'wasm32-unknown-unknown',
+      '-Zbuild-std=std,panic_abort'], { cwd: crate, env });
+    // cargo leaves an up-to-date output untouched; mark it current so the
+    // next run skips cargo entirely.
+    const now = new Date();
+    utimesSync(coreWasm, now, now);
+  }
+  const gen = join(root, 'gen/wasm-core');
+  if (stale(join(gen, 'cfskit-core.js'), [coreWasm])) {
+    log('wasm-core: component + jco transpile');
+    rmSync(gen, { recursive: true, force: true });
+    mkdirSync(gen, { recursive: true });
+    const component = join(root, 'gen/cfskit-core.component.wasm');
+    const jco = join(root, 'node_modules/@bytecodealliance/jco/dist/jco.js');
+    run(process.execPath, [jco, 'new', coreWasm, '-o', component]);
+    run(process.execPath, [jco, 'transpile', component, '-o', gen, '--name', 'cfskit-core', '--quiet']);
+  }
+}
+
+function buildAddon() {
+  const dir = join(root, 'host-bindings');
+  const output = join(dir, 'build/Release/cfskit_host.node');
+  if (process.platform !== 'linux') return log('host-bindings: not Linux, skipped');
+  if (!stale(output, [join(dir, 'src'), join(dir, 'binding.gyp')])) return;
+  log('host-bindings: node-gyp');
+  const gyp = join(root, 'node_modules/node-gyp/bin/node-gyp.js');
+  // Headers come from the Node installation; node-gyp must not download them.
+  const nodedir = process.env.CFSKIT_NODEDIR ?? '/usr';
+  try {
+    run(process.execPath, [gyp, 'rebuild', '--silent', `--nodedir=${nodedir}`, '-C', dir]);
+  } catch (err) {
+    log(`host-bindings not built (${err.message}); the pure features still work, system calls will report the addon missing`);
+  }
+}
+
+function buildTypeScript() {
+  const tsc = join(root, 'node_modules/typescript/bin/tsc');
+  const inputs = ['src', 'cli', 'host-bindings', 'test', 'bench', 'tsconfig.json'].map((p) => join(root, p));
+  if (stale(join(root, 'dist/.tsbuildinfo'), inputs)) {
+    log('tsc');
+    run(process.execPath, [tsc, '-p', 'tsconfig.json']);
+  }
+  const from = join(root, 'gen/wasm-core');
+  const to = join(root, 'dist/gen/wasm-core');
+  if (stale(join(to, 'cfskit-core.js'), [from])) {
+    rmSync(to, { recursive: true, force: true });
+    cpSync(from, to, { recursive: true });
+  }
+}
+
+try {
+  buildWasm();
+  buildAddon();
+  buildTypeScript();
+} catch (err) {
+  log(`failed: ${err.message}`);
+  process.exit(1);
+}

@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+// Runs every test suite and ends with one line: "N passed, N failed".
+//   rust         wasm-core's own tests (native) and clippy
+//   unit         uvu, pure logic through the wasm core
+//   integration  uvu, real tools, file systems, containers-storage
+//   vm           uvu inside a qemu VM whose kernel has fs-verity
+// Names on the command line pick suites: node scripts/run-tests.mjs unit rust
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const rustEnv = { ...process.env, PATH: `/usr/bin:${process.env.PATH ?? ''}`, RUSTC: '/usr/bin/rustc', RUSTDOC: '/usr/bin/rustdoc' };
+
+const uvu = (dir) => ({ cmd: process.execPath, args: ['node_modules/uvu/bin.js', dir, '.test.js$'], parse: parseUvu });
+
+const suites = {
+  rust: [
+    { cmd: '/usr/bin/cargo', args: ['test', '--release', '--quiet'], cwd: 'wasm-core', env: rustEnv, parse: parseCargo },
+    {
+      cmd: '/usr/bin/cargo',
+      args: ['clippy', '--release', '--quiet', '--all-targets', '--', '-D', 'warnings'],
+      cwd: 'wasm-core',
+      env: rustEnv,
+      parse: checkPassed,
+    },
+    {
+      // The component glue only exists on wasm32.
+      cmd: '/usr/bin/cargo',
+      args: ['clippy', '--release', '--quiet', '--target', 'wasm32-unknown-unknown', '-Zbuild-std=std,panic_abort', '--', '-D', 'warnings'],
+      cwd: 'wasm-core',
+      env: { ...rustEnv, RUSTC_BOOTSTRAP: '1' },
+      parse: checkPassed,
+    },
+  ],
+  unit: [uvu('dist/test/unit')],
+  integration: [uvu('dist/test/integration')],
+  vm: existsSync(`${root}/dist/test/vm/run.js`) ? [{ cmd: process.execPath, args: ['dist/test/vm/run.js'], parse: parseUvu }] : [],
+};
+
+/** A check that is one test: it passed if it exited 0. */
+const checkPassed = (_out, status) => ({ passed: status === 0 ? 1 : 0, failed: status === 0 ? 0 : 1 });
+
+const strip = (s) => s.replace(/\x1b\[[0-9;]*m/g, '');
+
+function parseUvu(out, status) {
+  const text = strip(out);
+  const total = [...text.matchAll(/Total:\s+(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+  const passed = [...text.matchAll(/Passed:\s+(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+  if (total === 0 && status !== 0) return { passed: 0, failed: 1 };
+  // A crash after the totals still fails the suite.
+  const failed = total - passed + (status !== 0 && total === passed ? 1 : 0);
+  return { passed, failed };
+}
+
+function parseCargo(out, status) {
+  let passed = 0;
+  let failed = 0;
+  for (const m of strip(out).matchAll(/test result: \w+\. (\d+) passed; (\d+) failed/g)) {
+    passed += Number(m[1]);
+    failed += Number(m[2]);
+  }
+  if (status !== 0 && failed === 0) failed = 1;
+  return { passed, failed };
+}
+
+function runStep(step) {
+  return new Promise((resolve) => {
+    const child = spawn(step.cmd, step.args, { cwd: `${root}/${step.cwd ?? ''}`, env: step.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c) => { out += c; process.stdout.write(c); });
+    child.stderr.on('data', (c) => { out += c; process.stderr.write(c); });
+    child.on('error', (err) => { out += String(err); resolve({ out, status: 127 }); });
+    child.on('close', (status) => resolve({ out, status: status ?? 1 }));
+  });
+}
+
+const wanted = process.argv.slice(2);
+for (const name of wanted) {
+  if (!(name in suites)) {
+    console.error(`run-tests: unknown suite "${name}" (suites: ${Object.keys(suites).join(', ')})`);
+    process.exit(2);
+  }
+}
+let passed = 0;
+let failed = 0;
+const summary = [];
+for (const [name, steps] of Object.entries(suites)) {
+  if (wanted.length > 0 && !wanted.includes(name)) continue;
+  const started = Date.now();
+  let p = 0;
+  let f = 0;
+  for (const step of steps) {
+    console.log(`\n=== ${name}: ${[step.cmd.split('/').pop(), ...step.args].join(' ')}`);
+    const { out, status } = await runStep(step);
+    const r = step.parse(out, status);
+    p += r.passed;
+    f += r.failed;
+  }
+  summary.push(`  ${name.padEnd(12)} ${String(p).padStart(4)} passed, ${String(f).padStart(3)} failed  (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  passed += p;
+  failed += f;
+}
+console.log(`\n${summary.join('\n')}`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);

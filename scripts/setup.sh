@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what this checkout needs and builds it: Debian packages (when root
+# on Debian and something is missing), npm packages (when package-lock.json
+# changed), then scripts/build.mjs. Each part does nothing when already done,
+# so running it again takes a few seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Build: the wasm toolchain (rustc-web builds std for wasm32), the addon's
+# compiler. Tests: the reference tools and the file systems, podman/skopeo,
+# and the VM that has fs-verity.
+debs=(
+  rustc-web cargo-web rust-web-src rust-web-clippy lld clang g++ make python3
+  fsverity podman skopeo erofs-utils btrfs-progs xfsprogs e2fsprogs tar-split
+  qemu-system-x86 busybox-static cpio util-linux uidmap fuse-overlayfs
+)
+
+missing=()
+if command -v dpkg-query >/dev/null; then
+  for p in "${debs[@]}"; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+  done
+fi
+if ((${#missing[@]})); then
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    echo "setup: installing Debian packages: ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: missing Debian packages (install them as root): ${missing[*]}" >&2
+  fi
+fi
+
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  echo "setup: installing npm packages" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+node scripts/build.mjs

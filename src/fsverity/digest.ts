@@ -1,0 +1,162 @@
+/**
+ * fs-verity digests of files and byte arrays. Files stream through a
+ * reused buffer (memory does not grow with file size); files over
+ * `parallelThreshold` are split into aligned ranges hashed on worker threads,
+ * which gives the same digest as the serial path.
+ */
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { fsverity, withInput } from '../core/wasm.js';
+import { InputError, IntegrityError, UsageError, systemError } from '../errors.js';
+import { WorkerPool } from '../workers/pool.js';
+import { resolveParams, type HashAlg, type VerityOptions, type VerityParams } from './params.js';
+import { planRanges } from './plan.js';
+import { READ_CHUNK, type RangeJob } from './range.js';
+
+export interface DigestFileOptions extends VerityOptions {
+  /** Worker threads for large files; default: every core. 1 means serial. */
+  threads?: number;
+  /** Files at least this large are hashed in parallel; default 16 MiB. */
+  parallelThreshold?: number;
+  /** Bytes per parallel job (rounded to the tree's alignment); default 32 MiB. */
+  jobBytes?: number;
+}
+
+export interface FileDigest {
+  readonly path: string;
+  readonly hashAlg: HashAlg;
+  readonly blockSize: number;
+  readonly size: number;
+  readonly digest: Uint8Array;
+  readonly hex: string;
+}
+
+export const DEFAULT_PARALLEL_THRESHOLD = 16 << 20;
+
+const toHex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
+
+/** `sha512:<hex>`, as `fsverity digest` prints it. */
+export function formatDigest(d: Pick<FileDigest, 'hashAlg' | 'hex'>): string {
+  return `${d.hashAlg}:${d.hex}`;
+}
+
+/** The digest of bytes already in memory. */
+export function digestBytes(data: Uint8Array, options: VerityOptions = {}): Uint8Array {
+  const params = resolveParams(options);
+  const hasher = fsverity.FileHasher.create(params.core);
+  try {
+    for (let pos = 0; pos < data.length; pos += READ_CHUNK) {
+      hasher.update(data.subarray(pos, pos + READ_CHUNK));
+    }
+    return hasher.finish();
+  } finally {
+    hasher[Symbol.dispose]();
+  }
+}
+
+/** Validates a thread count; undefined means every core. */
+export function resolveThreads(threads: number | undefined): number {
+  const n = threads ?? availableParallelism();
+  if (!Number.isInteger(n) || n < 1 || n > 1024) {
+    throw new UsageError(`invalid thread count ${n} (expected a whole number from 1 to 1024)`);
+  }
+  return n;
+}
+
+/**
+ * The digest of a regular file, opened by path or given as an open handle
+ * (`name` then names it in errors).
+ */
+export async function digestFile(file: string | FileHandle, options: DigestFileOptions = {}, name?: string): Promise<FileDigest> {
+  const params = resolveParams(options);
+  const threads = resolveThreads(options.threads);
+  const threshold = options.parallelThreshold ?? DEFAULT_PARALLEL_THRESHOLD;
+  const path = typeof file === 'string' ? file : (name ?? `fd ${file.fd}`);
+  let handle: FileHandle;
+  try {
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; it is then
+    // refused as not a regular file.
+    handle = typeof file === 'string' ? await open(file, constants.O_RDONLY | constants.O_NONBLOCK) : file;
+  } catch (err) {
+    throw systemError(err, path, 'open');
+  }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) throw new InputError(path, 'not a regular file');
+    const digest =
+      threads > 1 && st.size >= threshold
+        ? await digestParallel(handle, path, st.size, params, threads, options.jobBytes)
+        : await digestSerial(handle, path, st.size, params);
+    return { path, hashAlg: params.hashAlg, blockSize: params.blockSize, size: st.size, digest, hex: toHex(digest) };
+  } catch (err) {
+    throw systemError(err, path, 'read');
+  } finally {
+    if (typeof file === 'string') await handle.close();
+  }
+}
+
+async function digestSerial(handle: FileHandle, path: string, size: number, params: VerityParams): Promise<Uint8Array> {
+  const hasher = fsverity.FileHasher.create(params.core);
+  try {
+    const buffer = Buffer.allocUnsafe(READ_CHUNK);
+    let total = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, total);
+      if (bytesRead === 0) break;
+      hasher.update(buffer.subarray(0, bytesRead));
+      total += bytesRead;
+    }
+    if (total !== size) {
+      throw new IntegrityError(path, `read ${total} bytes but the file had ${size} (it changed while being read)`);
+    }
+    return hasher.finish();
+  } finally {
+    hasher[Symbol.dispose]();
+  }
+}
+
+let pool: WorkerPool<RangeJob, Uint8Array> | undefined;
+
+function rangePool(threads: number): WorkerPool<RangeJob, Uint8Array> {
+  if (!pool || pool.size !== threads) {
+    void pool?.close();
+    pool = new WorkerPool(new URL('./worker.js', import.meta.url), threads);
+  }
+  return pool;
+}
+
+/** Stops the digest worker threads (they also stop on their own at exit). */
+export async function closeDigestWorkers(): Promise<void> {
+  await pool?.close();
+  pool = undefined;
+}
+
+async function digestParallel(
+  handle: FileHandle,
+  path: string,
+  size: number,
+  params: VerityParams,
+  threads: number,
+  jobBytes: number | undefined,
+): Promise<Uint8Array> {
+  const plan = planRanges(params, size, jobBytes);
+  const workers = rangePool(threads);
+  const jobs: Promise<Uint8Array>[] = [];
+  for (let i = 0; i < plan.jobs; i++) {
+    const start = i * plan.jobSize;
+    const end = Math.min(size, start + plan.jobSize);
+    jobs.push(workers.run({ path, fd: handle.fd, start, end, height: plan.height, params }));
+  }
+  // Every job must settle before the caller may close the descriptor the
+  // workers read from; the first failure is reported.
+  const results = await Promise.allSettled(jobs);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const entries = Buffer.concat(results.map((r) => (r as PromiseFulfilledResult<Uint8Array>).value));
+  const after = await handle.stat();
+  if (after.size !== size) {
+    throw new IntegrityError(path, `size changed from ${size} to ${after.size} bytes while being read`);
+  }
+  return withInput(path, () => fsverity.digestFromEntries(params.core, plan.height, BigInt(size), entries));
+}

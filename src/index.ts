@@ -1,0 +1,4 @@
+/** cfskit's library API. */
+export * from './errors.js';
+export { digestBytes, digestFile, formatDigest, closeDigestWorkers, type DigestFileOptions, type FileDigest } from './fsverity/digest.js';
+export { resolveParams, HASH_ALGS, type HashAlg, type VerityOptions, type VerityParams } from './fsverity/params.js';

@@ -1,0 +1,10 @@
+//! The WebAssembly component boundary: WIT types in, crate types out.
+//! One file per WIT interface; no logic beyond conversion lives here.
+
+mod fsverity;
+
+wit_bindgen::generate!({ world: "core", path: "wit" });
+
+struct Core;
+
+export!(Core);

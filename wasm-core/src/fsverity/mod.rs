@@ -1,0 +1,17 @@
+//! fs-verity file digests: the Merkle tree the kernel builds over a file's
+//! data and the descriptor hash that names every composefs object.
+//!
+//! Pure computation over bytes the caller feeds in; no I/O. Whole-file
+//! digests stream through [`FileHasher`]; hosts that hash on several threads
+//! split a file into aligned ranges, hash each with [`RangeHasher`] and finish
+//! with [`digest_from_entries`].
+//! Not here: reading files or asking the kernel (host-bindings does that).
+
+mod params;
+mod tree;
+
+pub use params::{HashAlgorithm, Params, ParamsError};
+pub use tree::{digest_from_entries, DigestError, FileHasher, RangeHasher};
+
+#[cfg(test)]
+mod tests;

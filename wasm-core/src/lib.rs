@@ -1,0 +1,8 @@
+//! cfskit-core: the pure logic of cfskit (formats, digests, parsers),
+//! compiled to a WebAssembly component. Nothing here does I/O: hosts stream
+//! bytes in and take bytes out.
+
+pub mod fsverity;
+
+#[cfg(target_arch = "wasm32")]
+mod component;

@@ -34,7 +34,9 @@ fi
 
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   echo "setup: installing npm packages" >&2
-  npm ci --no-audit --no-fund --loglevel=error
+  # Not `npm ci`: it insists on lock entries for optional platform packages
+  # the registry here does not serve; --no-save keeps package-lock.json as is.
+  npm install --no-save --no-audit --no-fund --loglevel=error
 fi
 
 node scripts/build.mjs

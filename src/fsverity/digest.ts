@@ -12,7 +12,8 @@ import { InputError, IntegrityError, UsageError, systemError } from '../errors.j
 import { WorkerPool } from '../workers/pool.js';
 import { resolveParams, type HashAlg, type VerityOptions, type VerityParams } from './params.js';
 import { planRanges } from './plan.js';
-import { READ_CHUNK, type RangeJob } from './range.js';
+import type { RangeJob } from './range.js';
+import { READ_CHUNK, readChunks } from './reader.js';
 
 export interface DigestFileOptions extends VerityOptions {
   /** Worker threads for large files; default: every core. 1 means serial. */
@@ -99,13 +100,10 @@ export async function digestFile(file: string | FileHandle, options: DigestFileO
 async function digestSerial(handle: FileHandle, path: string, size: number, params: VerityParams): Promise<Uint8Array> {
   const hasher = fsverity.FileHasher.create(params.core);
   try {
-    const buffer = Buffer.allocUnsafe(READ_CHUNK);
     let total = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, total);
-      if (bytesRead === 0) break;
-      hasher.update(buffer.subarray(0, bytesRead));
-      total += bytesRead;
+    for await (const chunk of readChunks(handle.fd, path, 0)) {
+      hasher.update(chunk);
+      total += chunk.length;
     }
     if (total !== size) {
       throw new IntegrityError(path, `read ${total} bytes but the file had ${size} (it changed while being read)`);

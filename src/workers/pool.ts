@@ -86,16 +86,18 @@ export class WorkerPool<Req, Res> {
 }
 
 /** The worker side: answers each request with `handler`'s result or error. */
-export function serve<Req, Res>(handler: (request: Req) => Res): void {
+export function serve<Req, Res>(handler: (request: Req) => Res | Promise<Res>): void {
   const port = parentPort;
   if (!port) throw new Error('serve() must run in a worker thread');
   port.on('message', ({ id, request }: { id: number; request: Req }) => {
-    let reply: Reply<Res>;
-    try {
-      reply = { id, ok: true, value: handler(request) };
-    } catch (err) {
-      reply = { id, ok: false, error: serializeError(err) };
-    }
-    port.postMessage(reply);
+    void (async () => {
+      let reply: Reply<Res>;
+      try {
+        reply = { id, ok: true, value: await handler(request) };
+      } catch (err) {
+        reply = { id, ok: false, error: serializeError(err) };
+      }
+      port.postMessage(reply);
+    })();
   });
 }

@@ -8,6 +8,8 @@
 //! Not here: reading files or asking the kernel (host-bindings does that).
 
 mod params;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod sha512x2;
 mod tree;
 
 pub use params::{HashAlgorithm, Params, ParamsError};

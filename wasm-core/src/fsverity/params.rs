@@ -38,6 +38,16 @@ impl HashAlgorithm {
         }
     }
 
+    /// Hashes two equal-length blocks; SHA-512 on wasm SIMD does both at once.
+    pub(crate) fn hash_pair(self, a: &[u8], b: &[u8], out_a: &mut [u8], out_b: &mut [u8]) {
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        if self == Self::Sha512 {
+            return super::sha512x2::sha512_x2(a, b, out_a, out_b);
+        }
+        self.hash_into(&[a], out_a);
+        self.hash_into(&[b], out_b);
+    }
+
     /// Hashes `parts` as one message, writing the digest to the front of `out`.
     pub(crate) fn hash_into(self, parts: &[&[u8]], out: &mut [u8]) {
         match self {

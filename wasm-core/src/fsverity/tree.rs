@@ -167,9 +167,20 @@ impl DataBlocks {
             self.partial.clear();
         }
         let mut blocks = data.chunks_exact(bs);
-        for block in &mut blocks {
-            alg.hash_into(&[block], &mut self.scratch);
-            levels.push(0, &self.scratch[..ds]);
+        let mut second = [0u8; 64];
+        loop {
+            match (blocks.next(), blocks.next()) {
+                (Some(a), Some(b)) => {
+                    alg.hash_pair(a, b, &mut self.scratch, &mut second);
+                    levels.push(0, &self.scratch[..ds]);
+                    levels.push(0, &second[..ds]);
+                }
+                (Some(a), None) => {
+                    alg.hash_into(&[a], &mut self.scratch);
+                    levels.push(0, &self.scratch[..ds]);
+                }
+                _ => break,
+            }
         }
         self.partial.extend_from_slice(blocks.remainder());
     }

@@ -19,6 +19,9 @@ const main: CommandDef = {
   subCommands: {
     digest: () => import('./commands/digest.js').then((m) => m.default),
     measure: () => import('./commands/measure.js').then((m) => m.default),
+    init: () => import('./commands/init.js').then((m) => m.default),
+    cat: () => import('./commands/cat.js').then((m) => m.default),
+    fsck: () => import('./commands/fsck.js').then((m) => m.default),
   },
 };
 

@@ -4,7 +4,8 @@
  * `parallelThreshold` are split into aligned ranges hashed on worker threads,
  * which gives the same digest as the serial path.
  */
-import { constants } from 'node:fs';
+import { constants, fstat } from 'node:fs';
+import { promisify } from 'node:util';
 import { open, type FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { fsverity, withInput } from '../core/wasm.js';
@@ -34,6 +35,8 @@ export interface FileDigest {
 }
 
 export const DEFAULT_PARALLEL_THRESHOLD = 16 << 20;
+
+const fstatAsync = promisify(fstat);
 
 const toHex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 
@@ -67,41 +70,47 @@ export function resolveThreads(threads: number | undefined): number {
 
 /**
  * The digest of a regular file, opened by path or given as an open handle
- * (`name` then names it in errors).
+ * or descriptor (`name` then names it in errors; the caller keeps it open).
  */
-export async function digestFile(file: string | FileHandle, options: DigestFileOptions = {}, name?: string): Promise<FileDigest> {
+export async function digestFile(
+  file: string | FileHandle | number,
+  options: DigestFileOptions = {},
+  name?: string,
+): Promise<FileDigest> {
   const params = resolveParams(options);
   const threads = resolveThreads(options.threads);
   const threshold = options.parallelThreshold ?? DEFAULT_PARALLEL_THRESHOLD;
-  const path = typeof file === 'string' ? file : (name ?? `fd ${file.fd}`);
-  let handle: FileHandle;
+  const given = typeof file === 'number' ? file : typeof file === 'string' ? undefined : file.fd;
+  const path = typeof file === 'string' ? file : (name ?? `fd ${given}`);
+  let handle: FileHandle | undefined;
   try {
     // O_NONBLOCK: opening a FIFO must not wait for a writer; it is then
     // refused as not a regular file.
-    handle = typeof file === 'string' ? await open(file, constants.O_RDONLY | constants.O_NONBLOCK) : file;
+    if (typeof file === 'string') handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     throw systemError(err, path, 'open');
   }
+  const fd = handle?.fd ?? (given as number);
   try {
-    const st = await handle.stat();
+    const st = await fstatAsync(fd);
     if (!st.isFile()) throw new InputError(path, 'not a regular file');
     const digest =
       threads > 1 && st.size >= threshold
-        ? await digestParallel(handle, path, st.size, params, threads, options.jobBytes)
-        : await digestSerial(handle, path, st.size, params);
+        ? await digestParallel(fd, path, st.size, params, threads, options.jobBytes)
+        : await digestSerial(fd, path, st.size, params);
     return { path, hashAlg: params.hashAlg, blockSize: params.blockSize, size: st.size, digest, hex: toHex(digest) };
   } catch (err) {
     throw systemError(err, path, 'read');
   } finally {
-    if (typeof file === 'string') await handle.close();
+    await handle?.close();
   }
 }
 
-async function digestSerial(handle: FileHandle, path: string, size: number, params: VerityParams): Promise<Uint8Array> {
+async function digestSerial(fd: number, path: string, size: number, params: VerityParams): Promise<Uint8Array> {
   const hasher = fsverity.FileHasher.create(params.core);
   try {
     let total = 0;
-    for await (const chunk of readChunks(handle.fd, path, 0)) {
+    for await (const chunk of readChunks(fd, path, 0)) {
       hasher.update(chunk);
       total += chunk.length;
     }
@@ -131,7 +140,7 @@ export async function closeDigestWorkers(): Promise<void> {
 }
 
 async function digestParallel(
-  handle: FileHandle,
+  fd: number,
   path: string,
   size: number,
   params: VerityParams,
@@ -144,7 +153,7 @@ async function digestParallel(
   for (let i = 0; i < plan.jobs; i++) {
     const start = i * plan.jobSize;
     const end = Math.min(size, start + plan.jobSize);
-    jobs.push(workers.run({ path, fd: handle.fd, start, end, height: plan.height, params }));
+    jobs.push(workers.run({ path, fd, start, end, height: plan.height, params }));
   }
   // Every job must settle before the caller may close the descriptor the
   // workers read from; the first failure is reported.
@@ -152,7 +161,7 @@ async function digestParallel(
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
   const entries = Buffer.concat(results.map((r) => (r as PromiseFulfilledResult<Uint8Array>).value));
-  const after = await handle.stat();
+  const after = await fstatAsync(fd);
   if (after.size !== size) {
     throw new IntegrityError(path, `size changed from ${size} to ${after.size} bytes while being read`);
   }

@@ -1,0 +1,228 @@
+/**
+ * Repository consistency check: every object's content against its name,
+ * every stream and image link, every splitstream's structure and the
+ * objects and streams it references. Problems are collected (kind, path,
+ * detail) with the same kinds composefs-rs reports; nothing is modified.
+ */
+import { lstat, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { openObjectFile, resolveLink } from './links.js';
+import { META_FILE, parseMeta } from './meta.js';
+import { isObjectId, objectRelPath, toObjectId, type ObjectId } from './object-id.js';
+import type { Repository } from './repository.js';
+
+export type ProblemKind =
+  | 'metadata-parse-failed'
+  | 'object-invalid-name'
+  | 'object-open-failed'
+  | 'object-digest-mismatch'
+  | 'object-verity-missing'
+  | 'unexpected-file-type'
+  | 'entry-not-symlink'
+  | 'broken-symlink'
+  | 'stream-open-failed'
+  | 'stream-read-failed'
+  | 'missing-object-ref'
+  | 'missing-named-ref'
+  | 'image-missing-object';
+
+export interface Problem {
+  readonly kind: ProblemKind;
+  /** Repository-relative path of what is wrong. */
+  readonly path: string;
+  readonly detail: string;
+}
+
+export interface FsckReport {
+  readonly ok: boolean;
+  readonly hasMetadata: boolean;
+  readonly objectsChecked: number;
+  readonly streamsChecked: number;
+  readonly imagesChecked: number;
+  readonly problems: readonly Problem[];
+}
+
+export interface FsckProgress {
+  (stage: 'objects' | 'streams' | 'images', done: number, total: number): void;
+}
+
+/** How many objects are verified at once (each may use worker threads). */
+const CONCURRENCY = 4;
+
+export async function fsck(repo: Repository, progress?: FsckProgress): Promise<FsckReport> {
+  const problems: Problem[] = [];
+  const add = (kind: ProblemKind, path: string, detail = ''): void => {
+    problems.push({ kind, path, detail });
+  };
+  await checkMeta(repo, add);
+  const present = new Set<ObjectId>();
+  const objectsChecked = await checkObjects(repo, present, add, progress);
+  const streamsChecked = await checkEntries(repo, 'streams', present, add, progress);
+  const imagesChecked = await checkEntries(repo, 'images', present, add, progress);
+  await checkRefs(repo, 'streams/refs', add);
+  await checkRefs(repo, 'images/refs', add);
+  return { ok: problems.length === 0, hasMetadata: repo.hasMeta, objectsChecked, streamsChecked, imagesChecked, problems };
+}
+
+/** A problem's detail: the message of what went wrong. */
+function describeProblem(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+type Add = (kind: ProblemKind, path: string, detail?: string) => void;
+
+async function checkMeta(repo: Repository, add: Add): Promise<void> {
+  if (!repo.hasMeta) return;
+  try {
+    parseMeta(await readFile(join(repo.path, META_FILE)), META_FILE);
+  } catch (err) {
+    add('metadata-parse-failed', META_FILE, describeProblem(err));
+  }
+}
+
+async function listDir(path: string): Promise<string[]> {
+  try {
+    return (await readdir(path)).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+async function checkObjects(repo: Repository, present: Set<ObjectId>, add: Add, progress?: FsckProgress): Promise<number> {
+  const candidates: { rel: string; id: ObjectId | undefined }[] = [];
+  for (const dir of await listDir(join(repo.path, 'objects'))) {
+    if (!/^[0-9a-f]{2}$/.test(dir)) continue;
+    for (const name of await listDir(join(repo.path, 'objects', dir))) {
+      const id = `${dir}${name}`;
+      candidates.push({ rel: `objects/${dir}/${name}`, id: isObjectId(id, repo.hashAlg) ? id : undefined });
+    }
+  }
+  let done = 0;
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const item = candidates[next++];
+      if (!item) return;
+      await checkObject(repo, item.rel, item.id, present, add);
+      progress?.('objects', ++done, candidates.length);
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  return candidates.length;
+}
+
+async function checkObject(repo: Repository, rel: string, id: ObjectId | undefined, present: Set<ObjectId>, add: Add): Promise<void> {
+  if (id === undefined) {
+    add('object-invalid-name', rel, `not a ${repo.hashAlg} digest`);
+    return;
+  }
+  const st = await lstat(join(repo.path, rel));
+  if (!st.isFile()) {
+    add('unexpected-file-type', rel, 'not a regular file');
+    return;
+  }
+  present.add(id);
+  let handle;
+  try {
+    handle = await openObjectFile(repo.path, id);
+  } catch (err) {
+    add('object-open-failed', rel, describeProblem(err));
+    return;
+  }
+  try {
+    const { digest } = await repo.objects.verify(id, handle.fd);
+    if (digest !== id) add('object-digest-mismatch', rel, `measured ${digest}`);
+  } catch (err) {
+    const detail = describeProblem(err);
+    add(/has no fs-verity/.test(detail) ? 'object-verity-missing' : 'object-open-failed', rel, detail);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** streams/* or images/*: links to objects; streams are parsed too. */
+async function checkEntries(
+  repo: Repository,
+  category: 'streams' | 'images',
+  present: Set<ObjectId>,
+  add: Add,
+  progress?: FsckProgress,
+): Promise<number> {
+  const names = (await listDir(join(repo.path, category))).filter((n) => n !== 'refs' && !n.startsWith('.'));
+  let checked = 0;
+  for (const name of names) {
+    const rel = `${category}/${name}`;
+    const st = await lstat(join(repo.path, rel));
+    checked++;
+    progress?.(category, checked, names.length);
+    if (!st.isSymbolicLink()) {
+      add('entry-not-symlink', rel);
+      continue;
+    }
+    let id: ObjectId;
+    try {
+      id = (await resolveLink(repo.path, rel, repo.hashAlg)).id;
+    } catch (err) {
+      add('broken-symlink', rel, describeProblem(err));
+      continue;
+    }
+    if (!present.has(id)) {
+      add('broken-symlink', rel, `${objectRelPath(id)} is missing`);
+      continue;
+    }
+    if (category === 'streams') await checkStream(repo, name, rel, present, add);
+  }
+  return checked;
+}
+
+async function checkStream(repo: Repository, name: string, rel: string, present: Set<ObjectId>, add: Add): Promise<void> {
+  let stream;
+  try {
+    stream = await repo.streams.open(name);
+  } catch (err) {
+    add('stream-open-failed', rel, describeProblem(err));
+    return;
+  }
+  try {
+    const info = stream.reader.info;
+    for (const ref of info.objectRefs) {
+      const id = toObjectId(ref);
+      if (!present.has(id)) add('missing-object-ref', rel, id);
+    }
+    for (const [refName, ref] of info.namedRefs) {
+      const id = toObjectId(ref);
+      if (!present.has(id)) add('missing-named-ref', rel, `ref ${refName}: ${id}`);
+    }
+    // Decoding every chunk checks the compressed stream and its indexes.
+    for await (const chunk of stream.reader.chunks()) void chunk;
+  } catch (err) {
+    add('stream-read-failed', rel, describeProblem(err));
+  } finally {
+    await stream.close();
+  }
+}
+
+async function checkRefs(repo: Repository, dir: string, add: Add): Promise<void> {
+  const base = join(repo.path, dir);
+  let entries;
+  try {
+    entries = await readdir(base, { recursive: true, withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  for (const entry of entries) {
+    const rel = join(dir, join(entry.parentPath, entry.name).slice(base.length + 1));
+    if (entry.isDirectory()) continue;
+    if (!entry.isSymbolicLink()) {
+      add('unexpected-file-type', rel, 'not a symlink');
+      continue;
+    }
+    try {
+      await resolveLink(repo.path, rel, repo.hashAlg);
+    } catch (err) {
+      add('broken-symlink', rel, describeProblem(err));
+    }
+  }
+}

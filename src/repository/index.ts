@@ -1,0 +1,10 @@
+/** The composefs repository: objects, streams, images, refs. */
+export { Repository, type InitOptions, type OpenOptions, type Security } from './repository.js';
+export { ImportContext, ObjectStore, type FromFileOptions, type StoreMethod, type StoredObject } from './objects.js';
+export { StreamStore, type OpenedStream, type StreamRef } from './streams.js';
+export { ImageStore } from './images.js';
+export { RepositoryBusyError } from './lock.js';
+export { repositoryPath, SYSTEM_REPOSITORY, userRepository, type LocationOptions } from './location.js';
+export { ALGORITHMS, type Algorithm } from './meta.js';
+export { decodeTag, encodeTag, checkRefName, checkContentId } from './names.js';
+export { isObjectId, objectRelPath, toObjectId, type ObjectId } from './object-id.js';

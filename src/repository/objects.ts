@@ -1,0 +1,269 @@
+/**
+ * The object store: content-addressed files under objects/, named by their
+ * fs-verity digest. New content is stored by reflink, hardlink or copy
+ * (in that order of preference), written so that a crash never leaves a
+ * partial object under a final name, and verified: in a secure repository
+ * the kernel enables fs-verity and its measurement must match; in an
+ * insecure one the digest is computed here.
+ */
+import { close, constants, open, write } from 'node:fs';
+import { lstat, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import {
+  copyFileRange,
+  enableVerity,
+  ficlone,
+  linkTmpfile,
+  measureVerity,
+  statx,
+  VerityNotEnabledError,
+} from '../../host-bindings/index.js';
+import { IntegrityError, UnsupportedError, systemError } from '../errors.js';
+import { digestBytes, digestFile } from '../fsverity/digest.js';
+import type { HashAlg } from '../fsverity/params.js';
+import { objectPathname, toObjectId, type ObjectId } from './object-id.js';
+import { TempObject } from './temp-object.js';
+
+const openAsync = promisify(open);
+const closeAsync = promisify(close);
+const writeAsync = promisify(write);
+
+/** How an object came to be in the store, for import statistics. */
+export type StoreMethod = 'reflinked' | 'hardlinked' | 'copied' | 'written' | 'already-present';
+
+export interface StoredObject {
+  readonly id: ObjectId;
+  readonly size: number;
+  readonly method: StoreMethod;
+}
+
+/**
+ * State shared by the objects of one import: which (source device,
+ * repository device) pairs cannot reflink, so each pair is probed once.
+ */
+export class ImportContext {
+  private readonly noReflink = new Set<string>();
+
+  reflinkKnownUnsupported(src: bigint, dst: bigint): boolean {
+    return this.noReflink.has(`${src}:${dst}`);
+  }
+
+  markReflinkUnsupported(src: bigint, dst: bigint): void {
+    this.noReflink.add(`${src}:${dst}`);
+  }
+}
+
+export interface FromFileOptions {
+  /** Fail rather than copy a byte (no reflink and no hardlink possible). */
+  readonly zerocopy?: boolean;
+  readonly context?: ImportContext;
+  /** Names the source in errors when it is given as a descriptor. */
+  readonly name?: string;
+}
+
+const errnoOf = (err: unknown): string | undefined => {
+  const e = err as { errno?: unknown; code?: unknown } | null;
+  if (typeof e?.errno === 'string') return e.errno;
+  return typeof e?.code === 'string' ? e.code : undefined;
+};
+
+const VERITY_BLOCK = 4096;
+
+export class ObjectStore {
+  readonly dir: string;
+  private device: bigint | undefined;
+
+  constructor(
+    root: string,
+    readonly hashAlg: HashAlg,
+    /** Whether every object must have fs-verity (a secure repository). */
+    readonly secure: boolean,
+  ) {
+    this.dir = join(root, 'objects');
+  }
+
+  pathOf(id: ObjectId): string {
+    return join(this.dir, objectPathname(id));
+  }
+
+  async has(id: ObjectId, size?: number): Promise<boolean> {
+    try {
+      const st = await lstat(this.pathOf(id));
+      return st.isFile() && (size === undefined || st.size === size);
+    } catch {
+      return false;
+    }
+  }
+
+  /** Stores bytes already in memory. */
+  async ensureObject(data: Uint8Array): Promise<StoredObject> {
+    const id = toObjectId(digestBytes(data, { hashAlg: this.hashAlg }));
+    if (await this.has(id, data.length)) return { id, size: data.length, method: 'already-present' };
+    const temp = await TempObject.create(this.dir);
+    try {
+      for (let done = 0; done < data.length; ) {
+        done += await writeAsync(temp.fd, data, done, data.length - done);
+      }
+      return await this.finish(temp, data.length, id, 'written');
+    } catch (err) {
+      await temp.discard();
+      throw err;
+    }
+  }
+
+  /**
+   * Stores the content of a file without copying it where possible: a
+   * reflink (FICLONE), else a hardlink of the source itself when it is on
+   * the repository's file system, else a copy (unless `zerocopy`).
+   */
+  async ensureObjectFromFile(source: string | number, size: number, options: FromFileOptions = {}): Promise<StoredObject> {
+    const name = typeof source === 'string' ? source : (options.name ?? `fd ${source}`);
+    let fd: number;
+    try {
+      fd = typeof source === 'number' ? source : await openAsync(source, constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (err) {
+      throw systemError(err, name, 'open');
+    }
+    try {
+      const st = await statx(fd);
+      if ((st.mode & 0o170000) !== 0o100000) throw new IntegrityError(name, 'is not a regular file');
+      if (st.size !== BigInt(size)) throw new IntegrityError(name, `has ${st.size} bytes, expected ${size}`);
+      const context = options.context ?? new ImportContext();
+      const dst = await this.repositoryDevice();
+      if (!context.reflinkKnownUnsupported(st.dev, dst)) {
+        const reflinked = await this.tryReflink(fd, name, size);
+        if (reflinked) return reflinked;
+        context.markReflinkUnsupported(st.dev, dst);
+      }
+      if (st.dev === dst) {
+        const hardlinked = await this.tryHardlink(fd, name, size);
+        if (hardlinked) return hardlinked;
+      }
+      if (options.zerocopy) {
+        throw new UnsupportedError(
+          `${name}: neither a reflink nor a hardlink into ${this.dir} is possible` +
+            `${st.dev === dst ? '' : ' (different file systems)'}, and copying is not allowed (zerocopy)`,
+        );
+      }
+      return await this.copy(fd, name, size);
+    } finally {
+      if (typeof source === 'string') await closeAsync(fd);
+    }
+  }
+
+  private async repositoryDevice(): Promise<bigint> {
+    this.device ??= (await statx(this.dir)).dev;
+    return this.device;
+  }
+
+  private async tryReflink(fd: number, name: string, size: number): Promise<StoredObject | undefined> {
+    const temp = await TempObject.create(this.dir);
+    try {
+      await ficlone(fd, temp.fd);
+    } catch (err) {
+      await temp.discard();
+      const errno = errnoOf(err);
+      // The file system pair cannot share extents; anything else is real.
+      if (errno === 'EOPNOTSUPP' || errno === 'EXDEV' || errno === 'EINVAL' || errno === 'ENOTTY') return undefined;
+      throw systemError(err, name, 'ioctl(FICLONE)');
+    }
+    try {
+      const cloned = await statx(temp.fd);
+      if (cloned.size !== BigInt(size)) throw new IntegrityError(name, `reflink has ${cloned.size} bytes, expected ${size}`);
+      return await this.finish(temp, size, undefined, 'reflinked');
+    } catch (err) {
+      await temp.discard();
+      throw err;
+    }
+  }
+
+  /**
+   * Links the source file itself into objects/: safe because image layer
+   * files are never modified, and with fs-verity (secure repositories)
+   * the kernel enforces that from now on.
+   */
+  private async tryHardlink(fd: number, name: string, size: number): Promise<StoredObject | undefined> {
+    let id: ObjectId;
+    try {
+      id = this.secure ? await this.enableAndMeasure(fd, name) : await this.digestFd(fd, name);
+    } catch (err) {
+      if (this.secure) return undefined;
+      throw err;
+    }
+    if (await this.has(id, size)) return { id, size, method: 'already-present' };
+    try {
+      await linkTmpfile(fd, this.pathOf(id)).catch(async (err: unknown) => {
+        if (errnoOf(err) !== 'ENOENT') throw err;
+        await mkdir(join(this.dir, id.slice(0, 2)), { recursive: true, mode: 0o755 });
+        await linkTmpfile(fd, this.pathOf(id));
+      });
+      return { id, size, method: 'hardlinked' };
+    } catch (err) {
+      if (errnoOf(err) === 'EEXIST') return { id, size, method: 'already-present' };
+      return undefined;
+    }
+  }
+
+  private async copy(fd: number, name: string, size: number): Promise<StoredObject> {
+    const temp = await TempObject.create(this.dir);
+    try {
+      const copied = await copyFileRange(fd, temp.fd, size);
+      if (copied !== size) throw new IntegrityError(name, `copied ${copied} bytes, expected ${size} (the file changed)`);
+      return await this.finish(temp, size, undefined, 'copied');
+    } catch (err) {
+      await temp.discard();
+      throw err;
+    }
+  }
+
+  /** Seals, verifies and links a complete temporary object. */
+  private async finish(temp: TempObject, size: number, expected: ObjectId | undefined, method: StoreMethod): Promise<StoredObject> {
+    const readOnly = await temp.sealed();
+    try {
+      const name = expected ? `object ${expected}` : 'new object';
+      const id = this.secure ? await this.enableAndMeasure(readOnly, name) : (expected ?? (await this.digestFd(readOnly, name)));
+      if (expected !== undefined && id !== expected) {
+        throw new IntegrityError(name, `the kernel measured ${id} after writing it`);
+      }
+      const published = await temp.publish(readOnly, id);
+      return { id, size, method: published === 'exists' ? 'already-present' : method };
+    } finally {
+      await closeAsync(readOnly);
+    }
+  }
+
+  private async digestFd(fd: number, name: string): Promise<ObjectId> {
+    return (await digestFile(fd, { hashAlg: this.hashAlg }, name)).hex;
+  }
+
+  /** Enables fs-verity (tolerating "already enabled") and returns the kernel's digest. */
+  private async enableAndMeasure(fd: number, name: string): Promise<ObjectId> {
+    try {
+      await enableVerity(fd, { hashAlg: this.hashAlg, blockSize: VERITY_BLOCK }, name);
+    } catch (err) {
+      if (errnoOf(err) !== 'EEXIST') throw err;
+    }
+    const m = await measureVerity(fd, name);
+    if (m.hashAlg !== this.hashAlg) throw new IntegrityError(name, `has fs-verity with ${m.hashAlg}, the repository uses ${this.hashAlg}`);
+    return m.hex;
+  }
+
+  /**
+   * Checks an object's content against its name: the kernel's measurement
+   * where it has fs-verity, else a digest computed here. Returns the digest
+   * found, which differs from `id` when the object is damaged.
+   */
+  async verify(id: ObjectId, fd: number): Promise<{ digest: ObjectId; by: 'kernel' | 'computed' }> {
+    const name = `objects/${objectPathname(id)}`;
+    if (this.secure) {
+      try {
+        return { digest: (await measureVerity(fd, name)).hex, by: 'kernel' };
+      } catch (err) {
+        if (err instanceof VerityNotEnabledError) throw new IntegrityError(name, 'has no fs-verity, but the repository requires it');
+        throw err;
+      }
+    }
+    return { digest: await this.digestFd(fd, name), by: 'computed' };
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * Splitstreams in a repository: committing a finished stream under its
+ * content identifier (`streams/<id>` → the object), refs to streams
+ * (`streams/refs/<name>`, GC roots), and opening or reassembling a stream
+ * by content id, by `refs/…` name or by its verified digest.
+ */
+import { lstat, readdir, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import { NotFoundError, IntegrityError, systemError } from '../errors.js';
+import type { HashAlg } from '../fsverity/params.js';
+import { openSplitstream, reassemble, SplitstreamWriter, type SplitstreamReader } from '../splitstream/index.js';
+import { resolveLink, openObjectFile } from './links.js';
+import { checkContentId, checkRefName } from './names.js';
+import { isObjectId, objectRelPath, toObjectId, type ObjectId } from './object-id.js';
+import type { ObjectStore } from './objects.js';
+import { replaceSymlink } from './symlinks.js';
+
+export interface StreamRef {
+  /** The ref's name below streams/refs/. */
+  readonly name: string;
+  /** The content identifier it names (streams/<contentId>). */
+  readonly contentId: string;
+  readonly id: ObjectId;
+}
+
+export interface OpenedStream {
+  readonly id: ObjectId;
+  readonly reader: SplitstreamReader;
+  close(): Promise<void>;
+}
+
+export class StreamStore {
+  constructor(
+    private readonly root: string,
+    private readonly objects: ObjectStore,
+    private readonly hashAlg: HashAlg,
+    private readonly tmpDir: string,
+    /** Makes written data durable before a stream becomes visible. */
+    private readonly sync: () => Promise<void>,
+  ) {}
+
+  /** A writer whose temporary file lives in the repository (same file system). */
+  writer(contentType: bigint): SplitstreamWriter {
+    return new SplitstreamWriter({ hashAlg: this.hashAlg, contentType, tmpDir: this.tmpDir });
+  }
+
+  /** The object ID of the stream named `contentId`, if present. */
+  async has(contentId: string): Promise<ObjectId | undefined> {
+    checkContentId(contentId);
+    try {
+      return (await resolveLink(this.root, `streams/${contentId}`, this.hashAlg)).id;
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Makes a finished splitstream file an object and names it. Everything
+   * it references was stored before, and all of it is synced to disk
+   * before the name appears: after a crash the stream is either absent or
+   * complete.
+   */
+  async commit(file: { path: string; size: number }, contentId: string, ref?: string): Promise<ObjectId> {
+    checkContentId(contentId);
+    if (ref !== undefined) checkRefName(ref);
+    let id: ObjectId;
+    try {
+      id = (await this.objects.ensureObjectFromFile(file.path, file.size)).id;
+    } finally {
+      await unlink(file.path).catch(() => undefined);
+    }
+    await this.sync();
+    await replaceSymlink(this.root, `streams/${contentId}`, objectRelPath(id));
+    if (ref !== undefined) await this.setRef(ref, contentId);
+    return id;
+  }
+
+  /** Points `streams/refs/<ref>` at an existing stream. */
+  async setRef(ref: string, contentId: string): Promise<void> {
+    checkRefName(ref);
+    checkContentId(contentId);
+    if ((await this.has(contentId)) === undefined) throw new NotFoundError(contentId, 'no such stream in the repository');
+    await replaceSymlink(this.root, `streams/refs/${ref}`, `streams/${contentId}`);
+  }
+
+  async removeRef(ref: string): Promise<void> {
+    checkRefName(ref);
+    const path = join(this.root, 'streams/refs', ref);
+    try {
+      if (!(await lstat(path)).isSymbolicLink()) throw new NotFoundError(path, 'is not a ref');
+      await unlink(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`refs/${ref}`, 'no such ref');
+      throw systemError(err, path, 'unlink');
+    }
+  }
+
+  /** Refs below streams/refs/<prefix>, each resolved to its stream. */
+  async listRefs(prefix = ''): Promise<StreamRef[]> {
+    const base = join(this.root, 'streams/refs', prefix);
+    const refs: StreamRef[] = [];
+    let entries;
+    try {
+      entries = await readdir(base, { recursive: true, withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return refs;
+      throw systemError(err, base, 'readdir');
+    }
+    for (const entry of entries) {
+      if (!entry.isSymbolicLink()) continue;
+      const rel = join(entry.parentPath ?? entry.path, entry.name).slice(join(this.root, 'streams/refs').length + 1);
+      const resolved = await resolveLink(this.root, `streams/refs/${rel}`, this.hashAlg);
+      const streamLink = resolved.chain[1] ?? '';
+      refs.push({ name: rel, contentId: streamLink.replace(/^streams\//, ''), id: resolved.id });
+    }
+    return refs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /**
+   * The stream `name` names: a hex digest (then verified), `refs/<ref>`, or
+   * a content identifier.
+   */
+  async resolve(name: string): Promise<{ id: ObjectId; verify: boolean }> {
+    if (isObjectId(name, this.hashAlg)) return { id: name, verify: true };
+    if (name.startsWith('refs/')) {
+      checkRefName(name.slice('refs/'.length));
+      return { id: (await resolveLink(this.root, `streams/${name}`, this.hashAlg)).id, verify: false };
+    }
+    checkContentId(name);
+    return { id: (await resolveLink(this.root, `streams/${name}`, this.hashAlg)).id, verify: false };
+  }
+
+  /** Opens an object, checking its digest when asked to or when the repository is secure. */
+  async openObject(id: ObjectId, verify: boolean): Promise<FileHandle> {
+    const handle = await openObjectFile(this.root, id);
+    if (verify || this.objects.secure) {
+      try {
+        const { digest } = await this.objects.verify(id, handle.fd);
+        if (digest !== id) throw new IntegrityError(`objects/${id.slice(0, 2)}/${id.slice(2)}`, `content digest is ${digest}`);
+      } catch (err) {
+        await handle.close();
+        throw err;
+      }
+    }
+    return handle;
+  }
+
+  async open(name: string, expect?: { contentType?: bigint }): Promise<OpenedStream> {
+    const { id, verify } = await this.resolve(name);
+    const handle = await this.openObject(id, verify);
+    try {
+      const reader = await openSplitstream(handle, name, { ...expect, hashAlg: this.hashAlg });
+      return { id, reader, close: () => handle.close() };
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+  }
+
+  /** Writes the original bytes of stream `name` to `out`; returns how many. */
+  async cat(name: string, out: Writable, expect?: { contentType?: bigint }): Promise<bigint> {
+    const stream = await this.open(name, expect);
+    try {
+      return await reassemble(stream.reader, (objectId) => this.openObject(toObjectId(objectId), false), out);
+    } finally {
+      await stream.close();
+    }
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The repository's symlinks (streams/, images/ and their refs/): relative
+ * targets computed the way composefs-rs computes them, atomic replacement,
+ * and reading that refuses any link that would lead out of the repository.
+ */
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, readlink, rename, symlink, unlink } from 'node:fs/promises';
+import { dirname, join, posix } from 'node:path';
+import { InputError, NotFoundError, systemError } from '../errors.js';
+
+/** The relative target for a link at `linkPath` to `targetPath` (both repo-relative). */
+export function relativeTarget(linkPath: string, targetPath: string): string {
+  const from = posix.dirname(linkPath).split('/');
+  const to = targetPath.split('/');
+  let common = 0;
+  while (common < from.length && common < to.length - 1 && from[common] === to[common]) common++;
+  return [...from.slice(common).map(() => '..'), ...to.slice(common)].join('/');
+}
+
+function isErrno(err: unknown, code: string): boolean {
+  return (err as NodeJS.ErrnoException | null)?.code === code;
+}
+
+/**
+ * Points `linkPath` at `targetPath`, creating parent directories; an
+ * existing link is replaced atomically (a temporary link renamed over it).
+ */
+export async function replaceSymlink(root: string, linkPath: string, targetPath: string): Promise<void> {
+  const target = relativeTarget(linkPath, targetPath);
+  const full = join(root, linkPath);
+  await mkdir(dirname(full), { recursive: true, mode: 0o755 });
+  try {
+    await symlink(target, full);
+    return;
+  } catch (err) {
+    if (!isErrno(err, 'EEXIST')) throw systemError(err, full, 'symlink');
+  }
+  try {
+    if ((await readlink(full)) === target) return;
+  } catch (err) {
+    if (!isErrno(err, 'EINVAL') && !isErrno(err, 'ENOENT')) throw systemError(err, full, 'readlink');
+  }
+  const temp = join(root, `.symlink-${randomBytes(6).toString('hex')}`);
+  await symlink(target, temp);
+  try {
+    await rename(temp, full);
+  } catch (err) {
+    await unlink(temp).catch(() => undefined);
+    throw systemError(err, full, 'rename');
+  }
+}
+
+/** Checks that every directory from the root down to `relPath`'s parent is a real directory. */
+export async function checkParents(root: string, relPath: string): Promise<void> {
+  const parts = relPath.split('/');
+  let path = root;
+  for (const part of parts.slice(0, -1)) {
+    path = join(path, part);
+    let st;
+    try {
+      st = await lstat(path);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) throw new NotFoundError(path, 'no such directory');
+      throw systemError(err, path, 'lstat');
+    }
+    if (st.isSymbolicLink()) throw new InputError(path, 'is a symlink where the repository needs a directory; refusing to follow it');
+    if (!st.isDirectory()) throw new InputError(path, 'is not a directory');
+  }
+}
+
+/**
+ * Reads the symlink at `relPath` and returns where it points, relative to
+ * the repository root. A target that is absolute or climbs out of the
+ * repository is an error.
+ */
+export async function readRepoLink(root: string, relPath: string): Promise<string> {
+  await checkParents(root, relPath);
+  const full = join(root, relPath);
+  let target: string;
+  try {
+    target = await readlink(full);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) throw new NotFoundError(full, 'does not exist');
+    if (isErrno(err, 'EINVAL')) throw new InputError(full, 'is not a symlink');
+    throw systemError(err, full, 'readlink');
+  }
+  if (target.startsWith('/')) throw new InputError(full, `points to an absolute path "${target}" outside the repository`);
+  if (target.includes('\0')) throw new InputError(full, 'has a NUL byte in its target');
+  const resolved = posix.normalize(posix.join(posix.dirname(relPath), target));
+  if (resolved === '..' || resolved.startsWith('../') || resolved === '.') {
+    throw new InputError(full, `points to "${target}", outside the repository`);
+  }
+  return resolved;
+}

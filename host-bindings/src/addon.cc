@@ -4,10 +4,16 @@
 
 namespace cfskit {
 void InitVerity(Napi::Env env, Napi::Object exports);
+void InitFiles(Napi::Env env, Napi::Object exports);
+void InitStat(Napi::Env env, Napi::Object exports);
+void InitLock(Napi::Env env, Napi::Object exports);
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   cfskit::InitVerity(env, exports);
+  cfskit::InitFiles(env, exports);
+  cfskit::InitStat(env, exports);
+  cfskit::InitLock(env, exports);
   return exports;
 }
 

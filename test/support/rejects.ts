@@ -1,0 +1,9 @@
+/** The reason `promise` rejects with; throws if it resolves instead. */
+export async function rejects(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection, but the promise resolved');
+}

@@ -61,6 +61,9 @@ export class RepositoryLock {
     try {
       await flock(this.fd, 'exclusive', { wait });
     } catch (err) {
+      // A refused conversion has dropped the shared lock (flock(2) is not
+      // atomic there): take it back before reporting.
+      await flock(this.fd, 'shared', { wait: true });
       if (err instanceof LockBusyError) throw new RepositoryBusyError(this.path);
       throw systemError(err, this.path, 'flock');
     }

@@ -16,10 +16,10 @@
 //! Not here: reading or writing files, opening objects, digesting the
 //! result (the host and the fsverity module do that).
 
+mod decoder;
 mod error;
 mod format;
 mod named_refs;
-mod decoder;
 mod writer;
 
 pub use decoder::{Event, StreamDecoder, EVENT_MAX_INLINE};

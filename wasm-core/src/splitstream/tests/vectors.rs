@@ -222,3 +222,21 @@ fn old_and_current_layouts_decode_alike() {
         assert_eq!(to_old_layout(current.file.as_ref().unwrap()), *old.file.as_ref().unwrap());
     }
 }
+
+/// Why nothing ever writes an empty slice to an encoder: zstd records a
+/// content size of 0 in the frame only when its very first call ends the
+/// frame, so an encoder that saw `write(&[])` emits other bytes than one
+/// that saw nothing. composefs-rs never calls write with nothing (its empty
+/// named refs and streams are untouched encoders; see the empty vectors).
+#[test]
+fn an_untouched_encoder_differs_from_one_that_saw_an_empty_write() {
+    use std::io::Write;
+    let untouched = zstd::stream::write::Encoder::new(Vec::new(), 0).unwrap().finish().unwrap();
+    let mut touched = zstd::stream::write::Encoder::new(Vec::new(), 0).unwrap();
+    assert_eq!(touched.write(&[]).unwrap(), 0);
+    let touched = touched.finish().unwrap();
+    assert_ne!(untouched, touched);
+    assert_eq!(encode_named_refs(&std::collections::BTreeMap::new()).unwrap(), untouched);
+    let empty = write_file(HashAlgorithm::Sha256, 0, &[], 1);
+    assert!(empty.ends_with(&untouched) && empty.len() == 112 + 2 * untouched.len());
+}

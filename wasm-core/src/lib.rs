@@ -3,6 +3,7 @@
 //! bytes in and take bytes out.
 
 pub mod fsverity;
+pub mod splitstream;
 
 #[cfg(target_arch = "wasm32")]
 mod component;

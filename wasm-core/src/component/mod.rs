@@ -2,6 +2,7 @@
 //! One file per WIT interface; no logic beyond conversion lives here.
 
 mod fsverity;
+mod splitstream;
 
 wit_bindgen::generate!({ world: "core", path: "wit" });
 

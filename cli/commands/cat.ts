@@ -5,7 +5,7 @@ import { withRepository } from '../repo.js';
 export default command({
   meta: { name: 'cat', description: 'Write the original bytes of a stream (content id, refs/NAME or digest) to stdout' },
   args: {
-    name: { type: 'positional', valueHint: 'NAME', description: 'stream to reassemble' },
+    name: { type: 'positional', required: true, valueHint: 'NAME', description: 'stream to reassemble' },
   },
   async run({ args }) {
     await withRepository({}, async (repo) => {

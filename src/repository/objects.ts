@@ -103,7 +103,7 @@ export class ObjectStore {
     const temp = await TempObject.create(this.dir);
     try {
       for (let done = 0; done < data.length; ) {
-        done += await writeAsync(temp.fd, data, done, data.length - done);
+        done += (await writeAsync(temp.fd, data, done, data.length - done)).bytesWritten;
       }
       return await this.finish(temp, data.length, id, 'written');
     } catch (err) {

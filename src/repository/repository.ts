@@ -182,7 +182,7 @@ async function writeMeta(path: string, algorithm: Algorithm, insecure: boolean):
   const fd = await openTmpfile(path, 0o644);
   let readOnly: number | undefined;
   try {
-    for (let done = 0; done < data.length; ) done += await writeAsync(fd, data, done, data.length - done);
+    for (let done = 0; done < data.length; ) done += (await writeAsync(fd, data, done, data.length - done)).bytesWritten;
     await fsyncFd(fd);
     readOnly = await reopenReadOnly(fd);
   } finally {

@@ -13,35 +13,13 @@ import { copyFileRange, ficlone, linkFile, linkTmpfile, openTmpfile, renameNoRep
 import { SystemError } from '../../src/errors.js';
 import { check } from '../support/cli.js';
 import { loopFsPrereqs, withLoopFs, withTwoLoopFs } from '../support/loopfs.js';
+import { assertAllShared, extentsOf } from '../support/extents.js';
 import { pattern } from '../support/pattern.js';
 import { gated, haveTool } from '../support/prereq.js';
 import { rejects } from '../support/rejects.js';
 import { withTempDir } from '../support/tmp.js';
 
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
-
-interface Extent {
-  readonly blocks: number;
-  readonly flags: string[];
-}
-
-/** The extents `filefrag -v` lists for `path`, with their flags. */
-async function extentsOf(path: string): Promise<Extent[]> {
-  const out = await check('filefrag', ['-v', path]);
-  const rows = out.split('\n').filter((line) => /^\s*\d+:\s+\d+\.\./.test(line));
-  return rows.map((row) => {
-    const fields = row.split(':');
-    return { blocks: Number(fields[3]), flags: (fields.at(-1) ?? '').trim().split(',').filter(Boolean) };
-  });
-}
-
-async function assertAllShared(path: string, size: number, what: string): Promise<void> {
-  const extents = await extentsOf(path);
-  assert.ok(extents.length > 0, `${what}: filefrag lists no extents`);
-  for (const e of extents) assert.ok(e.flags.includes('shared'), `${what}: extent not shared (${e.flags.join(',')})`);
-  const covered = extents.reduce((n, e) => n + e.blocks, 0) * 4096;
-  assert.ok(covered >= size, `${what}: extents cover ${covered} of ${size} bytes`);
-}
 
 for (const kind of ['btrfs', 'xfs'] as const) {
   gated(test, ...loopFsPrereqs(kind), haveTool('filefrag', ['-V']))(`${kind}: ficlone shares extents, also into an O_TMPFILE linked into place`, async () => {

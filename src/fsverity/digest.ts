@@ -110,7 +110,7 @@ async function digestSerial(fd: number, path: string, size: number, params: Veri
   const hasher = fsverity.FileHasher.create(params.core);
   try {
     let total = 0;
-    for await (const chunk of readChunks(fd, path, 0)) {
+    for await (const chunk of readChunks(fd, path, 0, undefined, size)) {
       hasher.update(chunk);
       total += chunk.length;
     }

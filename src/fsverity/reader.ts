@@ -20,9 +20,12 @@ export const READ_CHUNK = 4 << 20;
  * buffers, valid until the next iteration). Ending early is an
  * IntegrityError naming `path`; with `end` undefined it reads to EOF.
  */
-export async function* readChunks(fd: number, path: string, start: number, end?: number): AsyncGenerator<Buffer> {
-  const buffers = [Buffer.allocUnsafe(READ_CHUNK), Buffer.allocUnsafe(READ_CHUNK)];
-  const want = (pos: number): number => (end === undefined ? READ_CHUNK : Math.min(READ_CHUNK, end - pos));
+export async function* readChunks(fd: number, path: string, start: number, end?: number, sizeHint?: number): AsyncGenerator<Buffer> {
+  // Small files need small buffers: thousands of them go through here.
+  const expected = end === undefined ? (sizeHint ?? READ_CHUNK) : end - start;
+  const size = Math.max(4096, Math.min(READ_CHUNK, expected + 1));
+  const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
+  const want = (pos: number): number => (end === undefined ? size : Math.min(size, end - pos));
   let pos = start;
   let pending = want(pos) > 0 ? readAsync(fd, buffers[0] as Buffer, want(pos), pos) : undefined;
   while (pending) {

@@ -7,7 +7,7 @@
  * insecure one the digest is computed here.
  */
 import { close, constants, open, write } from 'node:fs';
-import { lstat, mkdir } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -23,7 +23,7 @@ import { IntegrityError, UnsupportedError, systemError } from '../errors.js';
 import { digestBytes, digestFile } from '../fsverity/digest.js';
 import type { HashAlg } from '../fsverity/params.js';
 import { objectPathname, toObjectId, type ObjectId } from './object-id.js';
-import { TempObject } from './temp-object.js';
+import { linkIntoObjects, TempObject } from './temp-object.js';
 
 const openAsync = promisify(open);
 const closeAsync = promisify(close);
@@ -54,9 +54,16 @@ export class ImportContext {
   }
 }
 
+export type StoreStrategy = 'reflink' | 'hardlink' | 'copy';
+
 export interface FromFileOptions {
   /** Fail rather than copy a byte (no reflink and no hardlink possible). */
   readonly zerocopy?: boolean;
+  /**
+   * The strategies to try, in this order of preference; default all three.
+   * (Leaving out `hardlink` keeps the source's inode untouched.)
+   */
+  readonly strategies?: readonly StoreStrategy[];
   readonly context?: ImportContext;
   /** Names the source in errors when it is given as a descriptor. */
   readonly name?: string;
@@ -116,6 +123,12 @@ export class ObjectStore {
    * Stores the content of a file without copying it where possible: a
    * reflink (FICLONE), else a hardlink of the source itself when it is on
    * the repository's file system, else a copy (unless `zerocopy`).
+   *
+   * In an insecure repository the ID is the digest of the source, taken
+   * first: the source is usually in the page cache while a fresh clone is
+   * not, and content already stored costs nothing more. The source must not
+   * change meanwhile (checked before anything is published). In a secure
+   * repository the kernel measures what was stored.
    */
   async ensureObjectFromFile(source: string | number, size: number, options: FromFileOptions = {}): Promise<StoredObject> {
     const name = typeof source === 'string' ? source : (options.name ?? `fd ${source}`);
@@ -129,24 +142,36 @@ export class ObjectStore {
       const st = await statx(fd);
       if ((st.mode & 0o170000) !== 0o100000) throw new IntegrityError(name, 'is not a regular file');
       if (st.size !== BigInt(size)) throw new IntegrityError(name, `has ${st.size} bytes, expected ${size}`);
+      let id: ObjectId | undefined;
+      if (!this.secure) {
+        id = await this.digestFd(fd, name);
+        if (await this.has(id, size)) return { id, size, method: 'already-present' };
+      }
+      const unchanged = async (): Promise<void> => {
+        const now = await statx(fd);
+        if (now.size !== st.size || now.mtimeSec !== st.mtimeSec || now.mtimeNsec !== st.mtimeNsec) {
+          throw new IntegrityError(name, 'changed while it was being stored');
+        }
+      };
       const context = options.context ?? new ImportContext();
+      const strategies = options.strategies ?? ['reflink', 'hardlink', 'copy'];
       const dst = await this.repositoryDevice();
-      if (!context.reflinkKnownUnsupported(st.dev, dst)) {
-        const reflinked = await this.tryReflink(fd, name, size);
+      if (strategies.includes('reflink') && !context.reflinkKnownUnsupported(st.dev, dst)) {
+        const reflinked = await this.tryReflink(fd, name, size, id, unchanged);
         if (reflinked) return reflinked;
         context.markReflinkUnsupported(st.dev, dst);
       }
-      if (st.dev === dst) {
-        const hardlinked = await this.tryHardlink(fd, name, size);
+      if (strategies.includes('hardlink') && st.dev === dst) {
+        const hardlinked = await this.tryHardlink(fd, size, id, name);
         if (hardlinked) return hardlinked;
       }
-      if (options.zerocopy) {
+      if (options.zerocopy || !strategies.includes('copy')) {
         throw new UnsupportedError(
           `${name}: neither a reflink nor a hardlink into ${this.dir} is possible` +
             `${st.dev === dst ? '' : ' (different file systems)'}, and copying is not allowed (zerocopy)`,
         );
       }
-      return await this.copy(fd, name, size);
+      return await this.copy(fd, name, size, id, unchanged);
     } finally {
       if (typeof source === 'string') await closeAsync(fd);
     }
@@ -157,7 +182,13 @@ export class ObjectStore {
     return this.device;
   }
 
-  private async tryReflink(fd: number, name: string, size: number): Promise<StoredObject | undefined> {
+  private async tryReflink(
+    fd: number,
+    name: string,
+    size: number,
+    id: ObjectId | undefined,
+    unchanged: () => Promise<void>,
+  ): Promise<StoredObject | undefined> {
     const temp = await TempObject.create(this.dir);
     try {
       await ficlone(fd, temp.fd);
@@ -169,9 +200,7 @@ export class ObjectStore {
       throw systemError(err, name, 'ioctl(FICLONE)');
     }
     try {
-      const cloned = await statx(temp.fd);
-      if (cloned.size !== BigInt(size)) throw new IntegrityError(name, `reflink has ${cloned.size} bytes, expected ${size}`);
-      return await this.finish(temp, size, undefined, 'reflinked');
+      return await this.finish(temp, size, id, 'reflinked', unchanged);
     } catch (err) {
       await temp.discard();
       throw err;
@@ -183,21 +212,17 @@ export class ObjectStore {
    * files are never modified, and with fs-verity (secure repositories)
    * the kernel enforces that from now on.
    */
-  private async tryHardlink(fd: number, name: string, size: number): Promise<StoredObject | undefined> {
+  private async tryHardlink(fd: number, size: number, known: ObjectId | undefined, name: string): Promise<StoredObject | undefined> {
     let id: ObjectId;
     try {
-      id = this.secure ? await this.enableAndMeasure(fd, name) : await this.digestFd(fd, name);
-    } catch (err) {
-      if (this.secure) return undefined;
-      throw err;
+      id = known ?? (await this.enableAndMeasure(fd, name));
+    } catch {
+      // No fs-verity on the source (or not allowed): not linkable in a secure repository.
+      return undefined;
     }
-    if (await this.has(id, size)) return { id, size, method: 'already-present' };
+    if (known === undefined && (await this.has(id, size))) return { id, size, method: 'already-present' };
     try {
-      await linkTmpfile(fd, this.pathOf(id)).catch(async (err: unknown) => {
-        if (errnoOf(err) !== 'ENOENT') throw err;
-        await mkdir(join(this.dir, id.slice(0, 2)), { recursive: true, mode: 0o755 });
-        await linkTmpfile(fd, this.pathOf(id));
-      });
+      await linkIntoObjects(this.dir, id, () => linkTmpfile(fd, this.pathOf(id)));
       return { id, size, method: 'hardlinked' };
     } catch (err) {
       if (errnoOf(err) === 'EEXIST') return { id, size, method: 'already-present' };
@@ -205,20 +230,35 @@ export class ObjectStore {
     }
   }
 
-  private async copy(fd: number, name: string, size: number): Promise<StoredObject> {
+  private async copy(
+    fd: number,
+    name: string,
+    size: number,
+    id: ObjectId | undefined,
+    unchanged: () => Promise<void>,
+  ): Promise<StoredObject> {
     const temp = await TempObject.create(this.dir);
     try {
       const copied = await copyFileRange(fd, temp.fd, size);
       if (copied !== size) throw new IntegrityError(name, `copied ${copied} bytes, expected ${size} (the file changed)`);
-      return await this.finish(temp, size, undefined, 'copied');
+      return await this.finish(temp, size, id, 'copied', unchanged);
     } catch (err) {
       await temp.discard();
       throw err;
     }
   }
 
-  /** Seals, verifies and links a complete temporary object. */
-  private async finish(temp: TempObject, size: number, expected: ObjectId | undefined, method: StoreMethod): Promise<StoredObject> {
+  /**
+   * Seals, verifies and links a complete temporary object. `expected` is
+   * its ID when already known; `beforePublish` can veto at the last moment.
+   */
+  private async finish(
+    temp: TempObject,
+    size: number,
+    expected: ObjectId | undefined,
+    method: StoreMethod,
+    beforePublish?: () => Promise<void>,
+  ): Promise<StoredObject> {
     const readOnly = await temp.sealed();
     try {
       const name = expected ? `object ${expected}` : 'new object';
@@ -226,6 +266,7 @@ export class ObjectStore {
       if (expected !== undefined && id !== expected) {
         throw new IntegrityError(name, `the kernel measured ${id} after writing it`);
       }
+      await beforePublish?.();
       const published = await temp.publish(readOnly, id);
       return { id, size, method: published === 'exists' ? 'already-present' : method };
     } finally {
@@ -233,8 +274,12 @@ export class ObjectStore {
     }
   }
 
+  /**
+   * Bulk work stores many files at once: anything over 1 MiB goes to the
+   * digest worker threads so both cores hash.
+   */
   private async digestFd(fd: number, name: string): Promise<ObjectId> {
-    return (await digestFile(fd, { hashAlg: this.hashAlg }, name)).hex;
+    return (await digestFile(fd, { hashAlg: this.hashAlg, parallelThreshold: 1 << 20 }, name)).hex;
   }
 
   /** Enables fs-verity (tolerating "already enabled") and returns the kernel's digest. */

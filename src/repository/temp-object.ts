@@ -27,6 +27,32 @@ const errnoOf = (err: unknown): string | undefined => {
 
 export type Published = 'linked' | 'exists';
 
+/** objects/xx directories known to exist: an import links thousands of objects into 256 of them. */
+const knownDirs = new Set<string>();
+
+export async function ensureObjectDir(objectsDir: string, id: ObjectId): Promise<void> {
+  const dir = join(objectsDir, id.slice(0, 2));
+  if (knownDirs.has(dir)) return;
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  knownDirs.add(dir);
+}
+
+/**
+ * Runs `link` into objects/xx/, creating the directory first; if garbage
+ * collection removed a directory we believed in, once more after making it.
+ */
+export async function linkIntoObjects(objectsDir: string, id: ObjectId, link: () => Promise<void>): Promise<void> {
+  await ensureObjectDir(objectsDir, id);
+  try {
+    await link();
+  } catch (err) {
+    if (errnoOf(err) !== 'ENOENT') throw err;
+    knownDirs.delete(join(objectsDir, id.slice(0, 2)));
+    await ensureObjectDir(objectsDir, id);
+    await link();
+  }
+}
+
 export class TempObject {
   private constructor(
     private readonly objectsDir: string,
@@ -79,12 +105,10 @@ export class TempObject {
 
   /** Links the content under its object name; `exists` if it was already there. */
   async publish(readOnly: number, id: ObjectId): Promise<Published> {
-    const rel = objectPathname(id);
-    const final = join(this.objectsDir, rel);
-    await mkdir(join(this.objectsDir, rel.slice(0, 2)), { recursive: true, mode: 0o755 });
+    const final = join(this.objectsDir, objectPathname(id));
+    const tempPath = this.tempPath;
     try {
-      if (this.tempPath === undefined) await linkTmpfile(readOnly, final);
-      else await linkAsync(this.tempPath, final);
+      await linkIntoObjects(this.objectsDir, id, () => (tempPath === undefined ? linkTmpfile(readOnly, final) : linkAsync(tempPath, final)));
       return 'linked';
     } catch (err) {
       if (errnoOf(err) === 'EEXIST') return 'exists';

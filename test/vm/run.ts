@@ -12,7 +12,7 @@
  * the guest; one is chosen and printed if unset), CI.
  */
 import { rmSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bootAndTest } from './host/boot.js';
@@ -52,6 +52,24 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]
   });
 }
 
+const TEMP_PREFIX = 'cfskit-vm-';
+
+/**
+ * Removes temp directories of earlier runs whose process is gone (killed
+ * with SIGKILL, say, when no handler runs). The pid is in the name.
+ */
+async function removeStaleTemps(): Promise<void> {
+  for (const name of await readdir(tmpdir())) {
+    const pid = Number(new RegExp(`^${TEMP_PREFIX}(\\d+)-`).exec(name)?.[1] ?? NaN);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') await rm(join(tmpdir(), name), { recursive: true, force: true });
+    }
+  }
+}
+
 async function main(): Promise<number> {
   const missing = missingPrerequisites();
   if (missing.length > 0) {
@@ -69,7 +87,8 @@ async function main(): Promise<number> {
 
   const kernel = await prepareKernel(CACHE_DIR, log);
   const initrd = await prepareInitramfs(kernel, log);
-  const work = await mkdtemp(join(tmpdir(), 'cfskit-vm-'));
+  await removeStaleTemps();
+  const work = await mkdtemp(join(tmpdir(), `${TEMP_PREFIX}${process.pid}-`));
   temps.add(work);
   try {
     const system = await buildSystemImage(work, env);

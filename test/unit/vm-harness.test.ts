@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseFilefrag, physicalByte } from '../vm/filefrag.js';
 import { ConsoleScanner, plain, uvuTotals, type ConsoleLine } from '../vm/host/console.js';
-import { envFile, guestPattern } from '../vm/host/guest-env.js';
+import { envFile, envKernelArg, guestPattern } from '../vm/host/guest-env.js';
 import { parseCandidate } from '../vm/host/kernel.js';
 import { parseLdd } from '../vm/host/ldd.js';
 import { loadOrder, modinfo, moduleName } from '../vm/host/modules.js';
@@ -57,6 +57,11 @@ test('guest pattern: all .vmtest.js files, or those whose path matches the filte
 test('env file: values are quoted for sh, names checked', () => {
   assert.is(envFile({ A: "it's", CFSKIT_VM_PATTERN: '\\.vmtest\\.js$' }), `export A='it'\\''s'\nexport CFSKIT_VM_PATTERN='\\.vmtest\\.js$'\n`);
   assert.throws(() => envFile({ 'A;rm': 'x' }), /not an environment variable name/);
+  const arg = envKernelArg({ CFSKIT_TEST_SEED: '42', CFSKIT_VM_PATTERN: "^(?=.*(?:tamper)).*\\.vmtest\\.js$ it's" });
+  // One word on the kernel command line, decoding to the env file.
+  assert.match(arg, /^cfskit\.env=[A-Za-z0-9+/=]+$/);
+  assert.is(Buffer.from(arg.slice('cfskit.env='.length), 'base64').toString(), envFile({ CFSKIT_TEST_SEED: '42', CFSKIT_VM_PATTERN: "^(?=.*(?:tamper)).*\\.vmtest\\.js$ it's" }));
+  assert.throws(() => envKernelArg({ A: 'x'.repeat(2000) }), /too long/);
 });
 
 test('apt: the cloud kernel the metapackage depends on', () => {

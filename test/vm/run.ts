@@ -16,13 +16,13 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bootAndTest } from './host/boot.js';
-import { guestEnv } from './host/guest-env.js';
+import { envKernelArg, guestEnv } from './host/guest-env.js';
 import { prepareInitramfs } from './host/initramfs.js';
 import { prepareKernel } from './host/kernel.js';
 import { CACHE_DIR } from './host/paths.js';
 import { missingPrerequisites } from './host/prereq.js';
 import { killAllVms } from './host/qemu.js';
-import { buildScratchImage, buildSystemImage, describeImage } from './host/rootfs.js';
+import { buildScratchImage, prepareSystemImage, sizeMiB } from './host/rootfs.js';
 
 const log = (msg: string): void => void process.stderr.write(`vm: ${msg}\n`);
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
@@ -87,14 +87,14 @@ async function main(): Promise<number> {
 
   const kernel = await prepareKernel(CACHE_DIR, log);
   const initrd = await prepareInitramfs(kernel, log);
+  const system = await prepareSystemImage(CACHE_DIR, log);
   await removeStaleTemps();
   const work = await mkdtemp(join(tmpdir(), `${TEMP_PREFIX}${process.pid}-`));
   temps.add(work);
   try {
-    const system = await buildSystemImage(work, env);
     const scratch = await buildScratchImage(work, 1024);
     const prepared = Date.now();
-    log(`kernel ${kernel.pkg.name} ${kernel.pkg.version}; ${await describeImage(system)}; CFSKIT_TEST_SEED=${seed}; ready in ${seconds(prepared - started)}`);
+    log(`kernel ${kernel.pkg.name} ${kernel.pkg.version}; system image ${await sizeMiB(system)} MiB; CFSKIT_TEST_SEED=${seed}; ready in ${seconds(prepared - started)}`);
     const result = await bootAndTest({
       kernel: kernel.vmlinuz,
       initrd,
@@ -103,6 +103,7 @@ async function main(): Promise<number> {
       cpus: numberFromEnv('CFSKIT_VM_CPUS', 2),
       memMiB: numberFromEnv('CFSKIT_VM_MEM_MIB', 2048),
       timeoutMs,
+      kernelArgs: [envKernelArg(env)],
       log,
     });
     const times = `prepare ${seconds(prepared - started)}, boot ${seconds(result.bootMs)}, tests ${seconds(result.testMs)}, total ${seconds(Date.now() - started)}`;

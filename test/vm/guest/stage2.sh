@@ -15,8 +15,10 @@ mount -t tmpfs -o mode=1777 tmpfs /tmp
 # noinit_itable: no background inode-table zeroing competing with the tests.
 mount -t ext4 -o noinit_itable /dev/vdb /mnt/scratch || fail "cannot mount the scratch disk"
 
-# Written by the host: CI, the seed, the file pattern, Node options.
-. /etc/cfskit-vm.env
+# From the host, as base64 on the kernel command line: CI, the seed, the
+# test file pattern.
+sed -n 's/.*cfskit\.env=\([^ ]*\).*/\1/p' /proc/cmdline | base64 -d > /tmp/cfskit-vm.env || fail "no cfskit.env= on the kernel command line"
+. /tmp/cfskit-vm.env
 export CFSKIT_VM_SCRATCH=/mnt/scratch CFSKIT_VM_SCRATCH_DEV=/dev/vdb
 
 cd /cfskit || fail "no /cfskit"

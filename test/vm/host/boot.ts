@@ -14,6 +14,8 @@ export interface BootOptions {
   readonly cpus: number;
   readonly memMiB: number;
   readonly timeoutMs: number;
+  /** Appended to the kernel command line (the guest environment). */
+  readonly kernelArgs: readonly string[];
   readonly log: (msg: string) => void;
 }
 
@@ -86,7 +88,7 @@ export async function bootAndTest(options: BootOptions): Promise<BootResult> {
     {
       kernel: options.kernel,
       initrd: options.initrd,
-      cmdline: CMDLINE,
+      cmdline: [CMDLINE, ...options.kernelArgs].join(' '),
       disks: [
         { path: options.system, readonly: true },
         { path: options.scratch, readonly: false },

@@ -28,3 +28,17 @@ export function envFile(env: Readonly<Record<string, string>>): string {
     })
     .join('');
 }
+
+/** The kernel's command line holds at most 2048 bytes; leave room for the rest. */
+const MAX_ARG = 1536;
+
+/**
+ * The environment as one kernel argument, `cfskit.env=<base64 of the env
+ * file>`, which stage 2 reads from /proc/cmdline. Through the command line
+ * rather than a file so the system image does not change from run to run.
+ */
+export function envKernelArg(env: Readonly<Record<string, string>>): string {
+  const arg = `cfskit.env=${Buffer.from(envFile(env)).toString('base64')}`;
+  if (arg.length > MAX_ARG) throw new Error(`the guest environment is too long for the kernel command line (${arg.length} bytes)`);
+  return arg;
+}

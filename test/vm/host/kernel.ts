@@ -36,9 +36,32 @@ export function parseCandidate(show: string): KernelPackage | undefined {
   return m?.[1] && m[2] ? { name: m[1], version: m[2] } : undefined;
 }
 
-async function candidate(): Promise<KernelPackage | undefined> {
+const APT_LISTS = '/var/lib/apt/lists';
+
+/** Changes when apt-get update brings new package lists (it rewrites the files that changed). */
+async function listsStamp(): Promise<string> {
+  const names = await readdir(APT_LISTS).catch(() => []);
+  let newest = 0;
+  for (const name of names) newest = Math.max(newest, (await stat(join(APT_LISTS, name)).catch(() => undefined))?.mtimeMs ?? 0);
+  return `${names.length}:${newest}`;
+}
+
+/**
+ * The candidate from `apt-cache show` (a second here, since this apt keeps
+ * no binary cache), remembered until the package lists change.
+ */
+async function candidate(kernels: string): Promise<KernelPackage | undefined> {
+  const memo = join(kernels, 'candidate.json');
+  const stamp = await listsStamp();
+  const known = await readFile(memo, 'utf8').then((t) => JSON.parse(t) as { stamp: string; pkg: KernelPackage }, () => undefined);
+  if (known?.stamp === stamp) return known.pkg;
   const r = await run('apt-cache', ['show', '--no-all-versions', META_PACKAGE]).catch(() => undefined);
-  return r?.status === 0 ? parseCandidate(r.stdout) : undefined;
+  const pkg = r?.status === 0 ? parseCandidate(r.stdout) : undefined;
+  if (pkg) {
+    await mkdir(kernels, { recursive: true });
+    await writeFile(memo, `${JSON.stringify({ stamp, pkg })}\n`);
+  }
+  return pkg;
 }
 
 const isRoot = (): boolean => process.getuid?.() === 0;
@@ -104,12 +127,12 @@ async function download(pkg: KernelPackage, kernels: string, dir: string): Promi
 /** The cloud kernel, from the cache or downloaded into it. */
 export async function prepareKernel(cacheDir: string, log: (msg: string) => void): Promise<Kernel> {
   const kernels = join(cacheDir, 'kernel');
-  let pkg = await candidate();
+  let pkg = await candidate(kernels);
   let updated = false;
   if (!pkg && isRoot()) {
     await aptUpdate(log);
     updated = true;
-    pkg = await candidate();
+    pkg = await candidate(kernels);
   }
   if (!pkg) {
     const cached = await newestCached(kernels);
@@ -129,7 +152,7 @@ export async function prepareKernel(cacheDir: string, log: (msg: string) => void
     if (updated || !isRoot()) throw err;
     log(`download failed (${err instanceof Error ? err.message.trim() : String(err)}); refreshing the package lists`);
     await aptUpdate(log);
-    pkg = await candidate();
+    pkg = await candidate(kernels);
     if (!pkg) throw err;
     const again = await loadCached(join(kernels, dirName(pkg)));
     return again ?? (await download(pkg, kernels, join(kernels, dirName(pkg))));

@@ -11,10 +11,6 @@
  * (default 2), CFSKIT_VM_MEM_MIB (default 2048), CFSKIT_TEST_SEED (passed to
  * the guest; one is chosen and printed if unset), CI.
  */
-import { rmSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { bootAndTest } from './host/boot.js';
 import { envKernelArg, guestEnv } from './host/guest-env.js';
 import { prepareInitramfs } from './host/initramfs.js';
@@ -23,6 +19,7 @@ import { CACHE_DIR } from './host/paths.js';
 import { missingPrerequisites } from './host/prereq.js';
 import { killAllVms } from './host/qemu.js';
 import { buildScratchImage, prepareSystemImage, sizeMiB } from './host/rootfs.js';
+import { makeRunTemp, removeRunTemps } from './host/temps.js';
 
 const log = (msg: string): void => void process.stderr.write(`vm: ${msg}\n`);
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
@@ -35,13 +32,10 @@ function numberFromEnv(name: string, fallback: number): number {
   return n;
 }
 
-/** Temp files to remove however the run ends, even on a signal. */
-const temps = new Set<string>();
-
+/** Stops qemu and removes temp files; synchronous, for signal handlers too. */
 function cleanUp(): void {
   killAllVms();
-  for (const path of temps) rmSync(path, { recursive: true, force: true });
-  temps.clear();
+  removeRunTemps();
 }
 
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
@@ -50,24 +44,6 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]
     cleanUp();
     process.exit(code);
   });
-}
-
-const TEMP_PREFIX = 'cfskit-vm-';
-
-/**
- * Removes temp directories of earlier runs whose process is gone (killed
- * with SIGKILL, say, when no handler runs). The pid is in the name.
- */
-async function removeStaleTemps(): Promise<void> {
-  for (const name of await readdir(tmpdir())) {
-    const pid = Number(new RegExp(`^${TEMP_PREFIX}(\\d+)-`).exec(name)?.[1] ?? NaN);
-    if (!Number.isInteger(pid) || pid === process.pid) continue;
-    try {
-      process.kill(pid, 0);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ESRCH') await rm(join(tmpdir(), name), { recursive: true, force: true });
-    }
-  }
 }
 
 async function main(): Promise<number> {
@@ -88,9 +64,7 @@ async function main(): Promise<number> {
   const kernel = await prepareKernel(CACHE_DIR, log);
   const initrd = await prepareInitramfs(kernel, log);
   const system = await prepareSystemImage(CACHE_DIR, log);
-  await removeStaleTemps();
-  const work = await mkdtemp(join(tmpdir(), `${TEMP_PREFIX}${process.pid}-`));
-  temps.add(work);
+  const work = await makeRunTemp();
   try {
     const scratch = await buildScratchImage(work, 1024);
     const prepared = Date.now();

@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseFilefrag, physicalByte } from '../vm/filefrag.js';
-import { ConsoleScanner, plain, uvuTotals, type ConsoleLine } from '../vm/host/console.js';
+import { ConsoleScanner, judge, plain, uvuTotals, type ConsoleLine } from '../vm/host/console.js';
 import { envFile, envKernelArg, guestPattern } from '../vm/host/guest-env.js';
 import { parseCandidate } from '../vm/host/kernel.js';
 import { parseLdd } from '../vm/host/ldd.js';
@@ -42,6 +42,28 @@ test('uvu totals: none, or two sets (two uvu runs, or a test printing a total), 
   assert.is(uvuTotals(['Total: 1', 'Passed: 1', 'Total: 2', 'Passed: 2']), undefined);
   assert.equal(uvuTotals([`  Total:     10${ESC}[31m`, `  Passed:    9${ESC}[39m`, '  Skipped:   1']), { total: 10, passed: 9, skipped: 1 });
   assert.is(plain(`${ESC}[90m• ${ESC}[39m\r`), '• ');
+});
+
+test('verdict: passes only with both markers, status 0 and a nonzero total that all passed', () => {
+  const scan = (text: string): ConsoleScanner => {
+    const scanner = new ConsoleScanner();
+    scanner.push(text);
+    scanner.finish();
+    return scanner;
+  };
+  const ok = { code: 0, signal: null };
+  const run = (tests: string, status: number): string => `boot\n@@cfskit-vm:begin@@\n${tests}\n@@cfskit-vm:end status=${status}@@\n`;
+  const totals = (total: number, passed: number): string => `  Total:     ${total}\n  Passed:    ${passed}\n  Skipped:   0`;
+  assert.is(judge(scan(run(totals(3, 3), 0)), ok, false, 1000), undefined);
+  // Killed while powering off after a good end marker: still a pass.
+  assert.is(judge(scan(run(totals(3, 3), 0)), { code: null, signal: 'SIGKILL' }, false, 1000), undefined);
+  assert.is(judge(scan('boot\n@@cfskit-vm:begin@@\n•'), { code: null, signal: 'SIGKILL' }, true, 5000), 'timed out after 5 s');
+  assert.match(judge(scan('Kernel panic\n'), ok, false, 1000) ?? '', /stopped before the tests began/);
+  assert.match(judge(scan('@@cfskit-vm:begin@@\n•\n'), ok, false, 1000) ?? '', /stopped while the tests ran/);
+  assert.is(judge(scan(run('crashed', 1)), ok, false, 1000), 'the guest printed no uvu totals');
+  assert.is(judge(scan(run(totals(3, 2), 1)), ok, false, 1000), 'uvu exited with status 1 in the guest');
+  assert.is(judge(scan(run(totals(0, 0), 0)), ok, false, 1000), 'the guest ran no tests');
+  assert.is(judge(scan(run(totals(3, 2), 0)), ok, false, 1000), '1 guest tests failed');
 });
 
 test('guest pattern: all .vmtest.js files, or those whose path matches the filter', () => {

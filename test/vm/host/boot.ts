@@ -3,7 +3,7 @@
  * the uvu output between the markers to stdout), enforce the time limit,
  * and judge the run from what the guest printed.
  */
-import { ConsoleScanner, plain, uvuTotals, type ConsoleLine, type UvuTotals } from './console.js';
+import { ConsoleScanner, judge, plain, uvuTotals, type ConsoleLine, type UvuTotals } from './console.js';
 import { startVm, type VmExit } from './qemu.js';
 
 export interface BootOptions {
@@ -39,19 +39,6 @@ const CMDLINE = 'console=ttyS0 quiet panic=-1 mitigations=off';
 
 /** How long the guest may take to power off after its end marker. */
 const POWEROFF_GRACE_MS = 20_000;
-
-/** Why a finished run failed, from what the scanner saw; undefined if it passed. */
-export function judge(scanner: ConsoleScanner, exit: VmExit, timedOut: boolean, timeoutMs: number): string | undefined {
-  const totals = uvuTotals(scanner.testOutput);
-  if (timedOut && scanner.endStatus === undefined) return `timed out after ${timeoutMs / 1000} s`;
-  if (!scanner.begun) return `the guest stopped before the tests began (qemu exit ${exit.code ?? exit.signal})`;
-  if (scanner.endStatus === undefined) return `the guest stopped while the tests ran (qemu exit ${exit.code ?? exit.signal})`;
-  if (!totals) return 'the guest printed no uvu totals';
-  if (scanner.endStatus !== 0) return `uvu exited with status ${scanner.endStatus} in the guest`;
-  if (totals.total === 0) return 'the guest ran no tests';
-  if (totals.passed + totals.skipped !== totals.total) return `${totals.total - totals.passed - totals.skipped} guest tests failed`;
-  return undefined;
-}
 
 export async function bootAndTest(options: BootOptions): Promise<BootResult> {
   const { log } = options;

@@ -104,3 +104,22 @@ export function uvuTotals(lines: readonly string[]): UvuTotals | undefined {
   if (total.length !== 1 || passed.length !== 1) return undefined;
   return { total: total[0] ?? 0, passed: passed[0] ?? 0, skipped: skipped[0] ?? 0 };
 }
+
+/** How qemu ended: its exit code, or the signal that killed it. */
+export interface QemuEnd {
+  readonly code: number | null;
+  readonly signal: string | null;
+}
+
+/** Why a finished run failed, from what the scanner saw; undefined if it passed. */
+export function judge(scanner: ConsoleScanner, exit: QemuEnd, timedOut: boolean, timeoutMs: number): string | undefined {
+  const totals = uvuTotals(scanner.testOutput);
+  if (timedOut && scanner.endStatus === undefined) return `timed out after ${timeoutMs / 1000} s`;
+  if (!scanner.begun) return `the guest stopped before the tests began (qemu exit ${exit.code ?? exit.signal})`;
+  if (scanner.endStatus === undefined) return `the guest stopped while the tests ran (qemu exit ${exit.code ?? exit.signal})`;
+  if (!totals) return 'the guest printed no uvu totals';
+  if (scanner.endStatus !== 0) return `uvu exited with status ${scanner.endStatus} in the guest`;
+  if (totals.total === 0) return 'the guest ran no tests';
+  if (totals.passed + totals.skipped !== totals.total) return `${totals.total - totals.passed - totals.skipped} guest tests failed`;
+  return undefined;
+}

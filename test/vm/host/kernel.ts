@@ -66,9 +66,18 @@ async function candidate(kernels: string): Promise<KernelPackage | undefined> {
 
 const isRoot = (): boolean => process.getuid?.() === 0;
 
+/** Refreshes the package lists; a failure is logged, since a cached kernel may still do. */
 async function aptUpdate(log: (msg: string) => void): Promise<void> {
   log('apt-get update (the package lists do not name a usable cloud kernel)');
-  await check('apt-get', ['update', '-qq']);
+  await check('apt-get', ['update', '-qq']).catch((err: unknown) => log(`apt-get update failed: ${err instanceof Error ? err.message.trim() : String(err)}`));
+}
+
+/** Removes every cached kernel but `keep`: each is about 100 MiB, and only the current one is used. */
+async function removeOtherKernels(kernels: string, keep: string): Promise<void> {
+  for (const name of await readdir(kernels)) {
+    const path = join(kernels, name);
+    if (path !== keep && !name.startsWith('.') && (await stat(path)).isDirectory()) await rm(path, { recursive: true, force: true });
+  }
 }
 
 const dirName = (pkg: KernelPackage): string => `${pkg.name}_${pkg.version}`.replace(/[^A-Za-z0-9._+-]/g, '_');
@@ -121,6 +130,7 @@ async function download(pkg: KernelPackage, kernels: string, dir: string): Promi
   }
   const kernel = await loadCached(dir);
   if (!kernel) throw new Error(`${dir}: unpacked kernel is incomplete`);
+  await removeOtherKernels(kernels, dir);
   return kernel;
 }
 

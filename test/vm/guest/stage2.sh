@@ -17,8 +17,10 @@ mount -t ext4 -o noinit_itable /dev/vdb /mnt/scratch || fail "cannot mount the s
 
 # From the host, as base64 on the kernel command line: CI, the seed, the
 # test file pattern.
-sed -n 's/.*cfskit\.env=\([^ ]*\).*/\1/p' /proc/cmdline | base64 -d > /tmp/cfskit-vm.env || fail "no cfskit.env= on the kernel command line"
+sed -n 's/.*cfskit\.env=\([^ ]*\).*/\1/p' /proc/cmdline | base64 -d > /tmp/cfskit-vm.env
 . /tmp/cfskit-vm.env
+# Without a pattern uvu would load every .js here, the host's harness too.
+[ -n "$CFSKIT_VM_PATTERN" ] || fail "no cfskit.env= with CFSKIT_VM_PATTERN on the kernel command line"
 export CFSKIT_VM_SCRATCH=/mnt/scratch CFSKIT_VM_SCRATCH_DEV=/dev/vdb
 
 cd /cfskit || fail "no /cfskit"

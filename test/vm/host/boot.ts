@@ -33,7 +33,7 @@ export interface BootResult {
  * quiet: only kernel errors on the console (fs-verity's corruption
  * reports among them). panic=-1: a panic reboots at once, which -no-reboot
  * turns into qemu exiting. mitigations=off: the guest needs no protection
- * from itself, and page-table isolation is costly under TCG.
+ * from itself, so it spends no emulated cycles on it.
  */
 const CMDLINE = 'console=ttyS0 quiet panic=-1 mitigations=off';
 

@@ -5,7 +5,7 @@
  * behind the kernel's back.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseFilefrag, physicalByte } from './filefrag.js';
@@ -44,9 +44,25 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-/** Evicts clean page-cache pages, so the next read of a file comes from the disk. */
-export async function dropCaches(): Promise<void> {
-  await writeFile('/proc/sys/vm/drop_caches', '3');
+const exec = promisify(execFile);
+
+/**
+ * Drops a file's (or block device's) pages from the page cache with
+ * POSIX_FADV_DONTNEED, through GNU dd (`iflag=nocache count=0`; Node has no
+ * fadvise). Not /proc/sys/vm/drop_caches: that skips pages still sitting in
+ * another CPU's LRU batch (each holds an extra reference), so with two vCPUs
+ * a just-read page sometimes stayed cached; fadvise drains those batches
+ * first. For a regular file, fincore then confirms that no page is left.
+ */
+export async function evictFromCache(path: string): Promise<void> {
+  const regular = (await stat(path)).isFile();
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    await exec('dd', [`if=${path}`, 'iflag=nocache', 'count=0', 'status=none']);
+    if (!regular) return;
+    const { stdout } = await exec('fincore', ['--bytes', '--noheadings', '--raw', '--output', 'RES', path]);
+    if (Number(stdout.trim()) === 0) return;
+  }
+  throw new Error(`${path}: its pages stay in the page cache`);
 }
 
 export interface Tampered {
@@ -61,7 +77,7 @@ export interface Tampered {
  * Flips (xor 0xff) the byte at `offset` of `path` on the scratch disk
  * without going through the file: the file's data is synced, its block
  * found with FIEMAP (`filefrag -v`), the raw device written and synced, and
- * the page cache dropped so the next read sees the disk. The device byte
+ * the file's cached pages dropped so the next read comes from the disk. The device byte
  * must equal the file's byte first, or the mapping is wrong and nothing is
  * written.
  */
@@ -79,13 +95,13 @@ export async function tamper(path: string, offset = 0): Promise<Tampered> {
   } finally {
     await fh.close();
   }
-  const { stdout } = await promisify(execFile)('filefrag', ['-v', path]);
+  const { stdout } = await exec('filefrag', ['-v', path]);
   const at = physicalByte(parseFilefrag(stdout), offset);
 
   // The device's own page cache may hold an older copy of this block (from
   // an earlier tamper, before the block was reused); writing through it
   // would put stale bytes back on the disk.
-  await dropCaches();
+  await evictFromCache(device);
   const raw = Buffer.alloc(1);
   const dh = await open(device, 'r+');
   try {
@@ -96,7 +112,7 @@ export async function tamper(path: string, offset = 0): Promise<Tampered> {
     const flipped = Buffer.from([(raw[0] ?? 0) ^ 0xff]);
     await dh.write(flipped, 0, 1, at);
     await dh.sync();
-    await dropCaches();
+    await evictFromCache(path);
     return { device, physicalByte: at, before: raw[0] ?? 0, after: flipped[0] ?? 0 };
   } finally {
     await dh.close();

@@ -18,8 +18,12 @@ import { findExecutable, sharedLibraries } from './ldd.js';
 import { projectDependencies, runtimePackages } from './npm.js';
 import { GUEST_DIR, ROOT } from './paths.js';
 
-/** Host tools the guest tests run, installed at their host paths. */
-export const GUEST_TOOLS = ['fsverity', 'filefrag'] as const;
+/**
+ * Host tools the guest tests run, installed at their host paths (before
+ * busybox's /bin in the guest's PATH): fsverity-utils as the oracle, and
+ * for tamper(): filefrag (FIEMAP), GNU dd (fadvise) and fincore.
+ */
+export const GUEST_TOOLS = ['fsverity', 'filefrag', 'dd', 'fincore'] as const;
 
 /** Where the project sits in the guest. */
 export const GUEST_PROJECT = '/cfskit';
@@ -47,6 +51,8 @@ async function addFile(plan: Plan, from: string, to: string, mode?: number): Pro
   const file = await realpath(from);
   const st = await stat(file);
   const sourceMode = st.mode & 0o7777;
+  // A real tool replaces the busybox applet of the same name.
+  plan.symlinks.delete(to);
   plan.files.set(to, { from: file, size: st.size, mtimeMs: st.mtimeMs, mode: mode ?? sourceMode, sourceMode });
 }
 

@@ -56,7 +56,7 @@ async function addFile(plan: Plan, from: string, to: string, mode?: number): Pro
   plan.files.set(to, { from: file, size: st.size, mtimeMs: st.mtimeMs, mode: mode ?? sourceMode, sourceMode });
 }
 
-/** An executable and its libraries; the libraries at their host paths. */
+/** An executable (or shared object) and its libraries; the libraries at their host paths. */
 async function addExecutable(plan: Plan, path: string, at = path): Promise<void> {
   await addFile(plan, path, at);
   for (const lib of sharedLibraries(path)) await addFile(plan, lib, lib);
@@ -92,7 +92,9 @@ async function planSystem(): Promise<Plan> {
 
   const addon = 'host-bindings/build/Release/cfskit_host.node';
   if (!existsSync(join(ROOT, addon))) throw new Error(`${addon} is not built (run npm run build)`);
-  for (const file of ['package.json', 'bin/cfskit', addon]) await addFile(plan, join(ROOT, file), join(GUEST_PROJECT, file));
+  for (const file of ['package.json', 'bin/cfskit']) await addFile(plan, join(ROOT, file), join(GUEST_PROJECT, file));
+  // The addon with whatever it links beyond what node already brings.
+  await addExecutable(plan, join(ROOT, addon), join(GUEST_PROJECT, addon));
   await addTree(plan, join(ROOT, 'dist'), join(GUEST_PROJECT, 'dist'), (rel) => rel.endsWith('.tsbuildinfo'));
   // uvu is a dev dependency, but the guest runs the tests with it.
   for (const pkg of runtimePackages(ROOT, [...projectDependencies(ROOT), 'uvu'])) {

@@ -99,9 +99,15 @@ export interface SerializedError {
   readonly name: string;
   readonly message: string;
   readonly input: string | undefined;
+  /** For SystemError: the errno name and the call. */
+  readonly errno?: string;
+  readonly syscall?: string;
 }
 
 export function serializeError(err: unknown): SerializedError {
+  if (err instanceof SystemError) {
+    return { code: err.code, name: err.name, message: err.message, input: err.path, errno: err.errno, syscall: err.syscall };
+  }
   if (err instanceof CfskitError) {
     const input = (err as Partial<InputError>).input;
     return { code: err.code, name: err.name, message: err.message, input };
@@ -116,6 +122,11 @@ const classes: Record<string, typeof CfskitError | undefined> = {
 
 /** Rebuilds an error of the same class and message on this side. */
 export function reviveError(e: SerializedError): Error {
+  if (e.name === 'SystemError' && e.errno !== undefined) {
+    const err = new SystemError(e.errno, e.syscall ?? 'syscall', e.input, '');
+    err.message = e.message;
+    return err;
+  }
   const cls = classes[e.name];
   if (!e.code || !cls) return new Error(e.message);
   const err = new CfskitError(e.code, e.message);

@@ -1,5 +1,5 @@
 import { measureVerity } from '../../host-bindings/index.js';
-import { formatDigest } from '../../src/fsverity/digest.js';
+import { formatDigest } from '../../src/fsverity/format.js';
 import { command, restArgs } from '../command.js';
 import { EXIT_FAILURE, errorJson, printJson, reportError } from '../output.js';
 

@@ -40,10 +40,7 @@ const fstatAsync = promisify(fstat);
 
 const toHex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 
-/** `sha512:<hex>`, as `fsverity digest` prints it. */
-export function formatDigest(d: Pick<FileDigest, 'hashAlg' | 'hex'>): string {
-  return `${d.hashAlg}:${d.hex}`;
-}
+export { formatDigest } from './format.js';
 
 /** The digest of bytes already in memory. */
 export function digestBytes(data: Uint8Array, options: VerityOptions = {}): Uint8Array {

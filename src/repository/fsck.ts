@@ -17,6 +17,7 @@ export type ProblemKind =
   | 'object-open-failed'
   | 'object-digest-mismatch'
   | 'object-verity-missing'
+  | 'object-verity-failed'
   | 'unexpected-file-type'
   | 'entry-not-symlink'
   | 'broken-symlink'
@@ -131,11 +132,12 @@ async function checkObject(repo: Repository, rel: string, id: ObjectId | undefin
     return;
   }
   try {
-    const { digest } = await repo.objects.verify(id, handle.fd);
-    if (digest !== id) add('object-digest-mismatch', rel, `measured ${digest}`);
+    const v = await repo.objects.verify(id, handle.fd);
+    if (v.kind === 'verity-missing') add('object-verity-missing', rel);
+    else if (v.kind === 'verity-failed') add('object-verity-failed', rel, v.detail);
+    else if (v.digest !== id) add('object-digest-mismatch', rel, `measured ${v.digest}`);
   } catch (err) {
-    const detail = describeProblem(err);
-    add(/has no fs-verity/.test(detail) ? 'object-verity-missing' : 'object-open-failed', rel, detail);
+    add('object-open-failed', rel, describeProblem(err));
   } finally {
     await handle.close();
   }

@@ -21,6 +21,7 @@ import {
 } from '../../host-bindings/index.js';
 import { IntegrityError, UnsupportedError, systemError } from '../errors.js';
 import { digestBytes, digestFile } from '../fsverity/digest.js';
+import { readChunks } from '../fsverity/reader.js';
 import type { HashAlg } from '../fsverity/params.js';
 import { objectPathname, toObjectId, type ObjectId } from './object-id.js';
 import { linkIntoObjects, TempObject } from './temp-object.js';
@@ -295,20 +296,44 @@ export class ObjectStore {
   }
 
   /**
-   * Checks an object's content against its name: the kernel's measurement
-   * where it has fs-verity, else a digest computed here. Returns the digest
-   * found, which differs from `id` when the object is damaged.
+   * Checks an object's content: in a secure repository the kernel's
+   * measurement, and every block read so the kernel checks it; otherwise a
+   * digest computed here. `digest` differs from `id` when the object is
+   * damaged.
    */
-  async verify(id: ObjectId, fd: number): Promise<{ digest: ObjectId; by: 'kernel' | 'computed' }> {
+  async verify(id: ObjectId, fd: number): Promise<Verification> {
     const name = `objects/${objectPathname(id)}`;
-    if (this.secure) {
-      try {
-        return { digest: (await measureVerity(fd, name)).hex, by: 'kernel' };
-      } catch (err) {
-        if (err instanceof VerityNotEnabledError) throw new IntegrityError(name, 'has no fs-verity, but the repository requires it');
-        throw err;
-      }
+    if (!this.secure) return { kind: 'computed', digest: await this.digestFd(fd, name) };
+    let digest: ObjectId;
+    try {
+      digest = (await measureVerity(fd, name)).hex;
+    } catch (err) {
+      if (err instanceof VerityNotEnabledError) return { kind: 'verity-missing' };
+      throw err;
     }
-    return { digest: await this.digestFd(fd, name), by: 'computed' };
+    // The measurement is what the file should hold; only reading every
+    // block makes the kernel check what it does hold.
+    const { size } = await statx(fd);
+    try {
+      for await (const chunk of readChunks(fd, name, 0, Number(size))) void chunk;
+    } catch (err) {
+      return { kind: 'verity-failed', detail: err instanceof Error ? err.message : String(err) };
+    }
+    return { kind: 'measured', digest };
   }
+}
+
+export type Verification =
+  | { readonly kind: 'measured' | 'computed'; readonly digest: ObjectId }
+  /** A secure repository's object without fs-verity. */
+  | { readonly kind: 'verity-missing' }
+  /** The kernel refused to read some block: the data on disk is damaged. */
+  | { readonly kind: 'verity-failed'; readonly detail: string };
+
+/** Throws an IntegrityError naming the object unless the verification found `id`. */
+export function expectVerified(v: Verification, id: ObjectId): void {
+  const name = `objects/${objectPathname(id)}`;
+  if (v.kind === 'verity-missing') throw new IntegrityError(name, 'has no fs-verity, but the repository requires it');
+  if (v.kind === 'verity-failed') throw new IntegrityError(name, `content fails its fs-verity check: ${v.detail}`);
+  if (v.digest !== id) throw new IntegrityError(name, `content digest is ${v.digest}`);
 }

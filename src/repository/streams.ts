@@ -7,13 +7,13 @@
 import { lstat, readdir, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { NotFoundError, IntegrityError, systemError } from '../errors.js';
+import { NotFoundError, systemError } from '../errors.js';
 import type { HashAlg } from '../fsverity/params.js';
 import { openSplitstream, reassemble, SplitstreamWriter, type SplitstreamReader } from '../splitstream/index.js';
 import { resolveLink, openObjectFile } from './links.js';
 import { checkContentId, checkRefName } from './names.js';
 import { isObjectId, objectRelPath, toObjectId, type ObjectId } from './object-id.js';
-import type { ObjectStore } from './objects.js';
+import { expectVerified, type ObjectStore } from './objects.js';
 import { replaceSymlink } from './symlinks.js';
 
 export interface StreamRef {
@@ -137,8 +137,7 @@ export class StreamStore {
     const handle = await openObjectFile(this.root, id);
     if (verify || this.objects.secure) {
       try {
-        const { digest } = await this.objects.verify(id, handle.fd);
-        if (digest !== id) throw new IntegrityError(`objects/${id.slice(0, 2)}/${id.slice(2)}`, `content digest is ${digest}`);
+        expectVerified(await this.objects.verify(id, handle.fd), id);
       } catch (err) {
         await handle.close();
         throw err;

@@ -3,6 +3,12 @@
 //! bytes in and take bytes out.
 
 pub mod fsverity;
+pub mod tree;
+pub mod erofs;
+pub mod dumpfile;
 
 #[cfg(target_arch = "wasm32")]
 mod component;
+
+#[cfg(test)]
+mod test_vectors;

@@ -16,7 +16,6 @@ pub fn ids() -> Value {
 }
 
 pub struct TreeVector {
-    pub name: String,
     /// (dumpfile name, sha512 id, sha256 id)
     pub variants: Vec<(String, String, String)>,
 }
@@ -35,7 +34,7 @@ pub fn trees() -> Vec<TreeVector> {
                     variants.push((file, id("sha512"), id("sha256")));
                 }
             }
-            TreeVector { name: name.clone(), variants }
+            TreeVector { variants }
         })
         .collect()
 }

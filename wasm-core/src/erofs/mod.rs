@@ -9,11 +9,15 @@
 //! data in the repository. Not here: mounting, or reading file data.
 
 mod format;
+mod image;
 mod plan;
+mod reader;
+mod writer;
 mod xattr;
 mod xxh32;
-mod writer;
 
+pub use image::MAX_IMAGE_SIZE;
+pub use reader::{read_image, ImageTree, MAX_DEPTH};
 pub use writer::{image_id, write, WriteError};
 
 #[cfg(test)]

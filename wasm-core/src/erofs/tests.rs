@@ -27,3 +27,18 @@ fn image_ids_match_cfsctl() {
     }
     assert!(checked >= 18, "only {checked} vectors");
 }
+
+#[test]
+fn images_read_back_to_the_same_dumpfile_and_bytes() {
+    for tree in test_vectors::trees() {
+        for (file, ..) in &tree.variants {
+            let text = test_vectors::read(file);
+            let parsed = parse_dumpfile(&text, HashAlgorithm::Sha512).unwrap();
+            let image = write(&parsed).unwrap();
+            let back = read_image(&image, None).unwrap_or_else(|e| panic!("{file}: {e}"));
+            let dump = crate::dumpfile::write_dumpfile(&back.tree);
+            assert!(dump == text, "{file}:\n{}", String::from_utf8_lossy(&dump));
+            assert!(write(&back.tree).unwrap() == image, "{file}: rewritten image differs");
+        }
+    }
+}

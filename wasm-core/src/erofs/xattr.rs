@@ -12,8 +12,6 @@ pub const OVERLAY_PREFIX: &[u8] = b"trusted.overlay.";
 pub const ESCAPED_PREFIX: &[u8] = b"trusted.overlay.overlay.";
 pub const METACOPY: &[u8] = b"trusted.overlay.metacopy";
 pub const REDIRECT: &[u8] = b"trusted.overlay.redirect";
-/// `trusted.` is prefix index 4; these are the suffixes the reader matches.
-pub const TRUSTED_INDEX: u8 = 4;
 
 /// One xattr in on-disk form; ordered as composefs-rs orders its shared
 /// xattr table (prefix index, then suffix, then value).

@@ -1,7 +1,7 @@
 //! Adding entries by path, with every limit checked on the way in so the
 //! image writer and dumpfile writer can rely on them.
 
-use super::model::{DirId, Directory, Leaf, LeafContent, Node, RegularFile, Stat, Tree};
+use super::model::{DirId, Directory, Leaf, LeafContent, LeafId, Node, RegularFile, Stat, Tree};
 use std::fmt;
 
 /// `NAME_MAX`: a name is one EROFS directory entry of at most 255 bytes.
@@ -198,27 +198,52 @@ impl Tree {
                 _ => Err(TreeError::BadPath("the root must be a directory")),
             };
         };
+        match entry {
+            NewEntry::Directory(stat) => self.add_dir(parent, name, stat).map(Node::Dir),
+            NewEntry::Leaf(leaf) => self.add_leaf(parent, name, leaf).map(Node::Leaf),
+            NewEntry::Hardlink(target) => {
+                let target = match self.lookup(&target).map_err(|_| TreeError::HardlinkTarget("is not a valid path"))? {
+                    Some(Node::Leaf(l)) => l,
+                    Some(Node::Dir(_)) => return Err(TreeError::HardlinkTarget("is a directory")),
+                    None => return Err(TreeError::HardlinkTarget("does not exist (add it first)")),
+                };
+                self.add_link(parent, name, target).map(|()| Node::Leaf(target))
+            }
+        }
+    }
+
+    fn claim(&self, parent: DirId, name: &[u8]) -> Result<(), TreeError> {
+        check_name(name)?;
         if self.dirs[parent.0].entries.contains_key(name) {
             return Err(TreeError::Exists);
         }
-        let node = match entry {
-            NewEntry::Directory(stat) => {
-                check_stat(&stat)?;
-                self.dirs.push(Directory { stat, entries: Default::default() });
-                Node::Dir(DirId(self.dirs.len() - 1))
-            }
-            NewEntry::Leaf(leaf) => {
-                check_leaf(self, &leaf)?;
-                self.leaves.push(leaf);
-                Node::Leaf(super::model::LeafId(self.leaves.len() - 1))
-            }
-            NewEntry::Hardlink(target) => match self.lookup(&target).map_err(|_| TreeError::HardlinkTarget("is not a valid path"))? {
-                Some(Node::Leaf(l)) => Node::Leaf(l),
-                Some(Node::Dir(_)) => return Err(TreeError::HardlinkTarget("is a directory")),
-                None => return Err(TreeError::HardlinkTarget("does not exist (add it first)")),
-            },
-        };
-        self.dirs[parent.0].entries.insert(name.into(), node);
-        Ok(node)
+        Ok(())
+    }
+
+    /// Adds a subdirectory `name` to `parent`.
+    pub fn add_dir(&mut self, parent: DirId, name: &[u8], stat: Stat) -> Result<DirId, TreeError> {
+        self.claim(parent, name)?;
+        check_stat(&stat)?;
+        let id = DirId(self.dirs.len());
+        self.dirs.push(Directory { stat, entries: Default::default() });
+        self.dirs[parent.0].entries.insert(name.into(), Node::Dir(id));
+        Ok(id)
+    }
+
+    /// Adds a new leaf `name` to `parent`.
+    pub fn add_leaf(&mut self, parent: DirId, name: &[u8], leaf: Leaf) -> Result<LeafId, TreeError> {
+        self.claim(parent, name)?;
+        check_leaf(self, &leaf)?;
+        let id = LeafId(self.leaves.len());
+        self.leaves.push(leaf);
+        self.dirs[parent.0].entries.insert(name.into(), Node::Leaf(id));
+        Ok(id)
+    }
+
+    /// Adds `name` to `parent` as another hard link to `leaf`.
+    pub fn add_link(&mut self, parent: DirId, name: &[u8], leaf: LeafId) -> Result<(), TreeError> {
+        self.claim(parent, name)?;
+        self.dirs[parent.0].entries.insert(name.into(), Node::Leaf(leaf));
+        Ok(())
     }
 }

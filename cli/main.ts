@@ -19,6 +19,10 @@ const main: CommandDef = {
   subCommands: {
     digest: () => import('./commands/digest.js').then((m) => m.default),
     measure: () => import('./commands/measure.js').then((m) => m.default),
+    'compute-id': () => import('./commands/compute-id.js').then((m) => m.default),
+    'create-dumpfile': () => import('./commands/create-dumpfile.js').then((m) => m.default),
+    'image-objects': () => import('./commands/image-objects.js').then((m) => m.default),
+    'dump-files': () => import('./commands/dump-files.js').then((m) => m.default),
   },
 };
 

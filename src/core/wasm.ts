@@ -6,6 +6,7 @@ import * as core from '../../gen/wasm-core/cfskit-core.js';
 import { InputError } from '../errors.js';
 
 export const fsverity = core.fsverity;
+export const composefs = core.composefs;
 
 /** The message a core call failed with; jco wraps `result` errors. */
 export function coreMessage(err: unknown): string {

@@ -160,7 +160,6 @@ pub mod sb {
     pub const BLKSZBITS: usize = 12;
     pub const EXTSLOTS: usize = 13;
     pub const ROOT_NID: usize = 14;
-    pub const INOS: usize = 16;
     pub const BUILD_TIME: usize = 24;
     pub const BLOCKS: usize = 36;
     pub const META_BLKADDR: usize = 40;

@@ -1,0 +1,210 @@
+/**
+ * Reads a directory into a composefs tree in the wasm core, as
+ * composefs-rs's `read_filesystem` does: names as raw bytes, lstat
+ * metadata (permission bits, uid, gid, mtime seconds), every xattr, files
+ * of at most 64 bytes inline and larger ones by fs-verity digest, hard
+ * links by (device, inode) whatever st_nlink says.
+ */
+import { constants } from 'node:fs';
+import { lstat, open, readdir, readlink } from 'node:fs/promises';
+import { resolve as resolvePath } from 'node:path';
+import type { BigIntStats } from 'node:fs';
+import type { Entry, Node, Tree, Xattr } from '../../gen/wasm-core/interfaces/cfskit-core-composefs.js';
+import { composefs, withInput } from '../core/wasm.js';
+import { InputError, IntegrityError, systemError } from '../errors.js';
+import { digestFile } from '../fsverity/digest.js';
+import { resolveParams, type VerityOptions } from '../fsverity/params.js';
+import { readTreeXattrs, type XattrMap } from './xattrs.js';
+
+/** composefs-rs `INLINE_CONTENT_MAX_V0`: larger files become objects. */
+export const INLINE_CONTENT_MAX = 64;
+/** Entries per call into the core. */
+const BATCH = 4096;
+/** Files digested at once (their reads overlap; hashing is one thread). */
+const DIGEST_CONCURRENCY = 8;
+
+export interface ScanOptions extends VerityOptions {
+  /**
+   * cfsctl's default (true): treat the directory as a container root: keep
+   * only security.capability xattrs, give "/" the metadata of /usr (which
+   * must exist) and empty /run. False is `--no-propagate-usr-to-root`.
+   */
+  propagateUsrToRoot?: boolean;
+}
+
+interface Pending {
+  entry: Entry;
+  /** Set for files whose digest is still being computed. */
+  file?: { path: Buffer; size: number };
+}
+
+const S_IFMT = 0o170000n;
+
+function seconds(st: BigIntStats): bigint {
+  // st_mtime is the floor of the time in seconds, also before 1970.
+  const ns = st.mtimeNs;
+  const s = ns / 1_000_000_000n;
+  return ns < 0n && s * 1_000_000_000n !== ns ? s - 1n : s;
+}
+
+function join(dir: Buffer, name: Buffer): Buffer {
+  return Buffer.concat([dir, Buffer.from('/'), name]);
+}
+
+class Scanner {
+  readonly pending: Pending[] = [];
+  private readonly links = new Map<string, Buffer>();
+
+  constructor(
+    private readonly root: Buffer,
+    private readonly xattrs: XattrMap,
+  ) {}
+
+  private meta(rel: Buffer, st: BigIntStats): Entry['meta'] {
+    const xattrs: Xattr[] = (this.xattrs.get(rel.toString('latin1')) ?? []).map((x) => ({ name: x.name, value: x.value }));
+    return { mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtime: seconds(st), xattrs };
+  }
+
+  /** Adds the entry at `rel` (relative path bytes, empty for the root). */
+  private async entry(rel: Buffer, st: BigIntStats): Promise<Node> {
+    const abs = rel.length === 0 ? this.root : join(this.root, rel);
+    const type = st.mode & S_IFMT;
+    if (type === 0o040000n) return { tag: 'directory' };
+    const key = `${st.dev}:${st.ino}`;
+    const first = this.links.get(key);
+    if (first) return { tag: 'hardlink', val: first };
+    this.links.set(key, Buffer.concat([Buffer.from('/'), rel]));
+    switch (type) {
+      case 0o100000n:
+        if (st.size > BigInt(INLINE_CONTENT_MAX)) return { tag: 'external-file', val: { objectId: new Uint8Array(), size: st.size } };
+        return { tag: 'inline-file', val: await readSmall(abs, Number(st.size)) };
+      case 0o120000n:
+        return { tag: 'symlink', val: await readlink(abs, { encoding: 'buffer' }) };
+      case 0o060000n:
+        return { tag: 'block-device', val: st.rdev };
+      case 0o020000n:
+        return { tag: 'char-device', val: st.rdev };
+      case 0o010000n:
+        return { tag: 'fifo' };
+      case 0o140000n:
+        return { tag: 'socket' };
+      default:
+        throw new InputError(abs.toString(), `unknown file type ${type.toString(8)}`);
+    }
+  }
+
+  private async node(rel: Buffer, st: BigIntStats): Promise<Node> {
+    try {
+      return await this.entry(rel, st);
+    } catch (err) {
+      throw systemError(err, (rel.length === 0 ? this.root : join(this.root, rel)).toString(), 'read');
+    }
+  }
+
+  private push(rel: Buffer, st: BigIntStats, node: Node): void {
+    const entry: Entry = { path: Buffer.concat([Buffer.from('/'), rel]), node, meta: this.meta(rel, st) };
+    const abs = join(this.root, rel);
+    this.pending.push(node.tag === 'external-file' ? { entry, file: { path: abs, size: Number(st.size) } } : { entry });
+  }
+
+  /** Breadth first, so parents are always added before their entries. */
+  async scan(): Promise<void> {
+    const rootStat = await statOf(this.root);
+    if ((rootStat.mode & S_IFMT) !== 0o040000n) throw new InputError(this.root.toString(), 'not a directory');
+    this.push(Buffer.alloc(0), rootStat, await this.node(Buffer.alloc(0), rootStat));
+    let level: Buffer[] = [Buffer.alloc(0)];
+    while (level.length > 0) {
+      const next: Buffer[] = [];
+      for (const dir of level) {
+        const abs = dir.length === 0 ? this.root : join(this.root, dir);
+        let names: Buffer[];
+        try {
+          names = await readdir(abs, { encoding: 'buffer' });
+        } catch (err) {
+          throw systemError(err, abs.toString(), 'readdir');
+        }
+        const children = names.map((n) => (dir.length === 0 ? n : join(dir, n)));
+        const stats = await Promise.all(children.map((c) => statOf(join(this.root, c))));
+        // Nodes are read concurrently but added in order: hard links are
+        // claimed synchronously in that order, so a link's target comes first.
+        const nodes = await Promise.all(children.map((c, i) => this.node(c, stats[i] as BigIntStats)));
+        for (const [i, child] of children.entries()) {
+          const st = stats[i] as BigIntStats;
+          this.push(child, st, nodes[i] as Node);
+          if ((st.mode & S_IFMT) === 0o040000n) next.push(child);
+        }
+      }
+      level = next;
+    }
+  }
+}
+
+async function statOf(path: Buffer): Promise<BigIntStats> {
+  try {
+    return await lstat(path, { bigint: true });
+  } catch (err) {
+    throw systemError(err, path.toString(), 'lstat');
+  }
+}
+
+async function readSmall(path: Buffer, size: number): Promise<Buffer> {
+  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    const buf = Buffer.alloc(size + 1);
+    const { bytesRead } = await fh.read(buf, 0, size + 1, 0);
+    if (bytesRead !== size) throw new IntegrityError(path.toString(), `read ${bytesRead} bytes but the file had ${size} (it changed while being read)`);
+    return buf.subarray(0, size);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function digestAll(pending: Pending[], options: VerityOptions): Promise<void> {
+  const work = pending.filter((p) => p.file);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < work.length) {
+      const item = work[next++] as Pending & { file: { path: Buffer; size: number } };
+      const name = item.file.path.toString();
+      let fh;
+      try {
+        fh = await open(item.file.path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+      } catch (err) {
+        throw systemError(err, name, 'open');
+      }
+      try {
+        const d = await digestFile(fh, options, name);
+        if (d.size !== item.file.size) throw new IntegrityError(name, `size changed from ${item.file.size} to ${d.size} bytes while scanning`);
+        item.entry.node = { tag: 'external-file', val: { objectId: d.digest, size: BigInt(d.size) } };
+      } finally {
+        await fh.close();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(DIGEST_CONCURRENCY, work.length) }, worker));
+}
+
+/**
+ * The tree of the directory at `path`, in the wasm core. The caller owns
+ * it (dispose it when done).
+ */
+export async function scanTree(path: string, options: ScanOptions = {}): Promise<Tree> {
+  const params = resolveParams({ hashAlg: options.hashAlg });
+  const root = Buffer.from(resolvePath(path));
+  const xattrs = await readTreeXattrs(root);
+  const scanner = new Scanner(root, xattrs);
+  await scanner.scan();
+  await digestAll(scanner.pending, { hashAlg: params.hashAlg });
+  const tree = new composefs.Tree(params.hashAlg);
+  try {
+    for (let i = 0; i < scanner.pending.length; i += BATCH) {
+      const batch = scanner.pending.slice(i, i + BATCH).map((p) => p.entry);
+      withInput(path, () => tree.addEntries(batch));
+    }
+    if (options.propagateUsrToRoot ?? true) withInput(path, () => tree.transformForContainer());
+    return tree;
+  } catch (err) {
+    tree[Symbol.dispose]();
+    throw err;
+  }
+}

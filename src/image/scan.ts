@@ -5,14 +5,14 @@
  * of at most 64 bytes inline and larger ones by fs-verity digest, hard
  * links by (device, inode) whatever st_nlink says.
  */
-import { constants } from 'node:fs';
-import { lstat, open, readdir, readlink } from 'node:fs/promises';
+import { closeSync, constants, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
 import type { BigIntStats } from 'node:fs';
 import type { Entry, Node, Tree, Xattr } from '../../gen/wasm-core/interfaces/cfskit-core-composefs.js';
 import { composefs, withInput } from '../core/wasm.js';
 import { InputError, IntegrityError, systemError } from '../errors.js';
-import { digestFile } from '../fsverity/digest.js';
+import { digestBytes, digestFile } from '../fsverity/digest.js';
 import { resolveParams, type VerityOptions } from '../fsverity/params.js';
 import { readTreeXattrs, type XattrMap } from './xattrs.js';
 
@@ -66,7 +66,7 @@ class Scanner {
   }
 
   /** Adds the entry at `rel` (relative path bytes, empty for the root). */
-  private async entry(rel: Buffer, st: BigIntStats): Promise<Node> {
+  private entry(rel: Buffer, st: BigIntStats): Node {
     const abs = rel.length === 0 ? this.root : join(this.root, rel);
     const type = st.mode & S_IFMT;
     if (type === 0o040000n) return { tag: 'directory' };
@@ -77,9 +77,9 @@ class Scanner {
     switch (type) {
       case 0o100000n:
         if (st.size > BigInt(INLINE_CONTENT_MAX)) return { tag: 'external-file', val: { objectId: new Uint8Array(), size: st.size } };
-        return { tag: 'inline-file', val: await readSmall(abs, Number(st.size)) };
+        return { tag: 'inline-file', val: readSmall(abs, Number(st.size)) };
       case 0o120000n:
-        return { tag: 'symlink', val: await readlink(abs, { encoding: 'buffer' }) };
+        return { tag: 'symlink', val: readlinkSync(abs, { encoding: 'buffer' }) };
       case 0o060000n:
         return { tag: 'block-device', val: st.rdev };
       case 0o020000n:
@@ -93,9 +93,9 @@ class Scanner {
     }
   }
 
-  private async node(rel: Buffer, st: BigIntStats): Promise<Node> {
+  private node(rel: Buffer, st: BigIntStats): Node {
     try {
-      return await this.entry(rel, st);
+      return this.entry(rel, st);
     } catch (err) {
       throw systemError(err, (rel.length === 0 ? this.root : join(this.root, rel)).toString(), 'read');
     }
@@ -107,11 +107,15 @@ class Scanner {
     this.pending.push(node.tag === 'external-file' ? { entry, file: { path: abs, size: Number(st.size) } } : { entry });
   }
 
-  /** Breadth first, so parents are always added before their entries. */
-  async scan(): Promise<void> {
-    const rootStat = await statOf(this.root);
+  /**
+   * Breadth first, so parents are always added before their entries.
+   * Synchronous calls: for tens of thousands of small files the promise
+   * API's per-call thread-pool round trip costs more than the calls.
+   */
+  scan(): void {
+    const rootStat = statOf(this.root);
     if ((rootStat.mode & S_IFMT) !== 0o040000n) throw new InputError(this.root.toString(), 'not a directory');
-    this.push(Buffer.alloc(0), rootStat, await this.node(Buffer.alloc(0), rootStat));
+    this.push(Buffer.alloc(0), rootStat, this.node(Buffer.alloc(0), rootStat));
     let level: Buffer[] = [Buffer.alloc(0)];
     while (level.length > 0) {
       const next: Buffer[] = [];
@@ -119,18 +123,14 @@ class Scanner {
         const abs = dir.length === 0 ? this.root : join(this.root, dir);
         let names: Buffer[];
         try {
-          names = await readdir(abs, { encoding: 'buffer' });
+          names = readdirSync(abs, { encoding: 'buffer' });
         } catch (err) {
           throw systemError(err, abs.toString(), 'readdir');
         }
         const children = names.map((n) => (dir.length === 0 ? n : join(dir, n)));
-        const stats = await Promise.all(children.map((c) => statOf(join(this.root, c))));
-        // Nodes are read concurrently but added in order: hard links are
-        // claimed synchronously in that order, so a link's target comes first.
-        const nodes = await Promise.all(children.map((c, i) => this.node(c, stats[i] as BigIntStats)));
-        for (const [i, child] of children.entries()) {
-          const st = stats[i] as BigIntStats;
-          this.push(child, st, nodes[i] as Node);
+        for (const child of children) {
+          const st = statOf(join(this.root, child));
+          this.push(child, st, this.node(child, st));
           if ((st.mode & S_IFMT) === 0o040000n) next.push(child);
         }
       }
@@ -139,34 +139,79 @@ class Scanner {
   }
 }
 
-async function statOf(path: Buffer): Promise<BigIntStats> {
+function statOf(path: Buffer): BigIntStats {
   try {
-    return await lstat(path, { bigint: true });
+    return lstatSync(path, { bigint: true });
   } catch (err) {
     throw systemError(err, path.toString(), 'lstat');
   }
 }
 
-async function readSmall(path: Buffer, size: number): Promise<Buffer> {
-  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+function readSmall(path: Buffer, size: number): Buffer {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   try {
     const buf = Buffer.alloc(size + 1);
-    const { bytesRead } = await fh.read(buf, 0, size + 1, 0);
-    if (bytesRead !== size) throw new IntegrityError(path.toString(), `read ${bytesRead} bytes but the file had ${size} (it changed while being read)`);
+    const n = readSync(fd, buf, 0, size + 1, 0);
+    if (n !== size) throw new IntegrityError(path.toString(), `read ${n} bytes but the file had ${size} (it changed while being read)`);
     return buf.subarray(0, size);
   } finally {
-    await fh.close();
+    closeSync(fd);
+  }
+}
+
+/** Files up to this size are read whole into a reused buffer and hashed. */
+const SMALL_FILE = 1 << 20;
+
+/**
+ * The digest of a small file, read whole into a reused buffer with
+ * synchronous calls: per file, the promise API's thread-pool round trips
+ * and digestFile's 4 MiB read buffer cost several times the hashing.
+ */
+function digestSmall(path: Buffer, name: string, size: number, buffer: Buffer, options: VerityOptions): Uint8Array {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    throw systemError(err, name, 'open');
+  }
+  try {
+    let total = 0;
+    for (;;) {
+      const n = readSync(fd, buffer, total, buffer.length - total, total);
+      if (n === 0) break;
+      total += n;
+      if (total > size) break;
+    }
+    if (total !== size) throw new IntegrityError(name, `read ${total} bytes but the file had ${size} (it changed while being read)`);
+    return digestBytes(buffer.subarray(0, size), options);
+  } catch (err) {
+    throw systemError(err, name, 'read');
+  } finally {
+    closeSync(fd);
   }
 }
 
 async function digestAll(pending: Pending[], options: VerityOptions): Promise<void> {
-  const work = pending.filter((p) => p.file);
+  const buffer = Buffer.allocUnsafe(SMALL_FILE + 1);
+  const large: (Pending & { file: { path: Buffer; size: number } })[] = [];
+  for (const item of pending) {
+    const file = item.file;
+    if (!file) continue;
+    if (file.size > SMALL_FILE) {
+      large.push({ ...item, file });
+      continue;
+    }
+    const digest = digestSmall(file.path, file.path.toString(), file.size, buffer, options);
+    item.entry.node = { tag: 'external-file', val: { objectId: digest, size: BigInt(file.size) } };
+  }
+  // Large files: digestFile reads them asynchronously (and hashes the
+  // largest on worker threads); a few at once overlap their reads.
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < work.length) {
-      const item = work[next++] as Pending & { file: { path: Buffer; size: number } };
+    while (next < large.length) {
+      const item = large[next++] as (typeof large)[number];
       const name = item.file.path.toString();
-      let fh;
+      let fh: FileHandle;
       try {
         fh = await open(item.file.path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
       } catch (err) {
@@ -181,7 +226,7 @@ async function digestAll(pending: Pending[], options: VerityOptions): Promise<vo
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(DIGEST_CONCURRENCY, work.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(DIGEST_CONCURRENCY, large.length) }, worker));
 }
 
 /**
@@ -193,7 +238,7 @@ export async function scanTree(path: string, options: ScanOptions = {}): Promise
   const root = Buffer.from(resolvePath(path));
   const xattrs = await readTreeXattrs(root);
   const scanner = new Scanner(root, xattrs);
-  await scanner.scan();
+  scanner.scan();
   await digestAll(scanner.pending, { hashAlg: params.hashAlg });
   const tree = new composefs.Tree(params.hashAlg);
   try {

@@ -4,4 +4,4 @@ export { digestBytes, digestFile, formatDigest, closeDigestWorkers, type DigestF
 export { resolveParams, HASH_ALGS, type HashAlg, type VerityOptions, type VerityParams } from './fsverity/params.js';
 export { computeImageId, createDumpfile, createImage, imageFromDumpfile, imageFromDumpfileFile, type ComposefsImage, type ImageId } from './image/compute.js';
 export { openImage, openImageFile, ComposefsImageFile, type ImageStat, type ImagePath } from './image/reader.js';
-export { scanTree, INLINE_CONTENT_MAX, type ScanOptions } from './image/scan.js';
+export { scanTree, closeScanWorkers, INLINE_CONTENT_MAX, type ScanOptions } from './image/scan.js';

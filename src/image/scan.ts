@@ -5,15 +5,17 @@
  * of at most 64 bytes inline and larger ones by fs-verity digest, hard
  * links by (device, inode) whatever st_nlink says.
  */
-import { closeSync, constants, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, readdirSync, readlinkSync, readSync, type BigIntStats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
-import type { BigIntStats } from 'node:fs';
 import type { Entry, Node, Tree, Xattr } from '../../gen/wasm-core/interfaces/cfskit-core-composefs.js';
 import { composefs, withInput } from '../core/wasm.js';
 import { InputError, IntegrityError, systemError } from '../errors.js';
-import { digestBytes, digestFile } from '../fsverity/digest.js';
-import { resolveParams, type VerityOptions } from '../fsverity/params.js';
+import { digestFile } from '../fsverity/digest.js';
+import { resolveParams, type HashAlg, type VerityOptions } from '../fsverity/params.js';
+import { WorkerPool } from '../workers/pool.js';
+import { SMALL_FILE, type DigestBatch } from './digest-batch.js';
 import { readTreeXattrs, type XattrMap } from './xattrs.js';
 
 /** composefs-rs `INLINE_CONTENT_MAX_V0`: larger files become objects. */
@@ -58,6 +60,7 @@ class Scanner {
   constructor(
     private readonly root: Buffer,
     private readonly xattrs: XattrMap,
+    private readonly small: SmallFiles,
   ) {}
 
   private meta(rel: Buffer, st: BigIntStats): Entry['meta'] {
@@ -103,8 +106,13 @@ class Scanner {
 
   private push(rel: Buffer, st: BigIntStats, node: Node): void {
     const entry: Entry = { path: Buffer.concat([Buffer.from('/'), rel]), node, meta: this.meta(rel, st) };
-    const abs = join(this.root, rel);
-    this.pending.push(node.tag === 'external-file' ? { entry, file: { path: abs, size: Number(st.size) } } : { entry });
+    if (node.tag !== 'external-file') {
+      this.pending.push({ entry });
+      return;
+    }
+    const item = { entry, file: { path: join(this.root, rel), size: Number(st.size) } };
+    this.pending.push(item);
+    if (item.file.size <= SMALL_FILE) this.small.add(item);
   }
 
   /**
@@ -159,51 +167,64 @@ function readSmall(path: Buffer, size: number): Buffer {
   }
 }
 
-/** Files up to this size are read whole into a reused buffer and hashed. */
-const SMALL_FILE = 1 << 20;
+/** Small files go to worker threads in batches of about this many bytes. */
+const BATCH_BYTES = 4 << 20;
+const BATCH_FILES = 1024;
+
+let pool: WorkerPool<DigestBatch, Uint8Array[]> | undefined;
+
+/** Stops the scan's digest threads (idle ones never keep a process alive). */
+export async function closeScanWorkers(): Promise<void> {
+  await pool?.close();
+  pool = undefined;
+}
 
 /**
- * The digest of a small file, read whole into a reused buffer with
- * synchronous calls: per file, the promise API's thread-pool round trips
- * and digestFile's 4 MiB read buffer cost several times the hashing.
+ * Hands small files to worker threads as the scan finds them, so hashing
+ * runs alongside the (synchronous) scan on every core.
  */
-function digestSmall(path: Buffer, name: string, size: number, buffer: Buffer, options: VerityOptions): Uint8Array {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (err) {
-    throw systemError(err, name, 'open');
+class SmallFiles {
+  private items: Pending[] = [];
+  private bytes = 0;
+  private readonly jobs: Promise<void>[] = [];
+
+  constructor(private readonly hashAlg: HashAlg) {}
+
+  add(item: Pending & { file: { path: Buffer; size: number } }): void {
+    this.items.push(item);
+    this.bytes += item.file.size;
+    if (this.bytes >= BATCH_BYTES || this.items.length >= BATCH_FILES) this.flush();
   }
-  try {
-    let total = 0;
-    for (;;) {
-      const n = readSync(fd, buffer, total, buffer.length - total, total);
-      if (n === 0) break;
-      total += n;
-      if (total > size) break;
-    }
-    if (total !== size) throw new IntegrityError(name, `read ${total} bytes but the file had ${size} (it changed while being read)`);
-    return digestBytes(buffer.subarray(0, size), options);
-  } catch (err) {
-    throw systemError(err, name, 'read');
-  } finally {
-    closeSync(fd);
+
+  flush(): void {
+    if (this.items.length === 0) return;
+    const items = this.items;
+    this.items = [];
+    this.bytes = 0;
+    pool ??= new WorkerPool(new URL('./digest-worker.js', import.meta.url), availableParallelism());
+    const job: DigestBatch = {
+      paths: items.map((i) => i.file?.path ?? Buffer.alloc(0)),
+      sizes: items.map((i) => i.file?.size ?? 0),
+      hashAlg: this.hashAlg,
+    };
+    const done = pool.run(job).then((digests) => {
+      for (const [n, item] of items.entries()) {
+        item.entry.node = { tag: 'external-file', val: { objectId: digests[n] ?? new Uint8Array(), size: BigInt(item.file?.size ?? 0) } };
+      }
+    });
+    // Failures surface in `finish`; keep an early one from being unhandled.
+    done.catch(() => undefined);
+    this.jobs.push(done);
+  }
+
+  async finish(): Promise<void> {
+    this.flush();
+    await Promise.all(this.jobs);
   }
 }
 
-async function digestAll(pending: Pending[], options: VerityOptions): Promise<void> {
-  const buffer = Buffer.allocUnsafe(SMALL_FILE + 1);
-  const large: (Pending & { file: { path: Buffer; size: number } })[] = [];
-  for (const item of pending) {
-    const file = item.file;
-    if (!file) continue;
-    if (file.size > SMALL_FILE) {
-      large.push({ ...item, file });
-      continue;
-    }
-    const digest = digestSmall(file.path, file.path.toString(), file.size, buffer, options);
-    item.entry.node = { tag: 'external-file', val: { objectId: digest, size: BigInt(file.size) } };
-  }
+async function digestLarge(pending: Pending[], options: VerityOptions): Promise<void> {
+  const large = pending.filter((p): p is Pending & { file: { path: Buffer; size: number } } => p.file !== undefined && p.file.size > SMALL_FILE);
   // Large files: digestFile reads them asynchronously (and hashes the
   // largest on worker threads); a few at once overlap their reads.
   let next = 0;
@@ -237,9 +258,17 @@ export async function scanTree(path: string, options: ScanOptions = {}): Promise
   const params = resolveParams({ hashAlg: options.hashAlg });
   const root = Buffer.from(resolvePath(path));
   const xattrs = await readTreeXattrs(root);
-  const scanner = new Scanner(root, xattrs);
-  scanner.scan();
-  await digestAll(scanner.pending, { hashAlg: params.hashAlg });
+  const small = new SmallFiles(params.hashAlg);
+  const scanner = new Scanner(root, xattrs, small);
+  try {
+    scanner.scan();
+  } catch (err) {
+    // Let started jobs settle before reporting the scan's own error.
+    await small.finish().catch(() => undefined);
+    throw err;
+  }
+  await small.finish();
+  await digestLarge(scanner.pending, { hashAlg: params.hashAlg });
   const tree = new composefs.Tree(params.hashAlg);
   try {
     for (let i = 0; i < scanner.pending.length; i += BATCH) {

@@ -22,6 +22,10 @@ const main: CommandDef = {
     init: () => import('./commands/init.js').then((m) => m.default),
     cat: () => import('./commands/cat.js').then((m) => m.default),
     fsck: () => import('./commands/fsck.js').then((m) => m.default),
+    'compute-id': () => import('./commands/compute-id.js').then((m) => m.default),
+    'create-dumpfile': () => import('./commands/create-dumpfile.js').then((m) => m.default),
+    'image-objects': () => import('./commands/image-objects.js').then((m) => m.default),
+    'dump-files': () => import('./commands/dump-files.js').then((m) => m.default),
   },
 };
 

@@ -16,3 +16,6 @@ export {
   type SplitstreamReader,
   type SplitstreamWriterOptions,
 } from './splitstream/index.js';
+export { computeImageId, createDumpfile, createImage, imageFromDumpfile, imageFromDumpfileFile, type ComposefsImage, type ImageId } from './image/compute.js';
+export { openImage, openImageFile, ComposefsImageFile, type ImageStat, type ImagePath } from './image/reader.js';
+export { scanTree, closeScanWorkers, INLINE_CONTENT_MAX, type ScanOptions } from './image/scan.js';

@@ -7,6 +7,7 @@ import { InputError } from '../errors.js';
 
 export const fsverity = core.fsverity;
 export const splitstream = core.splitstream;
+export const composefs = core.composefs;
 
 /** The message a core call failed with; jco wraps `result` errors. */
 export function coreMessage(err: unknown): string {

@@ -4,6 +4,12 @@
 
 pub mod fsverity;
 pub mod splitstream;
+pub mod tree;
+pub mod erofs;
+pub mod dumpfile;
 
 #[cfg(target_arch = "wasm32")]
 mod component;
+
+#[cfg(test)]
+mod test_vectors;

@@ -1,6 +1,7 @@
 //! The WebAssembly component boundary: WIT types in, crate types out.
 //! One file per WIT interface; no logic beyond conversion lives here.
 
+mod composefs;
 mod fsverity;
 mod splitstream;
 

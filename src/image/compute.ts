@@ -1,0 +1,75 @@
+/**
+ * composefs images of directories and dumpfiles: the image ID cfsctl
+ * computes (`cfsctl compute-id`), the dumpfile it prints
+ * (`cfsctl create-dumpfile`), and the image bytes themselves.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Tree } from '../../gen/wasm-core/interfaces/cfskit-core-composefs.js';
+import { composefs, withInput } from '../core/wasm.js';
+import { digestBytes } from '../fsverity/digest.js';
+import { resolveParams, type HashAlg, type VerityOptions } from '../fsverity/params.js';
+import { takeBlob } from './blob.js';
+import { scanTree, type ScanOptions } from './scan.js';
+
+export interface ImageId {
+  readonly hashAlg: HashAlg;
+  /** The image's fs-verity digest as hex, as `cfsctl compute-id` prints it. */
+  readonly hex: string;
+  readonly digest: Uint8Array;
+}
+
+export interface ComposefsImage extends ImageId {
+  /** The EROFS image, byte-identical to composefs-rs's. */
+  readonly bytes: Buffer;
+}
+
+function using<T>(tree: Tree, body: (tree: Tree) => T): T {
+  try {
+    return body(tree);
+  } finally {
+    tree[Symbol.dispose]();
+  }
+}
+
+function idOf(hashAlg: HashAlg, digest: Uint8Array): ImageId {
+  return { hashAlg, digest, hex: Buffer.from(digest).toString('hex') };
+}
+
+/** The image ID of the directory at `path`. */
+export async function computeImageId(path: string, options: ScanOptions = {}): Promise<ImageId> {
+  const { hashAlg } = resolveParams({ hashAlg: options.hashAlg });
+  return using(await scanTree(path, options), (tree) => idOf(hashAlg, withInput(path, () => tree.imageId())));
+}
+
+/** The image of the directory at `path`, with its ID. */
+export async function createImage(path: string, options: ScanOptions = {}): Promise<ComposefsImage> {
+  const { hashAlg } = resolveParams({ hashAlg: options.hashAlg });
+  return using(await scanTree(path, options), (tree) => imageOf(path, hashAlg, tree));
+}
+
+/** The dumpfile of the directory at `path`. */
+export async function createDumpfile(path: string, options: ScanOptions = {}): Promise<Buffer> {
+  return using(await scanTree(path, options), (tree) => takeBlob(tree.dumpfile()));
+}
+
+function imageOf(input: string, hashAlg: HashAlg, tree: Tree): ComposefsImage {
+  const bytes = withInput(input, () => takeBlob(tree.writeImage()));
+  return { ...idOf(hashAlg, digestBytes(bytes, { hashAlg })), bytes };
+}
+
+/**
+ * The image a dumpfile describes. External files are named by digests of
+ * `hashAlg` (default sha512); `name` names the dumpfile in errors.
+ */
+export function imageFromDumpfile(text: string | Uint8Array, options: VerityOptions & { name?: string } = {}): ComposefsImage {
+  const { hashAlg } = resolveParams({ hashAlg: options.hashAlg });
+  const name = options.name ?? 'dumpfile';
+  const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+  const tree = withInput(name, () => composefs.Tree.fromDumpfile(hashAlg, bytes));
+  return using(tree, (t) => imageOf(name, hashAlg, t));
+}
+
+/** The same, reading the dumpfile from a file. */
+export async function imageFromDumpfileFile(path: string, options: VerityOptions = {}): Promise<ComposefsImage> {
+  return imageFromDumpfile(await readFile(path), { ...options, name: path });
+}

@@ -1,0 +1,24 @@
+//! composefs EROFS images: the writer, byte-identical to composefs-rs's
+//! `mkfs_erofs` for the same tree, and a reader that turns any image back
+//! into a tree while treating it as hostile input.
+//!
+//! What composefs puts in EROFS: metadata only. Small regular files are
+//! stored inline; larger ones are empty chunk-based inodes whose
+//! `trusted.overlay.metacopy` (fs-verity digest) and
+//! `trusted.overlay.redirect` (object path) xattrs let overlayfs find their
+//! data in the repository. Not here: mounting, or reading file data.
+
+mod format;
+mod image;
+mod plan;
+mod reader;
+mod writer;
+mod xattr;
+mod xxh32;
+
+pub use image::MAX_IMAGE_SIZE;
+pub use reader::{read_image, ImageTree, MAX_DEPTH};
+pub use writer::{image_id, write, WriteError};
+
+#[cfg(test)]
+mod tests;

@@ -3,6 +3,8 @@
 //! bytes in and take bytes out.
 
 pub mod fsverity;
+pub mod tar;
+pub mod tarsplit;
 
 #[cfg(target_arch = "wasm32")]
 mod component;

@@ -2,6 +2,8 @@
 //! One file per WIT interface; no logic beyond conversion lives here.
 
 mod fsverity;
+mod tar;
+mod tarsplit;
 
 wit_bindgen::generate!({ world: "core", path: "wit" });
 

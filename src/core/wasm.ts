@@ -6,6 +6,8 @@ import * as core from '../../gen/wasm-core/cfskit-core.js';
 import { InputError } from '../errors.js';
 
 export const fsverity = core.fsverity;
+export const tar = core.tar;
+export const tarsplit = core.tarsplit;
 
 /** The message a core call failed with; jco wraps `result` errors. */
 export function coreMessage(err: unknown): string {

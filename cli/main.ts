@@ -19,6 +19,7 @@ const main: CommandDef = {
   subCommands: {
     digest: () => import('./commands/digest.js').then((m) => m.default),
     measure: () => import('./commands/measure.js').then((m) => m.default),
+    cstor: () => import('./commands/cstor.js').then((m) => m.default),
   },
 };
 

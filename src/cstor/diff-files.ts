@@ -7,15 +7,19 @@
  * is opened with O_NOFOLLOW and must be a regular file.
  */
 import { constants } from 'node:fs';
-import { lstat, open, realpath, type FileHandle } from 'node:fs/promises';
+import { lstat, realpath } from 'node:fs/promises';
 import { sep } from 'node:path';
 import { CfskitError, IntegrityError, SystemError, systemError } from '../errors.js';
+import { closeFd, fstatFd, openAndReadSync, openFd } from './fd.js';
 
 export interface OpenedFile {
-  readonly handle: FileHandle;
+  /** A raw descriptor, open read-only; the caller closes it. */
+  readonly fd: number;
   /** Absolute path bytes (names need not be UTF-8). */
   readonly path: Buffer;
   readonly size: number;
+  /** The content, when asked for (small files). */
+  readonly data: Buffer | undefined;
 }
 
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
@@ -80,33 +84,65 @@ export class DiffFiles {
     this.#checked.add(key);
   }
 
+  /** Why `fd` is not a regular file of `size` bytes (for error messages). */
+  async #mismatch(input: string, fd: number, shown: string, size: number): Promise<IntegrityError> {
+    const st = await fstatFd(fd);
+    if (!st.isFile()) return new IntegrityError(input, `${shown} is not a regular file`);
+    return new IntegrityError(input, `${shown} is ${st.size} bytes, tar-split says ${size}`);
+  }
+
+  #openError(input: string, shown: string, err: unknown): CfskitError {
+    const code = errnoOf(err);
+    if (code === 'ENOENT') return new IntegrityError(input, `${shown} is missing from the layer`);
+    if (code === 'ELOOP') return new IntegrityError(input, `${shown} is a symlink, not the file's content`);
+    if (code === 'EACCES') return accessError(shown, 'open');
+    return systemError(err, shown, 'open');
+  }
+
   /**
    * Opens `relative` (a cleaned tar-split path, no `..`) as a regular file
-   * of `size` bytes. Errors name `input` and the file.
+   * of `size` bytes; with `read`, reads it whole, synchronously (see fd.ts).
+   * Reading size + 1 bytes proves the size without an fstat. Errors name
+   * `input` and the file.
    */
-  async open(input: string, relative: Buffer, size: number): Promise<OpenedFile> {
+  async open(input: string, relative: Buffer, size: number, read = false): Promise<OpenedFile> {
     for (let i = relative.indexOf(0x2f); i >= 0; i = relative.indexOf(0x2f, i + 1)) {
       await this.#checkDirectory(input, relative.subarray(0, i));
     }
     const path = this.#absolute(relative);
     const shown = path.toString();
-    let handle: FileHandle;
+    if (read) {
+      const data = Buffer.allocUnsafe(size + 1);
+      let opened: { fd: number; bytes: number };
+      try {
+        opened = openAndReadSync(path, OPEN_FLAGS, data);
+      } catch (err) {
+        const fd = (err as { fd?: number }).fd;
+        if (fd === undefined) throw this.#openError(input, shown, err);
+        // Reading failed: a directory (EISDIR), a FIFO (EAGAIN), or I/O.
+        if (errnoOf(err) === 'EISDIR' || errnoOf(err) === 'EAGAIN') throw new IntegrityError(input, `${shown} is not a regular file`);
+        throw systemError(err, shown, 'read');
+      }
+      if (opened.bytes !== size) {
+        const error = await this.#mismatch(input, opened.fd, shown, size);
+        await closeFd(opened.fd);
+        throw error;
+      }
+      return { fd: opened.fd, path, size, data: data.subarray(0, size) };
+    }
+    let fd: number;
     try {
-      handle = await open(path, OPEN_FLAGS);
+      fd = await openFd(path, OPEN_FLAGS);
     } catch (err) {
-      const code = errnoOf(err);
-      if (code === 'ENOENT') throw new IntegrityError(input, `${shown} is missing from the layer`);
-      if (code === 'ELOOP') throw new IntegrityError(input, `${shown} is a symlink, not the file's content`);
-      if (code === 'EACCES') throw accessError(shown, 'open');
-      throw systemError(err, shown, 'open');
+      throw this.#openError(input, shown, err);
     }
     try {
-      const st = await handle.stat();
+      const st = await fstatFd(fd);
       if (!st.isFile()) throw new IntegrityError(input, `${shown} is not a regular file`);
       if (st.size !== size) throw new IntegrityError(input, `${shown} is ${st.size} bytes, tar-split says ${size}`);
-      return { handle, path, size };
+      return { fd, path, size, data: undefined };
     } catch (err) {
-      await handle.close();
+      await closeFd(fd);
       throw systemError(err, shown, 'fstat');
     }
   }

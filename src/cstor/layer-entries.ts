@@ -7,27 +7,34 @@
  * Consumers (layer-tar, the importer) see two kinds of entry:
  *
  * - `segment`: bytes of the original tar (headers, PAX/GNU records,
- *   padding, end-of-archive). Note that tar-split stores the padding after
- *   a file's content at the start of the *next* segment.
+ *   padding, end-of-archive). tar-split stores the padding after a file's
+ *   content at the start of the *next* segment.
  * - `file`: a member with content (size > 0), its file already open and
- *   checked to be a regular file of that size. Empty files, directories and
- *   links have no content and produce no entry (their headers are in the
- *   segments).
+ *   checked to be a regular file of that size; small files come with their
+ *   content read. Empty files, directories and links have no content and
+ *   produce no entry (their headers are in the segments).
  *
  * With `verify: true` (the default) each file's CRC-64 is checked before it
- * is handed over, which reads it once more; with `verify: false` the
- * consumer reads it and must check it with `ContentCheck`.
+ * is handed over (large files are then read twice); with `verify: false`
+ * the consumer reads through `chunks()`, which checks as it goes.
+ *
+ * Files are opened (and small ones read) up to PREFETCH entries ahead, so
+ * the latency of each open and read overlaps the others; at most PREFETCH
+ * descriptors are open besides those the consumer has released.
  */
 import { createReadStream } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { tarsplit, withInput } from '../core/wasm.js';
-import { IntegrityError, InputError, NotFoundError, systemError } from '../errors.js';
-import type { Entry as CoreRecord } from '../../gen/wasm-core/interfaces/cfskit-core-tarsplit.js';
+import { InputError, NotFoundError, systemError } from '../errors.js';
+import type { Entry as CoreRecord, FileEntry } from '../../gen/wasm-core/interfaces/cfskit-core-tarsplit.js';
+import { checkContent, readContent, type ContentClaim } from './content.js';
 import { DiffFiles, accessError } from './diff-files.js';
+import { closeFd } from './fd.js';
 import { shortId, type StoredLayer } from './storage.js';
 
-export const READ_CHUNK = 1 << 20;
+/** Files up to this size are read whole while prefetching. */
+export const SMALL_FILE = 64 << 10;
+const PREFETCH = 32;
 
 export interface LayerSegment {
   readonly kind: 'segment';
@@ -36,89 +43,31 @@ export interface LayerSegment {
   readonly bytes: Uint8Array;
 }
 
-export interface LayerFile {
+export interface LayerFile extends ContentClaim {
   readonly kind: 'file';
   readonly position: number;
   /** The member name as recorded (`./usr/bin/ls`), raw bytes. */
   readonly name: Buffer;
-  /** The name for messages (invalid UTF-8 replaced). */
-  readonly displayName: string;
-  readonly size: number;
-  /** CRC-64/GO-ISO of the content, as tar-split recorded it. */
-  readonly crc64: bigint;
   /** Absolute path of the content file (bytes: names need not be UTF-8). */
   readonly diffPath: Buffer;
   /**
-   * Open read-only. Owned by the iterator, which closes it when asked for
-   * the next entry, unless `release()` hands it over to you.
+   * A raw descriptor, open read-only (for FICLONE, reads, ...). Owned by the
+   * iterator, which closes it when asked for the next entry, unless
+   * `release()` hands it over to you (then close it with fs.close).
    */
-  readonly handle: FileHandle;
-  release(): FileHandle;
-  /** Label for errors: `layer 3f2a…: tar-split entry 17`. */
-  readonly input: string;
+  readonly fd: number;
+  /** The content, for files up to SMALL_FILE bytes (checked if `verify`). */
+  readonly data: Buffer | undefined;
+  release(): number;
+  /** The content in chunks, checked against size and CRC-64 as it is read. */
+  chunks(): AsyncGenerator<Buffer>;
 }
 
 export type LayerEntry = LayerSegment | LayerFile;
 
 export interface LayerEntryOptions {
-  /** Read each file and check its CRC-64 before handing it over (default true). */
+  /** Check each file's size and CRC-64 before handing it over (default true). */
   readonly verify?: boolean;
-}
-
-/** Checks content read by the consumer against the entry's size and CRC-64. */
-export class ContentCheck {
-  readonly #entry: Pick<LayerFile, 'input' | 'displayName' | 'size' | 'crc64'>;
-  readonly #crc = tarsplit.Crc64.create();
-  #bytes = 0;
-
-  constructor(entry: Pick<LayerFile, 'input' | 'displayName' | 'size' | 'crc64'>) {
-    this.#entry = entry;
-  }
-
-  update(bytes: Uint8Array): void {
-    this.#crc.update(bytes);
-    this.#bytes += bytes.length;
-  }
-
-  /** Throws an IntegrityError naming the layer, entry and file on a mismatch. */
-  finish(): void {
-    const { input, displayName, size, crc64 } = this.#entry;
-    try {
-      if (this.#bytes !== size) {
-        throw new IntegrityError(input, `read ${this.#bytes} bytes of ${displayName}, expected ${size} (it changed while being read)`);
-      }
-      const got = this.#crc.value();
-      if (got !== crc64) {
-        const hex = (v: bigint): string => v.toString(16).padStart(16, '0');
-        throw new IntegrityError(input, `CRC64 mismatch for ${displayName} (diff/ has ${hex(got)}, tar-split says ${hex(crc64)})`);
-      }
-    } finally {
-      this.#crc[Symbol.dispose]();
-    }
-  }
-}
-
-/** Reads an open content file through a ContentCheck, chunk by chunk. */
-export async function* readChecked(entry: LayerFile, chunkSize = READ_CHUNK): AsyncGenerator<Buffer> {
-  const check = new ContentCheck(entry);
-  let position = 0;
-  for (;;) {
-    const want = Math.min(chunkSize, Math.max(entry.size - position, 0) + 1);
-    const buffer = Buffer.allocUnsafe(want);
-    let bytesRead: number;
-    try {
-      ({ bytesRead } = await entry.handle.read(buffer, 0, want, position));
-    } catch (err) {
-      throw systemError(err, entry.diffPath.toString(), 'read');
-    }
-    if (bytesRead === 0) break;
-    const chunk = buffer.subarray(0, bytesRead);
-    check.update(chunk);
-    position += bytesRead;
-    if (position > entry.size) break;
-    yield chunk;
-  }
-  check.finish();
 }
 
 /** The layer's tar-split records, decompressed and parsed as they stream. */
@@ -151,6 +100,59 @@ async function* records(layer: StoredLayer, label: string): AsyncGenerator<CoreR
   }
 }
 
+/** An entry waiting its turn; `owned()` says whether the iterator must close its file. */
+interface Prepared {
+  readonly entry: LayerEntry;
+  readonly owned: () => boolean;
+}
+
+/** Opens (and for small files reads, and with `verify` checks) one file record. */
+async function prepare(record: FileEntry, label: string, diff: DiffFiles, verify: boolean): Promise<Prepared> {
+  const input = `${label}: tar-split entry ${record.position}`;
+  const name = Buffer.from(record.name);
+  const size = Number(record.size);
+  const claim: ContentClaim = { input, displayName: name.toString('utf8'), size, crc64: record.crc64 ?? 0n };
+  const opened = await diff.open(input, Buffer.from(record.path), size, size <= SMALL_FILE);
+  const shown = opened.path.toString();
+  const data = opened.data;
+  try {
+    if (verify) {
+      if (data) checkContent(claim, data);
+      else for await (const _chunk of readContent(claim, opened.fd, shown));
+    }
+    let owned = true;
+    const entry: LayerFile = {
+      ...claim,
+      kind: 'file',
+      position: Number(record.position),
+      name,
+      diffPath: opened.path,
+      fd: opened.fd,
+      data,
+      release() {
+        owned = false;
+        return opened.fd;
+      },
+      async *chunks() {
+        if (data) {
+          checkContent(claim, data);
+          yield data;
+        } else {
+          yield* readContent(claim, opened.fd, shown);
+        }
+      },
+    };
+    return { entry, owned: () => owned };
+  } catch (err) {
+    await closeFd(opened.fd);
+    throw err;
+  }
+}
+
+async function closeIfOwned({ entry, owned }: Prepared): Promise<void> {
+  if (entry.kind === 'file' && owned()) await closeFd(entry.fd);
+}
+
 /**
  * The entries of `layer` in order. Errors name the layer, the tar-split
  * entry and the file: "layer 3f2a…: tar-split entry 17: CRC64 mismatch
@@ -160,40 +162,43 @@ export async function* readLayerEntries(layer: StoredLayer, options: LayerEntryO
   const verify = options.verify ?? true;
   const label = `layer ${shortId(layer.id)}`;
   const diff = new DiffFiles(layer.diffDir);
-  for await (const record of records(layer, label)) {
-    if (record.tag === 'segment') {
-      yield { kind: 'segment', position: Number(record.val.position), bytes: record.val.payload };
-      continue;
-    }
-    const { position, size, crc64 } = record.val;
-    if (size === 0n) continue;
-    const input = `${label}: tar-split entry ${position}`;
-    const name = Buffer.from(record.val.name);
-    const displayName = name.toString('utf8');
-    const opened = await diff.open(input, Buffer.from(record.val.path), Number(size));
-    let owned = true;
-    const entry: LayerFile = {
-      kind: 'file',
-      position: Number(position),
-      name,
-      displayName,
-      size: Number(size),
-      crc64: crc64 ?? 0n,
-      diffPath: opened.path,
-      handle: opened.handle,
-      input,
-      release() {
-        owned = false;
-        return opened.handle;
-      },
-    };
-    try {
-      if (verify) {
-        for await (const _chunk of readChecked(entry));
+  const source = records(layer, label);
+  const queue: { prepared: Promise<Prepared>; file: boolean }[] = [];
+  let files = 0;
+  let exhausted = false;
+  try {
+    for (;;) {
+      while (!exhausted && files < PREFETCH && queue.length < 8 * PREFETCH) {
+        const next = await source.next();
+        if (next.done) {
+          exhausted = true;
+          break;
+        }
+        const record = next.value;
+        if (record.tag === 'segment') {
+          const segment: LayerSegment = { kind: 'segment', position: Number(record.val.position), bytes: record.val.payload };
+          queue.push({ prepared: Promise.resolve({ entry: segment, owned: () => false }), file: false });
+        } else if (record.val.size > 0n) {
+          const prepared = prepare(record.val, label, diff, verify);
+          // Failures surface in order, when this entry's turn comes.
+          prepared.catch(() => undefined);
+          queue.push({ prepared, file: true });
+          files++;
+        }
       }
-      yield entry;
-    } finally {
-      if (owned) await opened.handle.close();
+      const head = queue.shift();
+      if (!head) break;
+      if (head.file) files--;
+      const prepared = await head.prepared;
+      try {
+        yield prepared.entry;
+      } finally {
+        await closeIfOwned(prepared);
+      }
     }
+  } finally {
+    await source.return(undefined);
+    // Entries opened ahead that will never be handed over.
+    await Promise.all(queue.map(async ({ prepared }) => prepared.then(closeIfOwned, () => undefined)));
   }
 }

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { IntegrityError } from '../errors.js';
-import { readChecked, readLayerEntries } from './layer-entries.js';
+import { readLayerEntries } from './layer-entries.js';
 import { shortId, type StoredLayer } from './storage.js';
 
 export interface LayerTarOptions {
@@ -18,8 +18,8 @@ export interface LayerTarOptions {
 
 export interface LayerTarResult {
   readonly bytes: number;
-  /** `sha256:<hex>` of the tar. */
-  readonly digest: string;
+  /** `sha256:<hex>` of the tar, when verified. */
+  readonly digest: string | undefined;
 }
 
 /**
@@ -27,37 +27,34 @@ export interface LayerTarResult {
  * a consumer that already wrote earlier chunks somewhere must treat an
  * error as making that output invalid.
  */
-export async function* layerTarChunks(layer: StoredLayer, options: LayerTarOptions = {}, result?: { bytes: number; digest: string }): AsyncGenerator<Uint8Array> {
-  const hash = createHash('sha256');
-  let bytes = 0;
+export async function* layerTarChunks(
+  layer: StoredLayer,
+  options: LayerTarOptions = {},
+  result: { bytes: number; digest: string | undefined } = { bytes: 0, digest: undefined },
+): AsyncGenerator<Uint8Array> {
+  const want = layer.diffDigest;
+  const hash = (options.verifyDigest ?? true) && want?.startsWith('sha256:') ? createHash('sha256') : undefined;
   for await (const entry of readLayerEntries(layer, { verify: false })) {
-    if (entry.kind === 'segment') {
-      if (entry.bytes.length === 0) continue;
-      hash.update(entry.bytes);
-      bytes += entry.bytes.length;
-      yield entry.bytes;
-      continue;
-    }
-    for await (const chunk of readChecked(entry)) {
-      hash.update(chunk);
-      bytes += chunk.length;
+    const chunks = entry.kind === 'segment' ? [entry.bytes] : entry.chunks();
+    for await (const chunk of chunks) {
+      if (chunk.length === 0) continue;
+      hash?.update(chunk);
+      result.bytes += chunk.length;
       yield chunk;
     }
   }
-  const digest = `sha256:${hash.digest('hex')}`;
-  const want = layer.diffDigest;
-  if ((options.verifyDigest ?? true) && want?.startsWith('sha256:') && want !== digest) {
-    throw new IntegrityError(`layer ${shortId(layer.id)}`, `rebuilt tar has digest ${digest}, layers.json says ${want}`);
-  }
-  if (result) {
-    result.bytes = bytes;
+  if (hash) {
+    const digest = `sha256:${hash.digest('hex')}`;
+    if (digest !== want) {
+      throw new IntegrityError(`layer ${shortId(layer.id)}`, `rebuilt tar has digest ${digest}, layers.json says ${want ?? 'nothing'}`);
+    }
     result.digest = digest;
   }
 }
 
 /** Writes the layer's tar to `out` (not ending it), with backpressure. */
 export async function writeLayerTar(layer: StoredLayer, out: Writable, options: LayerTarOptions = {}): Promise<LayerTarResult> {
-  const result = { bytes: 0, digest: '' };
+  const result = { bytes: 0, digest: undefined as string | undefined };
   await pipeline(Readable.from(layerTarChunks(layer, options, result), { objectMode: false }), out, { end: false });
   return result;
 }

@@ -5,7 +5,7 @@
  * exactly as it was.
  */
 import { spawnSync } from 'node:child_process';
-import { chmod, lstat, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -14,6 +14,7 @@ import * as assert from 'uvu/assert';
 import { CFSKIT, cfskit, run } from '../support/cli.js';
 import { buildHardContentImages, type FixtureName } from '../support/cstor-fixtures.js';
 import { createPodmanStore, havePodman, withPodmanStore, type FixtureImage, type PodmanStore } from '../support/podman.js';
+import { pattern } from '../support/pattern.js';
 import { gated, haveRoot, haveTool } from '../support/prereq.js';
 
 interface Context {
@@ -164,6 +165,18 @@ it('missing, resized, changed or misplaced files in diff/ are named', async (ctx
   await withDamage(ctx, async (d) => replaceFile(join(d.layerDir, 'data/big'), Buffer.concat([await readFile(join(d.layerDir, 'data/big')), Buffer.from('x')])), async (d) => {
     await layerTarFails(d, `${join(d.layerDir, 'data/big')} is ${(1 << 20) + 8} bytes, tar-split says ${(1 << 20) + 7}`);
   });
+  // Small files are read whole while being opened: the same errors.
+  await withDamage(ctx, async (d) => replaceFile(join(d.layerDir, 'data/exact-65'), pattern(66)), async (d) => {
+    await layerTarFails(d, `${join(d.layerDir, 'data/exact-65')} is 66 bytes, tar-split says 65`);
+  });
+  await withDamage(
+    ctx,
+    async (d) => {
+      await rm(join(d.layerDir, 'data/exact-65'));
+      await mkdir(join(d.layerDir, 'data/exact-65'));
+    },
+    async (d) => layerTarFails(d, `${join(d.layerDir, 'data/exact-65')} is not a regular file`),
+  );
   await withDamage(ctx, async (d) => replaceFile(join(d.layerDir, 'data/exact-64'), Buffer.alloc(64, 1)), async (d) => {
     await layerTarFails(d, /tar-split entry \d+: CRC64 mismatch for data\/exact-64/);
   });

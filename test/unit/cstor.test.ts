@@ -12,7 +12,7 @@ import { optionValues } from '../../cli/command.js';
 import { storageArgs } from '../../cli/storage-args.js';
 import { locateStores, readStorageConf, storageOptsImageStores } from '../../src/cstor/config.js';
 import { readStoreJson } from '../../src/cstor/json.js';
-import { ContentCheck } from '../../src/cstor/layer-entries.js';
+import { ContentCheck } from '../../src/cstor/content.js';
 import { parseImages, parseLayers } from '../../src/cstor/records.js';
 import { normalizeName, parseReference } from '../../src/cstor/reference.js';
 import { bigDataFileName } from '../../src/cstor/store.js';

@@ -54,4 +54,8 @@ impl wit::GuestCrc64 for WitCrc64 {
 impl wit::Guest for Core {
     type Reader = WitReader;
     type Crc64 = WitCrc64;
+
+    fn crc64_checksum(data: Vec<u8>) -> u64 {
+        Crc64::checksum(&data)
+    }
 }

@@ -39,7 +39,9 @@ const suites = {
 };
 
 /** A check that is one test: it passed if it exited 0. */
-const checkPassed = (_out, status) => ({ passed: status === 0 ? 1 : 0, failed: status === 0 ? 0 : 1 });
+function checkPassed(_out, status) {
+  return { passed: status === 0 ? 1 : 0, failed: status === 0 ? 0 : 1 };
+}
 
 const strip = (s) => s.replace(/\x1b\[[0-9;]*m/g, '');
 

@@ -206,6 +206,28 @@ it('images are found by ID, prefix, name, short name and digest', async (ctx) =>
   }
 });
 
+it('listing while podman rewrites images.json', async (ctx) => {
+  const { store, images } = fixtures(ctx);
+  let writing = true;
+  const writer = (async () => {
+    for (let i = 0; writing; i++) {
+      await store.podman(['tag', images.gnu.id, `localhost/churn:${i}`]);
+      await store.podman(['untag', images.gnu.id, `localhost/churn:${i}`]);
+    }
+  })();
+  try {
+    for (let i = 0; i < 8; i++) {
+      const r = await cfskit(['cstor', 'images', '--json', '--storage-root', store.root]);
+      assert.is(r.status, 0, r.stderr);
+      const ids = (JSON.parse(r.stdout) as { id: string }[]).map((x) => x.id);
+      for (const image of Object.values(images)) assert.ok(ids.includes(image.id));
+    }
+  } finally {
+    writing = false;
+    await writer;
+  }
+});
+
 it('layer chains cross additional image stores', async (ctx) => {
   const { store } = fixtures(ctx);
   const top = await createPodmanStore();

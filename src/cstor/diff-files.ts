@@ -43,6 +43,8 @@ export class DiffFiles {
   #realRoot: string | undefined;
   /** Relative directory paths (latin1, so any bytes) already checked. */
   readonly #checked = new Set<string>();
+  /** Checks under way: files opened ahead share them rather than repeat them. */
+  readonly #checking = new Map<string, Promise<void>>();
 
   /** `input` names the layer (and entry) in errors. */
   constructor(root: string) {
@@ -54,9 +56,21 @@ export class DiffFiles {
     return Buffer.concat([this.#rootBytes, Buffer.from(sep), relative]);
   }
 
-  async #checkDirectory(input: string, relative: Buffer): Promise<void> {
+  #checkDirectory(input: string, relative: Buffer): Promise<void> | undefined {
     const key = relative.toString('latin1');
-    if (this.#checked.has(key)) return;
+    if (this.#checked.has(key)) return undefined;
+    let check = this.#checking.get(key);
+    if (!check) {
+      check = this.#verifyDirectory(input, relative).then(() => {
+        this.#checked.add(key);
+        this.#checking.delete(key);
+      });
+      this.#checking.set(key, check);
+    }
+    return check;
+  }
+
+  async #verifyDirectory(input: string, relative: Buffer): Promise<void> {
     const path = this.#absolute(relative);
     const shown = path.toString();
     let st;
@@ -81,7 +95,6 @@ export class DiffFiles {
     } else if (!st.isDirectory()) {
       throw new IntegrityError(input, `${shown} is not a directory`);
     }
-    this.#checked.add(key);
   }
 
   /** Why `fd` is not a regular file of `size` bytes (for error messages). */
@@ -107,7 +120,8 @@ export class DiffFiles {
    */
   async open(input: string, relative: Buffer, size: number, read = false): Promise<OpenedFile> {
     for (let i = relative.indexOf(0x2f); i >= 0; i = relative.indexOf(0x2f, i + 1)) {
-      await this.#checkDirectory(input, relative.subarray(0, i));
+      const check = this.#checkDirectory(input, relative.subarray(0, i));
+      if (check) await check;
     }
     const path = this.#absolute(relative);
     const shown = path.toString();

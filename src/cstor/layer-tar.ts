@@ -11,6 +11,8 @@ import { IntegrityError } from '../errors.js';
 import { readLayerEntries } from './layer-entries.js';
 import { shortId, type StoredLayer } from './storage.js';
 
+const BATCH = 256 << 10;
+
 export interface LayerTarOptions {
   /** Check the sha256 of the output against the layer's diff digest (default true). */
   readonly verifyDigest?: boolean;
@@ -34,15 +36,38 @@ export async function* layerTarChunks(
 ): AsyncGenerator<Uint8Array> {
   const want = layer.diffDigest;
   const hash = (options.verifyDigest ?? true) && want?.startsWith('sha256:') ? createHash('sha256') : undefined;
+  // Headers and small files are gathered into larger chunks: passing tens
+  // of thousands of sub-kilobyte pieces down a stream (and as as many
+  // write calls) costs more than copying them once.
+  let batch = Buffer.allocUnsafe(BATCH);
+  let filled = 0;
+  const flush = (): Buffer => {
+    const out = batch.subarray(0, filled);
+    batch = Buffer.allocUnsafe(BATCH);
+    filled = 0;
+    return out;
+  };
   for await (const entry of readLayerEntries(layer, { verify: false })) {
     const chunks = entry.kind === 'segment' ? [entry.bytes] : entry.chunks();
     for await (const chunk of chunks) {
       if (chunk.length === 0) continue;
       hash?.update(chunk);
       result.bytes += chunk.length;
-      yield chunk;
+      if (chunk.length <= BATCH - filled) {
+        batch.set(chunk, filled);
+        filled += chunk.length;
+        continue;
+      }
+      if (filled > 0) yield flush();
+      if (chunk.length < BATCH / 2) {
+        batch.set(chunk, 0);
+        filled = chunk.length;
+      } else {
+        yield chunk;
+      }
     }
   }
+  if (filled > 0) yield flush();
   if (hash) {
     const digest = `sha256:${hash.digest('hex')}`;
     if (digest !== want) {

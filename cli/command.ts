@@ -90,3 +90,25 @@ export async function checkArgs(cmd: CommandDef, rawArgs: readonly string[], pat
 export function restArgs(args: { _: string[] }): string[] {
   return args._;
 }
+
+/**
+ * Every value given for the string option `key`, in order: for options
+ * that may repeat (`--additional-image-store A --additional-image-store B`),
+ * since citty keeps only the last. Tokens are read as checkArgs reads them,
+ * so the values of other options and anything after `--` are skipped.
+ */
+export function optionValues(args: ArgsDef, rawArgs: readonly string[], key: string): string[] {
+  const values: string[] = [];
+  for (let i = 0; i < rawArgs.length; i++) {
+    const token = rawArgs[i] ?? '';
+    if (token === '--') break;
+    if (!token.startsWith('-') || token === '-') continue;
+    const body = token.slice(token.startsWith('--') ? 2 : 1);
+    const eq = body.indexOf('=');
+    const found = lookup(args, eq >= 0 ? body.slice(0, eq) : body);
+    if (!found || found[1].type === 'boolean') continue;
+    const value = eq >= 0 ? body.slice(eq + 1) : rawArgs[++i];
+    if (found[0] === key && value !== undefined) values.push(value);
+  }
+  return values;
+}

@@ -19,3 +19,9 @@ export {
 export { computeImageId, createDumpfile, createImage, imageFromDumpfile, imageFromDumpfileFile, type ComposefsImage, type ImageId } from './image/compute.js';
 export { openImage, openImageFile, ComposefsImageFile, type ImageStat, type ImagePath } from './image/reader.js';
 export { scanTree, closeScanWorkers, INLINE_CONTENT_MAX, type ScanOptions } from './image/scan.js';
+export {
+  ContainersStorage, locateStores, normalizeName, parseReference, readLayerEntries, layerTarChunks, writeLayerTar, ContentCheck, SMALL_FILE,
+  type StorageOptions, type StoreLocation, type StoredImage, type StoredLayer, type ImageReference,
+  type LayerEntry, type LayerFile, type LayerSegment, type LayerEntryOptions, type ContentClaim, type LayerTarOptions, type LayerTarResult,
+} from './cstor/index.js';
+export { splitTar, TarSplitter, type TarEntry, type TarEntryType, type TarEvent } from './tar/split.js';

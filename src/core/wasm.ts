@@ -8,6 +8,8 @@ import { InputError } from '../errors.js';
 export const fsverity = core.fsverity;
 export const splitstream = core.splitstream;
 export const composefs = core.composefs;
+export const tar = core.tar;
+export const tarsplit = core.tarsplit;
 
 /** The message a core call failed with; jco wraps `result` errors. */
 export function coreMessage(err: unknown): string {

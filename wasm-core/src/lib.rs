@@ -7,6 +7,8 @@ pub mod splitstream;
 pub mod tree;
 pub mod erofs;
 pub mod dumpfile;
+pub mod tar;
+pub mod tarsplit;
 
 #[cfg(target_arch = "wasm32")]
 mod component;

@@ -4,6 +4,8 @@
 mod composefs;
 mod fsverity;
 mod splitstream;
+mod tar;
+mod tarsplit;
 
 wit_bindgen::generate!({ world: "core", path: "wit" });
 

@@ -1,0 +1,87 @@
+/**
+ * A layer file's content checked against what tar-split recorded for it:
+ * its size and its CRC-64 (Go's crc64 ISO table, computed in the wasm core).
+ */
+import { tarsplit } from '../core/wasm.js';
+import { IntegrityError, systemError } from '../errors.js';
+import { readFd } from './fd.js';
+
+export const READ_CHUNK = 1 << 20;
+
+/** What a check needs to know about a file entry. */
+export interface ContentClaim {
+  /** Label for errors: `layer 3f2a…: tar-split entry 17`. */
+  readonly input: string;
+  readonly displayName: string;
+  readonly size: number;
+  readonly crc64: bigint;
+}
+
+const hex = (v: bigint): string => v.toString(16).padStart(16, '0');
+
+/** Feed the content in order, then `finish()`; throws an IntegrityError on a mismatch. */
+export class ContentCheck {
+  readonly #claim: ContentClaim;
+  readonly #crc = tarsplit.Crc64.create();
+  #bytes = 0;
+
+  constructor(claim: ContentClaim) {
+    this.#claim = claim;
+  }
+
+  update(bytes: Uint8Array): void {
+    this.#crc.update(bytes);
+    this.#bytes += bytes.length;
+  }
+
+  finish(): void {
+    const { input, displayName, size, crc64 } = this.#claim;
+    try {
+      if (this.#bytes !== size) {
+        throw new IntegrityError(input, `read ${this.#bytes} bytes of ${displayName}, expected ${size} (it changed while being read)`);
+      }
+      const got = this.#crc.value();
+      if (got !== crc64) {
+        throw new IntegrityError(input, `CRC64 mismatch for ${displayName} (diff/ has ${hex(got)}, tar-split says ${hex(crc64)})`);
+      }
+    } finally {
+      this.#crc[Symbol.dispose]();
+    }
+  }
+}
+
+/** Checks bytes already read whole (one call into the core). */
+export function checkContent(claim: ContentClaim, data: Uint8Array): void {
+  const { input, displayName, size, crc64 } = claim;
+  if (data.length !== size) {
+    throw new IntegrityError(input, `read ${data.length} bytes of ${displayName}, expected ${size} (it changed while being read)`);
+  }
+  const got = tarsplit.crc64Checksum(data);
+  if (got !== crc64) {
+    throw new IntegrityError(input, `CRC64 mismatch for ${displayName} (diff/ has ${hex(got)}, tar-split says ${hex(crc64)})`);
+  }
+}
+
+/**
+ * Reads `size` bytes from the start of an open file, in chunks of fresh
+ * buffers (they may be queued downstream), checking them as they pass.
+ * `path` names the file in read errors.
+ */
+export async function* readContent(claim: ContentClaim, fd: number, path: string, chunkSize = READ_CHUNK): AsyncGenerator<Buffer> {
+  const check = new ContentCheck(claim);
+  for (let position = 0; position < claim.size; ) {
+    const buffer = Buffer.allocUnsafe(Math.min(chunkSize, claim.size - position));
+    let bytesRead: number;
+    try {
+      bytesRead = await readFd(fd, buffer, 0, buffer.length, position);
+    } catch (err) {
+      throw systemError(err, path, 'read');
+    }
+    if (bytesRead === 0) break;
+    const chunk = bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
+    check.update(chunk);
+    position += bytesRead;
+    yield chunk;
+  }
+  check.finish();
+}

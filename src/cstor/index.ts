@@ -1,0 +1,9 @@
+/** Read-only access to containers-storage (podman, buildah, skopeo). */
+export { locateStores, readStorageConf, storageOptsImageStores, type StorageOptions, type StoreLocation } from './config.js';
+export { ContainersStorage, shortId, type StoredImage, type StoredLayer } from './storage.js';
+export { Store, bigDataFileName } from './store.js';
+export type { ImageRecord, LayerRecord } from './records.js';
+export { parseReference, normalizeName, formatReference, type ImageReference } from './reference.js';
+export { readLayerEntries, SMALL_FILE, type LayerEntry, type LayerFile, type LayerSegment, type LayerEntryOptions } from './layer-entries.js';
+export { ContentCheck, checkContent, readContent, READ_CHUNK, type ContentClaim } from './content.js';
+export { layerTarChunks, writeLayerTar, type LayerTarOptions, type LayerTarResult } from './layer-tar.js';

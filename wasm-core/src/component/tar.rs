@@ -1,0 +1,59 @@
+use super::exports::cfskit::core::tar as wit;
+use super::Core;
+use crate::tar::{Entry, Event, Splitter};
+use std::cell::RefCell;
+
+pub struct WitSplitter {
+    inner: RefCell<Splitter>,
+}
+
+fn entry(e: Entry) -> wit::Entry {
+    wit::Entry {
+        index: e.index,
+        typeflag: e.typeflag,
+        path: e.path,
+        link_path: e.link_path,
+        size: e.size,
+        mode: e.mode,
+        uid: e.uid,
+        gid: e.gid,
+        mtime: e.mtime,
+        mtime_nsec: e.mtime_nsec,
+        uname: e.uname,
+        gname: e.gname,
+        dev_major: e.dev_major,
+        dev_minor: e.dev_minor,
+        xattrs: e.xattrs.into_iter().map(|(name, value)| wit::Xattr { name, value }).collect(),
+        header_offset: e.header_offset,
+        content_offset: e.content_offset,
+    }
+}
+
+fn event(e: Event) -> wit::Event {
+    match e {
+        Event::Inline(bytes) => wit::Event::Inline(bytes),
+        Event::Entry(e) => wit::Event::Entry(entry(*e)),
+        // Chunks crossing the boundary are lists of at most 4 GiB.
+        Event::Content { start, len } => wit::Event::Content(wit::ContentRange { start: start as u32, len: len as u32 }),
+        Event::End => wit::Event::End,
+    }
+}
+
+impl wit::GuestSplitter for WitSplitter {
+    fn create() -> wit::Splitter {
+        wit::Splitter::new(Self { inner: RefCell::new(Splitter::new()) })
+    }
+
+    fn push(&self, data: Vec<u8>) -> Result<Vec<wit::Event>, String> {
+        let events = self.inner.borrow_mut().push(&data).map_err(|e| e.to_string())?;
+        Ok(events.into_iter().map(event).collect())
+    }
+
+    fn finish(&self) -> Result<(), String> {
+        self.inner.borrow_mut().finish().map_err(|e| e.to_string())
+    }
+}
+
+impl wit::Guest for Core {
+    type Splitter = WitSplitter;
+}

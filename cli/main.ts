@@ -26,6 +26,7 @@ const main: CommandDef = {
     'create-dumpfile': () => import('./commands/create-dumpfile.js').then((m) => m.default),
     'image-objects': () => import('./commands/image-objects.js').then((m) => m.default),
     'dump-files': () => import('./commands/dump-files.js').then((m) => m.default),
+    oci: () => import('./commands/oci.js').then((m) => m.default),
     cstor: () => import('./commands/cstor.js').then((m) => m.default),
   },
 };

@@ -8,12 +8,12 @@ import { constants, fstat } from 'node:fs';
 import { promisify } from 'node:util';
 import { open, type FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { fsverity, withInput } from '../core/wasm.js';
+import { fsverity, tarsplit, withInput } from '../core/wasm.js';
 import { InputError, IntegrityError, UsageError, systemError } from '../errors.js';
 import { WorkerPool } from '../workers/pool.js';
 import { resolveParams, type HashAlg, type VerityOptions, type VerityParams } from './params.js';
 import { planRanges } from './plan.js';
-import type { RangeJob } from './range.js';
+import type { RangeJob, RangeResult } from './range.js';
 import { READ_CHUNK, readChunks } from './reader.js';
 
 export interface DigestFileOptions extends VerityOptions {
@@ -23,6 +23,8 @@ export interface DigestFileOptions extends VerityOptions {
   parallelThreshold?: number;
   /** Bytes per parallel job (rounded to the tree's alignment); default 32 MiB. */
   jobBytes?: number;
+  /** Also compute the CRC-64/GO-ISO tar-split records, from the same read. */
+  crc64?: boolean;
 }
 
 export interface FileDigest {
@@ -32,6 +34,8 @@ export interface FileDigest {
   readonly size: number;
   readonly digest: Uint8Array;
   readonly hex: string;
+  /** When asked for with `crc64: true`. */
+  readonly crc64?: bigint;
 }
 
 export const DEFAULT_PARALLEL_THRESHOLD = 16 << 20;
@@ -91,11 +95,13 @@ export async function digestFile(
   try {
     const st = await fstatAsync(fd);
     if (!st.isFile()) throw new InputError(path, 'not a regular file');
-    const digest =
+    const wantCrc = options.crc64 === true;
+    const { digest, crc64 } =
       threads > 1 && st.size >= threshold
-        ? await digestParallel(fd, path, st.size, params, threads, options.jobBytes)
-        : await digestSerial(fd, path, st.size, params);
-    return { path, hashAlg: params.hashAlg, blockSize: params.blockSize, size: st.size, digest, hex: toHex(digest) };
+        ? await digestParallel(fd, path, st.size, params, threads, options.jobBytes, wantCrc)
+        : await digestSerial(fd, path, st.size, params, wantCrc);
+    const result = { path, hashAlg: params.hashAlg, blockSize: params.blockSize, size: st.size, digest, hex: toHex(digest) };
+    return crc64 === undefined ? result : { ...result, crc64 };
   } catch (err) {
     throw systemError(err, path, 'read');
   } finally {
@@ -103,26 +109,34 @@ export async function digestFile(
   }
 }
 
-async function digestSerial(fd: number, path: string, size: number, params: VerityParams): Promise<Uint8Array> {
+interface Digested {
+  readonly digest: Uint8Array;
+  readonly crc64: bigint | undefined;
+}
+
+async function digestSerial(fd: number, path: string, size: number, params: VerityParams, wantCrc: boolean): Promise<Digested> {
   const hasher = fsverity.FileHasher.create(params.core);
+  const crc = wantCrc ? tarsplit.Crc64.create() : undefined;
   try {
     let total = 0;
     for await (const chunk of readChunks(fd, path, 0, undefined, size)) {
       hasher.update(chunk);
+      crc?.update(chunk);
       total += chunk.length;
     }
     if (total !== size) {
       throw new IntegrityError(path, `read ${total} bytes but the file had ${size} (it changed while being read)`);
     }
-    return hasher.finish();
+    return { digest: hasher.finish(), crc64: crc?.value() };
   } finally {
     hasher[Symbol.dispose]();
+    crc?.[Symbol.dispose]();
   }
 }
 
-let pool: WorkerPool<RangeJob, Uint8Array> | undefined;
+let pool: WorkerPool<RangeJob, RangeResult> | undefined;
 
-function rangePool(threads: number): WorkerPool<RangeJob, Uint8Array> {
+function rangePool(threads: number): WorkerPool<RangeJob, RangeResult> {
   if (!pool || pool.size !== threads) {
     void pool?.close();
     pool = new WorkerPool(new URL('./worker.js', import.meta.url), threads);
@@ -143,24 +157,36 @@ async function digestParallel(
   params: VerityParams,
   threads: number,
   jobBytes: number | undefined,
-): Promise<Uint8Array> {
+  wantCrc: boolean,
+): Promise<Digested> {
   const plan = planRanges(params, size, jobBytes);
   const workers = rangePool(threads);
-  const jobs: Promise<Uint8Array>[] = [];
+  const jobs: Promise<RangeResult>[] = [];
   for (let i = 0; i < plan.jobs; i++) {
     const start = i * plan.jobSize;
     const end = Math.min(size, start + plan.jobSize);
-    jobs.push(workers.run({ path, fd, start, end, height: plan.height, params }));
+    jobs.push(workers.run({ path, fd, start, end, height: plan.height, params, crc64: wantCrc }));
   }
   // Every job must settle before the caller may close the descriptor the
   // workers read from; the first failure is reported.
   const results = await Promise.allSettled(jobs);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
-  const entries = Buffer.concat(results.map((r) => (r as PromiseFulfilledResult<Uint8Array>).value));
+  const parts = results.map((r) => (r as PromiseFulfilledResult<RangeResult>).value);
+  const entries = Buffer.concat(parts.map((p) => p.entries));
   const after = await fstatAsync(fd);
   if (after.size !== size) {
     throw new IntegrityError(path, `size changed from ${size} to ${after.size} bytes while being read`);
   }
-  return withInput(path, () => fsverity.digestFromEntries(params.core, plan.height, BigInt(size), entries));
+  const digest = withInput(path, () => fsverity.digestFromEntries(params.core, plan.height, BigInt(size), entries));
+  let crc64: bigint | undefined;
+  if (wantCrc) {
+    crc64 = parts[0]?.crc64 ?? 0n;
+    for (const [i, part] of parts.entries()) {
+      if (i === 0) continue;
+      const length = Math.min(size, (i + 1) * plan.jobSize) - i * plan.jobSize;
+      crc64 = tarsplit.crc64Combine(crc64, part.crc64 ?? 0n, BigInt(length));
+    }
+  }
+  return { digest, crc64 };
 }

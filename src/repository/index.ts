@@ -1,6 +1,7 @@
 /** The composefs repository: objects, streams, images, refs. */
 export { Repository, type InitOptions, type OpenOptions, type Security } from './repository.js';
 export { expectVerified, ImportContext, ObjectStore, type Verification, type FromFileOptions, type StoreMethod, type StoreStrategy, type StoredObject } from './objects.js';
+export { ObjectWriter } from './object-writer.js';
 export { StreamStore, type OpenedStream, type StreamRef } from './streams.js';
 export { ImageStore } from './images.js';
 export { RepositoryBusyError } from './lock.js';

@@ -22,6 +22,7 @@ import {
 import { IntegrityError, UnsupportedError, systemError } from '../errors.js';
 import { digestBytes, digestFile } from '../fsverity/digest.js';
 import { readChunks } from '../fsverity/reader.js';
+import { tarsplit } from '../core/wasm.js';
 import type { HashAlg } from '../fsverity/params.js';
 import { objectPathname, toObjectId, type ObjectId } from './object-id.js';
 import { linkIntoObjects, TempObject } from './temp-object.js';
@@ -68,6 +69,10 @@ export interface FromFileOptions {
   readonly context?: ImportContext;
   /** Names the source in errors when it is given as a descriptor. */
   readonly name?: string;
+  /** Refuse content whose CRC-64/GO-ISO (what tar-split records) differs. */
+  readonly crc64?: bigint;
+  /** The content, when the caller has read it already: saves reading it again. */
+  readonly content?: Uint8Array;
 }
 
 const errnoOf = (err: unknown): string | undefined => {
@@ -145,8 +150,10 @@ export class ObjectStore {
       if (st.size !== BigInt(size)) throw new IntegrityError(name, `has ${st.size} bytes, expected ${size}`);
       let id: ObjectId | undefined;
       if (!this.secure) {
-        id = await this.digestFd(fd, name);
+        id = await this.digestSource(fd, name, options);
         if (await this.has(id, size)) return { id, size, method: 'already-present' };
+      } else if (options.crc64 !== undefined) {
+        checkCrc(name, options.crc64, options.content ? tarsplit.crc64Checksum(options.content) : await crc64Fd(fd, name, size));
       }
       const unchanged = async (): Promise<void> => {
         const now = await statx(fd);
@@ -252,8 +259,9 @@ export class ObjectStore {
   /**
    * Seals, verifies and links a complete temporary object. `expected` is
    * its ID when already known; `beforePublish` can veto at the last moment.
+   * (Public for ObjectWriter, which streams content into a TempObject.)
    */
-  private async finish(
+  async finish(
     temp: TempObject,
     size: number,
     expected: ObjectId | undefined,
@@ -273,6 +281,18 @@ export class ObjectStore {
     } finally {
       await closeAsync(readOnly);
     }
+  }
+
+  /** The source's digest (and its CRC-64 checked, when given), from memory if the caller read it. */
+  private async digestSource(fd: number, name: string, options: FromFileOptions): Promise<ObjectId> {
+    if (options.content) {
+      if (options.crc64 !== undefined) checkCrc(name, options.crc64, tarsplit.crc64Checksum(options.content));
+      return toObjectId(digestBytes(options.content, { hashAlg: this.hashAlg }));
+    }
+    const wantCrc = options.crc64 !== undefined;
+    const d = await digestFile(fd, { hashAlg: this.hashAlg, parallelThreshold: 1 << 20, crc64: wantCrc }, name);
+    if (options.crc64 !== undefined) checkCrc(name, options.crc64, d.crc64 ?? 0n);
+    return d.hex;
   }
 
   /**
@@ -320,6 +340,22 @@ export class ObjectStore {
       return { kind: 'verity-failed', detail: err instanceof Error ? err.message : String(err) };
     }
     return { kind: 'measured', digest };
+  }
+}
+
+function checkCrc(name: string, want: bigint, got: bigint): void {
+  if (want !== got) {
+    throw new IntegrityError(name, `CRC-64 mismatch: content has ${got.toString(16).padStart(16, '0')}, expected ${want.toString(16).padStart(16, '0')}`);
+  }
+}
+
+async function crc64Fd(fd: number, name: string, size: number): Promise<bigint> {
+  const crc = tarsplit.Crc64.create();
+  try {
+    for await (const chunk of readChunks(fd, name, 0, size)) crc.update(chunk);
+    return crc.value();
+  } finally {
+    crc[Symbol.dispose]();
   }
 }
 

@@ -86,7 +86,7 @@ test('a range that ends early is reported as a changed file', async () => {
     const fd = openSync(path, 'r');
     try {
       const params = resolveParams({});
-      await hashRange({ path, fd, start: 0, end: 20000, height: 0, params });
+      await hashRange({ path, fd, start: 0, end: 20000, height: 0, params, crc64: false });
       assert.unreachable('a short range must fail');
     } catch (e) {
       assert.instance(e, IntegrityError);
@@ -107,6 +107,23 @@ test('a file whose size differs from what it reads is refused', async () => {
     assert.instance(e, IntegrityError);
     assert.match((e as Error).message, /\/proc\/self\/status: read \d+ bytes but the file had 0/);
   }
+});
+
+test('the CRC-64 computed alongside equals a one-shot CRC-64, serial and joined from ranges', async () => {
+  const { tarsplit } = await import('../../src/core/wasm.js');
+  await withTempDir('crc', async (dir) => {
+    for (const size of [0, 1, 4096, 1 << 20, (5 << 20) + 333]) {
+      const data = pattern(size, 11);
+      const path = join(dir, `f${size}`);
+      await writeFile(path, data);
+      const want = tarsplit.crc64Checksum(data);
+      assert.is((await digestFile(path, { threads: 1, crc64: true })).crc64, want, `serial ${size}`);
+      const parallel = await digestFile(path, { threads: 2, parallelThreshold: 1, jobBytes: 4096 * 64, crc64: true });
+      assert.is(parallel.crc64, want, `ranges ${size}`);
+      assert.is(parallel.hex, (await digestFile(path, { threads: 1 })).hex);
+      assert.is((await digestFile(path, { threads: 1 })).crc64, undefined);
+    }
+  });
 });
 
 test.after(closeDigestWorkers);

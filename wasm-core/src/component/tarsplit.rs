@@ -58,4 +58,8 @@ impl wit::Guest for Core {
     fn crc64_checksum(data: Vec<u8>) -> u64 {
         Crc64::checksum(&data)
     }
+
+    fn crc64_combine(crc_a: u64, crc_b: u64, length_b: u64) -> u64 {
+        crate::tarsplit::crc64_combine(crc_a, crc_b, length_b)
+    }
 }

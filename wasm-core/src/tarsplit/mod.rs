@@ -15,7 +15,7 @@ mod name;
 mod reader;
 mod record;
 
-pub use crc64::Crc64;
+pub use crc64::{combine as crc64_combine, Crc64};
 pub use name::{clean_name, NameError};
 pub use reader::{RecordReader, MAX_LINE};
 pub use record::{Record, MAX_SIZE};

@@ -1,0 +1,105 @@
+/**
+ * `oci pull containers-storage:REF`: an image podman/buildah/skopeo put in
+ * containers-storage becomes an OCI image in the repository, its file data
+ * shared with the overlay diff/ files instead of copied. Layers already in
+ * the repository are not imported again; the tag is set only once
+ * everything it names is complete and on disk.
+ */
+import { ContainersStorage, type StorageOptions, type StoredImage } from '../cstor/index.js';
+import { InputError, NotFoundError } from '../errors.js';
+import { ImportContext, type Repository } from '../repository/index.js';
+import type { ObjectId } from '../repository/object-id.js';
+import { importCstorLayer } from './cstor-layer.js';
+import { parseConfig, parseManifest } from './documents.js';
+import { configContentId, layerContentId, manifestContentId, sha256Digest, tagRef } from './identifiers.js';
+import { writeConfigStream, writeManifestStream, type LayerRef } from './image-streams.js';
+import type { ProgressSink } from './progress.js';
+import { ImportStats } from './stats.js';
+
+export interface PullOptions {
+  /** The tag to set; default: the reference as given. */
+  readonly tag?: string;
+  /** Fail rather than copy file data (`--local-fetch zerocopy`). */
+  readonly zerocopy?: boolean;
+  readonly storage?: StorageOptions;
+  readonly progress?: ProgressSink;
+}
+
+export interface PullResult {
+  readonly imageId: string;
+  readonly manifestDigest: string;
+  readonly configDigest: string;
+  readonly manifestStream: ObjectId;
+  readonly configStream: ObjectId;
+  readonly tag: string;
+  readonly layers: readonly LayerRef[];
+  readonly stats: ImportStats;
+}
+
+export const CSTOR_PREFIX = 'containers-storage:';
+
+async function readDocuments(storage: ContainersStorage, image: StoredImage): Promise<{ config: Buffer; manifest: Buffer }> {
+  const label = `image ${image.id.slice(0, 12)}…`;
+  const config = await storage.config(image);
+  if (!config) throw new NotFoundError(label, 'has no config in containers-storage');
+  const manifest = await storage.manifest(image);
+  if (!manifest) throw new NotFoundError(label, 'has no manifest in containers-storage');
+  if (sha256Digest(config) !== `sha256:${image.id}`) {
+    throw new InputError(label, `its config's sha256 is ${sha256Digest(config)}, not its ID`);
+  }
+  return { config, manifest };
+}
+
+export async function pullFromContainersStorage(repo: Repository, reference: string, options: PullOptions = {}): Promise<PullResult> {
+  const ref = reference.startsWith(CSTOR_PREFIX) ? reference.slice(CSTOR_PREFIX.length) : reference;
+  const storage = await ContainersStorage.open(options.storage ?? {});
+  const image = await storage.findImage(ref);
+  const layers = await storage.imageLayers(image);
+  const docs = await readDocuments(storage, image);
+  const configDigest = sha256Digest(docs.config);
+  const manifestDigest = sha256Digest(docs.manifest);
+  const config = parseConfig(docs.config, `config ${configDigest}`);
+  parseManifest(docs.manifest, `manifest ${manifestDigest}`);
+  if (config.diffIds.length !== layers.length) {
+    throw new InputError(`image ${ref}`, `${layers.length} layers in containers-storage but ${config.diffIds.length} diff_ids in its config`);
+  }
+  const stats = new ImportStats();
+  stats.layers = layers.length;
+  const context = new ImportContext();
+  const totalBytes = layers.reduce((n, l) => n + (l.diffSize ?? 0), 0);
+  let bytesBefore = 0;
+  const layerRefs: LayerRef[] = [];
+  for (const [i, layer] of layers.entries()) {
+    const diffId = config.diffIds[i] ?? '';
+    if (layer.diffDigest !== undefined && layer.diffDigest !== diffId) {
+      throw new InputError(`layer ${layer.id.slice(0, 12)}…`, `its diff digest ${layer.diffDigest} is not the config's diff_id ${diffId}`);
+    }
+    const event = { stage: 'layer' as const, layer: diffId, index: i + 1, count: layers.length, bytesTotal: totalBytes };
+    let streamId = await repo.streams.has(layerContentId(diffId));
+    if (streamId !== undefined) {
+      stats.layersAlreadyPresent++;
+      options.progress?.({ ...event, bytesDone: bytesBefore + (layer.diffSize ?? 0), skipped: true });
+    } else {
+      const base = bytesBefore;
+      streamId = await importCstorLayer(repo, layer, diffId, {
+        context,
+        zerocopy: options.zerocopy === true,
+        stats,
+        progress: (done) => options.progress?.({ ...event, bytesDone: base + done }),
+      });
+    }
+    bytesBefore += layer.diffSize ?? 0;
+    layerRefs.push({ diffId, streamId });
+  }
+  options.progress?.({ stage: 'config', bytesDone: bytesBefore, bytesTotal: totalBytes });
+  const configStream =
+    (await repo.streams.has(configContentId(configDigest))) ?? (await writeConfigStream(repo, docs.config, configDigest, layerRefs));
+  options.progress?.({ stage: 'manifest', bytesDone: bytesBefore, bytesTotal: totalBytes });
+  const manifestStream =
+    (await repo.streams.has(manifestContentId(manifestDigest))) ??
+    (await writeManifestStream(repo, docs.manifest, manifestDigest, { digest: configDigest, streamId: configStream }, layerRefs));
+  const tag = options.tag ?? reference;
+  await repo.streams.setRef(tagRef(tag), manifestContentId(manifestDigest));
+  options.progress?.({ stage: 'done', bytesDone: bytesBefore, bytesTotal: totalBytes });
+  return { imageId: image.id, manifestDigest, configDigest, manifestStream, configStream, tag, layers: layerRefs, stats };
+}

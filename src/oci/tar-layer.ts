@@ -1,0 +1,81 @@
+/**
+ * A plain layer tar (from stdin, an OCI layout, a registry) into a layer
+ * splitstream: the same stream composefs-rs writes for the same tar, so a
+ * layer imported from containers-storage and from its tar has one ID. The
+ * input's sha256 must be the diff_id, or nothing is committed.
+ */
+import { createHash } from 'node:crypto';
+import { IntegrityError } from '../errors.js';
+import type { Repository } from '../repository/index.js';
+import { ObjectWriter } from '../repository/object-writer.js';
+import { splitTar } from '../tar/split.js';
+import { checkDigest, layerContentId } from './identifiers.js';
+import { INLINE_MAX, LayerStreamBuilder } from './layer-stream.js';
+import { ImportStats } from './stats.js';
+
+export interface TarLayerResult {
+  readonly streamId: string;
+  readonly contentId: string;
+  readonly alreadyPresent: boolean;
+  readonly stats: ImportStats;
+}
+
+/** Counts and hashes the bytes as they pass, for the diff_id check. */
+async function* hashing(source: AsyncIterable<Uint8Array>, hash: ReturnType<typeof createHash>): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source) {
+    hash.update(chunk);
+    yield chunk;
+  }
+}
+
+export async function importTarLayer(repo: Repository, diffId: string, source: AsyncIterable<Uint8Array>, input = 'layer tar'): Promise<TarLayerResult> {
+  checkDigest(diffId, 'diff_id');
+  if (!diffId.startsWith('sha256:')) throw new IntegrityError(input, `diff_id ${diffId} is not a sha256 digest`);
+  const contentId = layerContentId(diffId);
+  const stats = new ImportStats();
+  stats.layers = 1;
+  const existing = await repo.streams.has(contentId);
+  if (existing !== undefined) {
+    stats.layersAlreadyPresent = 1;
+    return { streamId: existing, contentId, alreadyPresent: true, stats };
+  }
+  const hash = createHash('sha256');
+  const builder = new LayerStreamBuilder(repo, stats);
+  // The object the current member's content goes to, and how much is left.
+  let object: ObjectWriter | undefined;
+  let entrySize = 0;
+  let remaining = 0;
+  try {
+    for await (const event of splitTar(hashing(source, hash), input)) {
+      if (event.kind === 'inline') {
+        await builder.inline(event.bytes);
+      } else if (event.kind === 'entry') {
+        const isFile = event.entry.type === 'file' || event.entry.type === 'contiguous';
+        if (isFile && event.entry.size > INLINE_MAX) {
+          object = await ObjectWriter.create(repo.objects);
+          entrySize = remaining = event.entry.size;
+        }
+      } else if (event.kind === 'content') {
+        if (!object) {
+          await builder.inline(event.bytes);
+          continue;
+        }
+        await object.write(event.bytes);
+        remaining -= event.bytes.length;
+        if (remaining === 0) {
+          // Sealing and linking run on while the next members are read.
+          await builder.external(entrySize, object.finish());
+          object = undefined;
+        }
+      }
+    }
+    const got = `sha256:${hash.digest('hex')}`;
+    if (got !== diffId) throw new IntegrityError(input, `sha256 is ${got}, not the diff_id ${diffId}`);
+    const streamId = await builder.commit(contentId);
+    return { streamId, contentId, alreadyPresent: false, stats };
+  } catch (err) {
+    await object?.abort();
+    await builder.abort();
+    throw err;
+  }
+}

@@ -150,6 +150,49 @@ impl Splitter {
         Err(self.error(problem))
     }
 
+    /// Bytes of the current member's content still to come (0 when the
+    /// splitter is not inside content).
+    pub fn content_remaining(&self) -> u64 {
+        match self.state {
+            State::Content { remaining, .. } => remaining,
+            _ => 0,
+        }
+    }
+
+    /// Moves past `len` bytes of the current member's content without
+    /// seeing them: a host reading a splitstream holds large files as
+    /// objects, so their bytes are supplied elsewhere, and feeding zeros
+    /// instead would cost as much as reading them.
+    pub fn skip_content(&mut self, len: u64) -> Result<(), TarError> {
+        let result = match self.state {
+            State::Content { remaining, padding } if len <= remaining => {
+                self.advance_content(remaining, padding, len);
+                Ok(())
+            }
+            State::Content { remaining, .. } => {
+                Err(self.error(format!("{len} bytes of content supplied where {remaining} remain")))
+            }
+            State::Failed => Err(self.error("the archive was already found damaged")),
+            _ => Err(self.error(format!("{len} bytes of content supplied where no member content is expected"))),
+        };
+        if result.is_err() {
+            self.state = State::Failed;
+        }
+        result
+    }
+
+    fn advance_content(&mut self, remaining: u64, padding: usize, taken: u64) {
+        self.offset += taken;
+        self.state = match (remaining - taken, padding) {
+            (0, 0) => State::Header,
+            (0, padding) => State::Padding { remaining: padding },
+            (remaining, padding) => State::Content { remaining, padding },
+        };
+        if matches!(self.state, State::Header) {
+            self.current = None;
+        }
+    }
+
     fn error(&self, problem: impl Into<String>) -> TarError {
         TarError {
             offset: self.offset,
@@ -196,16 +239,7 @@ impl Splitter {
                     let take = remaining.min(rest.len() as u64) as usize;
                     self.flush_inline(events);
                     events.push(Event::Content { start: pos, len: take });
-                    self.offset += take as u64;
-                    let remaining = remaining - take as u64;
-                    self.state = match (remaining, padding) {
-                        (0, 0) => State::Header,
-                        (0, padding) => State::Padding { remaining: padding },
-                        (remaining, padding) => State::Content { remaining, padding },
-                    };
-                    if matches!(self.state, State::Header) {
-                        self.current = None;
-                    }
+                    self.advance_content(remaining, padding, take as u64);
                     take
                 }
                 State::Padding { remaining } => {

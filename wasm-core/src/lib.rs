@@ -9,6 +9,7 @@ pub mod erofs;
 pub mod dumpfile;
 pub mod tar;
 pub mod tarsplit;
+pub mod oci;
 
 #[cfg(target_arch = "wasm32")]
 mod component;

@@ -9,6 +9,8 @@ mod write;
 
 pub use parse::parse_dumpfile;
 pub use write::{dump_files, write_dumpfile};
+/// Field escaping, shared with the layer listings of `oci`.
+pub(crate) use escape::{field, xattr_part};
 
 #[cfg(test)]
 mod tests;

@@ -129,7 +129,7 @@ pub fn check_stat(stat: &Stat) -> Result<(), TreeError> {
     Ok(())
 }
 
-fn check_leaf(tree: &Tree, leaf: &Leaf) -> Result<(), TreeError> {
+pub(crate) fn check_leaf(tree: &Tree, leaf: &Leaf) -> Result<(), TreeError> {
     check_stat(&leaf.stat)?;
     match &leaf.content {
         LeafContent::Regular(RegularFile::Inline(data)) if data.len() > MAX_INLINE_CONTENT => {

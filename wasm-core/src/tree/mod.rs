@@ -21,6 +21,7 @@ pub use model::{
     hex, DirId, Directory, FileType, Leaf, LeafContent, LeafId, Node, ObjectId, RegularFile, Stat, Tree, Xattrs,
 };
 pub use transform::CONTAINER_XATTR_ALLOWLIST;
+pub(crate) use build::{check_leaf, check_stat};
 
 #[cfg(test)]
 mod tests;

@@ -23,6 +23,13 @@ impl Tree {
     /// Applies the container-root transformation; `/usr` must exist.
     pub fn transform_for_container(&mut self) -> Result<(), String> {
         self.filter_xattrs(|name| CONTAINER_XATTR_ALLOWLIST.contains(&name));
+        self.transform_for_oci()
+    }
+
+    /// composefs-rs `transform_for_oci`, what it applies to a tree built
+    /// from OCI layers (no xattr filtering there): `/` takes `/usr`'s
+    /// metadata, `/run` is emptied and given `/usr`'s mtime.
+    pub fn transform_for_oci(&mut self) -> Result<(), String> {
         let usr = match self.root().get(b"usr") {
             Some(Node::Dir(d)) => d,
             Some(Node::Leaf(_)) => return Err("/usr is not a directory".into()),

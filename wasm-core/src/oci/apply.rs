@@ -1,0 +1,196 @@
+//! Layers applied into one tree as composefs-rs's `create_filesystem` and
+//! `process_entry` apply them:
+//!
+//! - the layer's root entry ("./") only sets the root's metadata;
+//! - a directory onto a directory keeps its contents and takes the new
+//!   metadata; anything else replaces what was at its name;
+//! - `.wh.NAME` removes NAME (if present) and `.wh..wh..opq` empties its
+//!   directory, in the order the entries come;
+//! - a hard link names the leaf at its target, which must exist;
+//! - a parent directory must exist already (composefs-rs does not imply
+//!   directories, it fails);
+//! - after the last layer, `/` takes `/usr`'s metadata and `/run` is
+//!   emptied; no xattr is filtered.
+//!
+//! Limits the image writer relies on (name lengths, xattr sizes, symlink
+//! targets, modes) are checked at the end, on what is reachable, because
+//! whatever a later layer removes never reaches composefs-rs's writer.
+
+use super::entry::{LayerEntry, LayerItem};
+use super::layer::LayerReader;
+use super::paths::{components, file_name, split};
+use crate::fsverity::HashAlgorithm;
+use crate::tree::{check_leaf, check_name, check_stat, DirId, Directory, Leaf, LeafId, Node, Stat, Tree};
+
+const WHITEOUT_PREFIX: &[u8] = b".wh.";
+/// `.wh..wh..opq` once the prefix is taken off.
+const OPAQUE: &[u8] = b".wh..opq";
+
+fn tree_stat(entry: &LayerEntry) -> Stat {
+    let s = &entry.stat;
+    // The raw mode stays until `validate` (type bits may be there).
+    Stat { mode: s.mode, uid: s.uid, gid: s.gid, mtime: s.mtime, xattrs: s.xattrs.clone() }
+}
+
+/// The leaf a hard link's target names.
+fn link_target(tree: &Tree, target: &[u8]) -> Result<LeafId, String> {
+    let (dir, name) = split(tree, target).map_err(|e| format!("hard link target: {e}"))?;
+    match tree.dir(dir).get(name) {
+        Some(Node::Leaf(id)) => Ok(id),
+        Some(Node::Dir(_)) => Err(format!("hard link target: Directory entry {:?} is a directory", lossy(name))),
+        None => Err(format!("hard link target: Directory entry {:?} does not exist", lossy(name))),
+    }
+}
+
+/// Applies one member to `tree` (composefs-rs `process_entry`).
+pub fn apply_entry(tree: &mut Tree, entry: &LayerEntry) -> Result<(), String> {
+    if file_name(&components(&entry.path)).is_none() {
+        if entry.item != LayerItem::Directory {
+            return Err(format!("{:?} must be a directory", lossy(&entry.path)));
+        }
+        // Overwritten by /usr's at the end; kept meanwhile as composefs-rs does.
+        tree.dirs[0].stat = tree_stat(entry);
+        return Ok(());
+    }
+    // composefs-rs resolves a hard link before looking at the entry's name.
+    let linked = match &entry.item {
+        LayerItem::Hardlink(target) => Some(link_target(tree, target)?),
+        _ => None,
+    };
+    let (dir, name) = split(tree, &entry.path).map_err(|e| e.to_string())?;
+    if let Some(hidden) = name.strip_prefix(WHITEOUT_PREFIX) {
+        // A whiteout's own leaf would never be reachable: not even made.
+        let entries = &mut tree.dirs[dir.0].entries;
+        if hidden == OPAQUE {
+            entries.clear();
+        } else {
+            entries.remove(hidden);
+        }
+        return Ok(());
+    }
+    let node = match (&entry.item, linked) {
+        (LayerItem::Directory, _) => {
+            if let Some(Node::Dir(existing)) = tree.dir(dir).get(name) {
+                tree.dirs[existing.0].stat = tree_stat(entry);
+                return Ok(());
+            }
+            let id = DirId(tree.dirs.len());
+            tree.dirs.push(Directory { stat: tree_stat(entry), entries: Default::default() });
+            Node::Dir(id)
+        }
+        (_, Some(id)) => Node::Leaf(id),
+        (LayerItem::Leaf(content), None) => {
+            let id = LeafId(tree.leaves.len());
+            tree.leaves.push(Leaf { stat: tree_stat(entry), content: content.clone() });
+            Node::Leaf(id)
+        }
+        (LayerItem::Hardlink(_), None) => return Err("hard link without a target (internal error)".into()),
+    };
+    tree.dirs[dir.0].entries.insert(name.into(), node);
+    Ok(())
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Permission bits of a raw tar mode: type bits, when a tar has them, must
+/// be the entry's own type (composefs-rs ORs them in, so other bits would
+/// make another file type).
+fn permission_bits(mode: u32, ifmt: u32) -> Result<u32, String> {
+    match mode & !0o7777 {
+        0 => Ok(mode),
+        kind if kind == ifmt => Ok(mode & 0o7777),
+        _ => Err(format!("mode {mode:o} names another file type")),
+    }
+}
+
+/// Normalises modes and checks every limit on what is reachable.
+fn validate(tree: &mut Tree) -> Result<(), String> {
+    let root = &mut tree.dirs[0].stat;
+    root.mode = permission_bits(root.mode, 0o040000).map_err(|e| format!("/: {e}"))?;
+    let mut seen = vec![false; tree.leaves.len()];
+    let mut stack: Vec<(DirId, Vec<u8>)> = vec![(Tree::ROOT, b"/".to_vec())];
+    while let Some((dir, path)) = stack.pop() {
+        let children: Vec<(Box<[u8]>, Node)> = tree.dir(dir).entries().map(|(n, node)| (n.into(), node)).collect();
+        for (name, node) in children {
+            let mut child = path.clone();
+            if child.len() > 1 {
+                child.push(b'/');
+            }
+            child.extend_from_slice(&name);
+            let fail = |e: String| format!("{}: {e}", lossy(&child));
+            check_name(&name).map_err(|e| fail(e.to_string()))?;
+            match node {
+                Node::Dir(d) => {
+                    let stat = &mut tree.dirs[d.0].stat;
+                    stat.mode = permission_bits(stat.mode, 0o040000).map_err(fail)?;
+                    check_stat(stat).map_err(|e| fail(e.to_string()))?;
+                    stack.push((d, child));
+                }
+                Node::Leaf(l) if !seen[l.0] => {
+                    seen[l.0] = true;
+                    let ifmt = tree.leaves[l.0].content.file_type().ifmt();
+                    let stat = &mut tree.leaves[l.0].stat;
+                    stat.mode = permission_bits(stat.mode, ifmt).map_err(fail)?;
+                    check_leaf(tree, &tree.leaves[l.0]).map_err(|e| fail(e.to_string()))?;
+                }
+                Node::Leaf(_) => {}
+            }
+        }
+    }
+    check_stat(&tree.dirs[0].stat).map_err(|e| format!("/: {e}"))
+}
+
+/// A tree being built from an image's layers, fed layer by layer with the
+/// chunks of each layer's splitstream.
+pub struct ImageBuilder {
+    tree: Tree,
+    reader: LayerReader,
+    /// 1-based number of the layer being read, for messages.
+    layer: u32,
+}
+
+impl ImageBuilder {
+    pub fn new(algorithm: HashAlgorithm) -> Self {
+        Self { tree: Tree::new(algorithm), reader: LayerReader::new(algorithm), layer: 1 }
+    }
+
+    fn apply(&mut self, entries: Vec<LayerEntry>) -> Result<u32, String> {
+        for entry in &entries {
+            apply_entry(&mut self.tree, entry).map_err(|e| format!("layer {}, {}: {e}", self.layer, lossy(&entry.path)))?;
+        }
+        Ok(entries.len() as u32)
+    }
+
+    fn in_layer(&self, e: String) -> String {
+        format!("layer {}: {e}", self.layer)
+    }
+
+    /// Inline bytes of the current layer's stream; returns the entries applied.
+    pub fn inline(&mut self, data: &[u8]) -> Result<u32, String> {
+        let entries = self.reader.inline(data).map_err(|e| self.in_layer(e))?;
+        self.apply(entries)
+    }
+
+    /// An external chunk of the current layer's stream.
+    pub fn external(&mut self, id: &[u8]) -> Result<u32, String> {
+        let entry = self.reader.external(id).map_err(|e| self.in_layer(e))?;
+        self.apply(entry.into_iter().collect())
+    }
+
+    /// The current layer's stream is over; the next chunks are the next layer's.
+    pub fn end_layer(&mut self) -> Result<(), String> {
+        self.reader.finish().map_err(|e| self.in_layer(e))?;
+        self.reader = LayerReader::new(self.tree.algorithm());
+        self.layer += 1;
+        Ok(())
+    }
+
+    /// The image's tree, after composefs-rs's `transform_for_oci`.
+    pub fn finish(mut self) -> Result<Tree, String> {
+        self.tree.transform_for_oci()?;
+        validate(&mut self.tree)?;
+        Ok(self.tree)
+    }
+}

@@ -78,6 +78,18 @@ impl wit::GuestBlob for WitBlob {
 
 pub struct WitTree(RefCell<Tree>);
 
+impl WitTree {
+    /// A tree made elsewhere (the `oci` interface) handed to the host.
+    pub(super) fn wrap(tree: Tree) -> wit::Tree {
+        wit::Tree::new(Self(RefCell::new(tree)))
+    }
+
+    /// The tree, for other interfaces that change trees.
+    pub(super) fn cell(&self) -> &RefCell<Tree> {
+        &self.0
+    }
+}
+
 impl wit::GuestTree for WitTree {
     fn new(algorithm: wit::HashAlgorithm) -> Self {
         Self(RefCell::new(Tree::new(algorithm.into())))

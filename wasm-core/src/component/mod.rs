@@ -3,6 +3,7 @@
 
 mod composefs;
 mod fsverity;
+mod oci;
 mod splitstream;
 mod tar;
 mod tarsplit;

@@ -25,3 +25,8 @@ export {
   type LayerEntry, type LayerFile, type LayerSegment, type LayerEntryOptions, type ContentClaim, type LayerTarOptions, type LayerTarResult,
 } from './cstor/index.js';
 export { splitTar, TarSplitter, type TarEntry, type TarEntryType, type TarEvent } from './tar/split.js';
+export {
+  ensureImage, computeOciImageId, createOciImage, writeOciDumpfile, layerEntries, layerInfo, writeLayerDumpfile, openImageStreams,
+  IMAGE_REF, BOOT_IMAGE_REF,
+  type EnsureImageOptions, type EnsuredImage, type ImageTreeOptions, type ImageStreams, type LayerInfo,
+} from './oci/index.js';

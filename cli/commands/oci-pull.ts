@@ -16,6 +16,7 @@ const args = {
     description: 'auto: reflink, else hardlink, else copy; zerocopy: fail rather than copy',
   },
   ...storageArgs,
+  bootable: { type: 'boolean', description: 'also make the bootable composefs image (empty /boot and /sysroot, SELinux labels)' },
   json: { type: 'boolean', description: 'print the result and statistics as JSON' },
   progress: { type: 'enum', options: ['auto', 'bar', 'json', 'none'] as string[], default: 'auto', description: 'progress display (json: one object per line on stderr)' },
 } as const;
@@ -33,6 +34,7 @@ export default command({
       pullFromContainersStorage(repo, parsed.image, {
         ...(parsed.name ? { tag: parsed.name } : {}),
         zerocopy: parsed.localFetch === 'zerocopy',
+        bootable: parsed.bootable === true,
         storage: storageOptions(args, rawArgs),
         ...(progress.sink ? { progress: progress.sink } : {}),
       }),
@@ -46,13 +48,16 @@ export default command({
         configVerity: result.configStream,
         tag: result.tag,
         imageId: result.imageId,
+        composefsImage: result.composefsImage ?? null,
+        ...(result.bootImage !== undefined ? { bootImage: result.bootImage } : {}),
         stats: result.stats.toJSON(),
         elapsedSeconds: Number(seconds.toFixed(3)),
       });
     } else {
       process.stdout.write(
         `manifest ${result.manifestDigest}\nconfig   ${result.configDigest}\nverity   ${result.manifestStream}\n` +
-          `tagged   ${result.tag}\nobjects  ${result.stats.summary()}\n`,
+          `tagged   ${result.tag}\nobjects  ${result.stats.summary()}\n` +
+          (result.bootImage !== undefined ? `Boot image: ${result.bootImage}\n` : ''),
       );
     }
     return 0;

@@ -10,5 +10,7 @@ export default command({
     untag: () => import('./oci-untag.js').then((m) => m.default),
     layer: () => import('./oci-layer.js').then((m) => m.default),
     'import-layer': () => import('./oci-import-layer.js').then((m) => m.default),
+    'compute-id': () => import('./oci-compute-id.js').then((m) => m.default),
+    dump: () => import('./oci-dump.js').then((m) => m.default),
   },
 });

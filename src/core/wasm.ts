@@ -10,6 +10,7 @@ export const splitstream = core.splitstream;
 export const composefs = core.composefs;
 export const tar = core.tar;
 export const tarsplit = core.tarsplit;
+export const oci = core.oci;
 
 /** The message a core call failed with; jco wraps `result` errors. */
 export function coreMessage(err: unknown): string {

@@ -12,6 +12,7 @@ import type { ObjectId } from '../repository/object-id.js';
 import { importCstorLayer } from './cstor-layer.js';
 import { parseConfig, parseManifest } from './documents.js';
 import { configContentId, layerContentId, manifestContentId, sha256Digest, tagRef } from './identifiers.js';
+import { ensureImage } from './ensure-image.js';
 import { writeConfigStream, writeManifestStream, type LayerRef } from './image-streams.js';
 import type { ProgressSink } from './progress.js';
 import { ImportStats } from './stats.js';
@@ -23,6 +24,8 @@ export interface PullOptions {
   readonly zerocopy?: boolean;
   readonly storage?: StorageOptions;
   readonly progress?: ProgressSink;
+  /** Also make the bootable composefs image (`composefs.image.boot`). */
+  readonly bootable?: boolean;
 }
 
 export interface PullResult {
@@ -34,6 +37,10 @@ export interface PullResult {
   readonly tag: string;
   readonly layers: readonly LayerRef[];
   readonly stats: ImportStats;
+  /** The composefs image made from it (undefined for an artifact). */
+  readonly composefsImage: ObjectId | undefined;
+  /** With `bootable`: the bootable variant. */
+  readonly bootImage: ObjectId | undefined;
 }
 
 export const CSTOR_PREFIX = 'containers-storage:';
@@ -99,7 +106,25 @@ export async function pullFromContainersStorage(repo: Repository, reference: str
     (await repo.streams.has(manifestContentId(manifestDigest))) ??
     (await writeManifestStream(repo, docs.manifest, manifestDigest, { digest: configDigest, streamId: configStream }, layerRefs));
   const tag = options.tag ?? reference;
-  await repo.streams.setRef(tagRef(tag), manifestContentId(manifestDigest));
+  // As composefs-rs's finalize_import: the composefs image (unless the
+  // config stream names one already), which also sets the tag; an image
+  // that cannot be made leaves the image untagged.
+  options.progress?.({ stage: 'image', bytesDone: bytesBefore, bytesTotal: totalBytes });
+  const ensured = await ensureImage(repo, `@${manifestDigest}`, { tag });
+  if (ensured === undefined) await repo.streams.setRef(tagRef(tag), manifestContentId(manifestDigest));
+  const boot = options.bootable ? await ensureImage(repo, `@${manifestDigest}`, { bootable: true }) : undefined;
+  const final = boot ?? ensured;
   options.progress?.({ stage: 'done', bytesDone: bytesBefore, bytesTotal: totalBytes });
-  return { imageId: image.id, manifestDigest, configDigest, manifestStream, configStream, tag, layers: layerRefs, stats };
+  return {
+    imageId: image.id,
+    manifestDigest,
+    configDigest,
+    manifestStream: final?.manifestStream ?? manifestStream,
+    configStream: final?.configStream ?? configStream,
+    tag,
+    layers: layerRefs,
+    stats,
+    composefsImage: ensured?.imageId,
+    bootImage: boot?.imageId,
+  };
 }

@@ -3,8 +3,11 @@
  * that relay it (bootc-like callers), or nothing.
  */
 export interface ProgressEvent {
-  /** `layer` while a layer's files are stored, then `config`, `manifest`, `done`. */
-  readonly stage: 'layer' | 'config' | 'manifest' | 'done';
+  /**
+   * `layer` while a layer's files are stored, then `config`, `manifest`,
+   * `image` (the composefs image is made), `done`.
+   */
+  readonly stage: 'layer' | 'config' | 'manifest' | 'image' | 'done';
   /** The layer's diff_id (layer stage). */
   readonly layer?: string;
   /** Position of the layer in the image, from 1, and how many there are. */

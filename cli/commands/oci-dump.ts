@@ -1,0 +1,16 @@
+import { writeOciDumpfile } from '../../src/oci/index.js';
+import { command } from '../command.js';
+import { withRepository } from '../repo.js';
+import { writeStdout } from '../write.js';
+
+export default command({
+  meta: { name: 'dump', description: "Print the composefs dumpfile of a stored image's rootfs, as `cfsctl oci dump` does" },
+  args: {
+    image: { type: 'positional', required: true, valueHint: 'REF|@DIGEST', description: 'tag or @manifest-digest' },
+    bootable: { type: 'boolean', description: 'apply the boot transformation first' },
+  },
+  async run({ args }) {
+    await withRepository({}, (repo) => writeOciDumpfile(repo, args.image, writeStdout, { bootable: args.bootable === true }));
+    return 0;
+  },
+});

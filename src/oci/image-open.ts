@@ -1,0 +1,104 @@
+/**
+ * An image's streams as composefs-rs's `OciImage::open` finds them: the
+ * manifest stream (by tag or `@DIGEST`), then the config stream the
+ * manifest's `config:<digest>` named ref points at — by object ID, not by
+ * the `oci-config-…` link — and from the config stream's named refs the
+ * layer streams (by diff_id) and the composefs images made from the image
+ * (`composefs.image`, `composefs.image.boot`).
+ */
+import { Writable } from 'node:stream';
+import { InputError, NotFoundError } from '../errors.js';
+import type { Repository } from '../repository/index.js';
+import { toObjectId, type ObjectId } from '../repository/object-id.js';
+import { CONTENT_TYPES, reassemble } from '../splitstream/index.js';
+import { parseConfig, parseManifest } from './documents.js';
+import { manifestContentId } from './identifiers.js';
+import { resolveImageName } from './images.js';
+
+/** Named ref of the config stream holding the image's EROFS (composefs-rs IMAGE_REF_KEY). */
+export const IMAGE_REF = 'composefs.image';
+/** The same for the bootable variant (BOOT_IMAGE_REF_KEY). */
+export const BOOT_IMAGE_REF = 'composefs.image.boot';
+/** The only config media type composefs-rs treats as a container image. */
+export const OCI_CONFIG_MEDIA_TYPE = 'application/vnd.oci.image.config.v1+json';
+
+/** OCI documents are small; a stream claiming more is damage. */
+const MAX_JSON = 4 << 20;
+
+export interface ImageStreams {
+  readonly manifestDigest: string;
+  readonly manifestStream: ObjectId;
+  readonly manifestJson: Buffer;
+  readonly configDigest: string;
+  /** The config stream the manifest names. */
+  readonly configStream: ObjectId;
+  readonly configJson: Buffer;
+  /** False for artifacts (a config media type other than OCI's image config). */
+  readonly isContainerImage: boolean;
+  /** rootfs.diff_ids, base layer first. */
+  readonly diffIds: readonly string[];
+  /** The config stream's named refs without the two image refs: diff_id → layer stream. */
+  readonly layerRefs: ReadonlyMap<string, ObjectId>;
+  readonly imageRef: ObjectId | undefined;
+  readonly bootImageRef: ObjectId | undefined;
+}
+
+interface JsonStream {
+  readonly id: ObjectId;
+  readonly json: Buffer;
+  readonly refs: Map<string, ObjectId>;
+}
+
+/** A small stream's bytes and named refs; `name` is a content ID or an object ID. */
+async function readJsonStream(repo: Repository, name: string, contentType: bigint): Promise<JsonStream> {
+  const stream = await repo.streams.open(name, { contentType });
+  try {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        size += chunk.length;
+        if (size > MAX_JSON) return callback(new InputError(name, `is larger than ${MAX_JSON} bytes; not an OCI document`));
+        chunks.push(chunk);
+        callback();
+      },
+    });
+    await reassemble(stream.reader, (id) => repo.streams.openObject(toObjectId(id), false), sink);
+    const refs = new Map([...stream.reader.info.namedRefs].map(([k, v]) => [k, toObjectId(v)]));
+    return { id: stream.id, json: Buffer.concat(chunks), refs };
+  } finally {
+    await stream.close();
+  }
+}
+
+/** The image `name` (a tag or `@DIGEST`) names. */
+export async function openImageStreams(repo: Repository, name: string): Promise<ImageStreams> {
+  const manifestDigest = await resolveImageName(repo, name);
+  const manifestName = manifestContentId(manifestDigest);
+  if ((await repo.streams.has(manifestName)) === undefined) throw new NotFoundError(`@${manifestDigest}`, 'no such image in the repository');
+  const manifest = await readJsonStream(repo, manifestName, CONTENT_TYPES.ociManifest);
+  const parsed = parseManifest(manifest.json, manifestName);
+  const configDigest = parsed.config.digest;
+  const configStream = manifest.refs.get(`config:${configDigest}`);
+  if (configStream === undefined) throw new InputError(manifestName, `has no named ref config:${configDigest} (manifest missing config reference)`);
+  const config = await readJsonStream(repo, configStream, CONTENT_TYPES.ociConfig);
+  const isContainerImage = parsed.config.mediaType === OCI_CONFIG_MEDIA_TYPE;
+  const layerRefs = new Map(config.refs);
+  const imageRef = layerRefs.get(IMAGE_REF);
+  const bootImageRef = layerRefs.get(BOOT_IMAGE_REF);
+  layerRefs.delete(IMAGE_REF);
+  layerRefs.delete(BOOT_IMAGE_REF);
+  return {
+    manifestDigest,
+    manifestStream: manifest.id,
+    manifestJson: manifest.json,
+    configDigest,
+    configStream,
+    configJson: config.json,
+    isContainerImage,
+    diffIds: isContainerImage ? parseConfig(config.json, `config ${configDigest}`).diffIds : [],
+    layerRefs,
+    imageRef,
+    bootImageRef,
+  };
+}

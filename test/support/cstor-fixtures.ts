@@ -14,6 +14,11 @@
  * - deleted and sibling (podman build FROM base with RUN, chroot isolation):
  *   whiteouts, an opaque directory, new directories, a FIFO; both share
  *   base's layer.
+ *
+ * Every image has a /usr (composefs-rs makes no image without one) and the
+ * layers are deterministic (fixed mtimes: tar --mtime, podman build
+ * --timestamp), so their composefs image IDs have golden values
+ * (test/vectors/oci) as long as the host's busybox is the same.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -40,8 +45,12 @@ export const LONG_DIR = 'd'.repeat(120);
 export const VERY_LONG_PATH = `data/${'a'.repeat(200)}/${'b'.repeat(90)}/leaf`;
 export const NON_UTF8 = Buffer.from([0x6c, 0x61, 0x74, 0x69, 0x6e, 0x2d, 0xe9, 0xff]);
 
+/** The mtime of everything in the fixtures (podman build --timestamp too). */
+export const FIXED_TIME = 1_700_000_000;
+const TIMESTAMP = ['--timestamp', String(FIXED_TIME)];
+
 function add(pack: Pack, header: Partial<Header> & Pick<Header, 'name'>, body?: Buffer | string): void {
-  const full = { uid: 0, gid: 0, mtime: new Date(1_700_000_000_000), ...header };
+  const full = { uid: 0, gid: 0, mtime: new Date(FIXED_TIME * 1000), ...header };
   if (body === undefined) pack.entry(full);
   else pack.entry(full, body);
 }
@@ -61,7 +70,7 @@ async function writeTar(path: string, fill: (pack: Pack) => void): Promise<void>
 }
 
 function baseTar(pack: Pack): void {
-  for (const dir of ['bin', 'etc', 'data', 'data/many', `data/${LONG_DIR}`, `data/${'a'.repeat(200)}`, `data/${'a'.repeat(200)}/${'b'.repeat(90)}`]) {
+  for (const dir of ['usr', 'bin', 'etc', 'data', 'data/many', `data/${LONG_DIR}`, `data/${'a'.repeat(200)}`, `data/${'a'.repeat(200)}/${'b'.repeat(90)}`]) {
     add(pack, { name: `${dir}/`, type: 'directory', mode: 0o755 });
   }
   add(pack, { name: 'bin/busybox', mode: 0o755 }, readFileSync('/usr/bin/busybox'));
@@ -96,16 +105,18 @@ async function gnuTar(dir: string, tarPath: string): Promise<void> {
   const src = join(dir, 'gnu-src');
   const longDir = join(src, 'g'.repeat(150));
   await mkdir(longDir, { recursive: true });
+  await mkdir(join(src, 'usr'));
   await writeFile(join(longDir, 'long-named-file-with-content'), pattern(3000, 4));
   await writeFile(Buffer.concat([Buffer.from(`${src}/`), NON_UTF8]), 'not utf-8\n');
   await symlink(join('g'.repeat(150), 'long-named-file-with-content'), join(src, 'long-link'));
-  const r = spawnSync('tar', ['--format=gnu', '--sort=name', '--owner=0', '--group=0', '--numeric-owner', '-C', src, '-cf', tarPath, '.']);
+  const r = spawnSync('tar', ['--format=gnu', '--sort=name', '--owner=0', '--group=0', '--numeric-owner', `--mtime=@${FIXED_TIME}`, '-C', src, '-cf', tarPath, '.']);
   if (r.status !== 0) throw new Error(`tar failed: ${String(r.stderr)}`);
 }
 
 async function copyContext(dir: string): Promise<string> {
   const ctx = join(dir, 'copy-ctx');
   await mkdir(join(ctx, 'first/etc'), { recursive: true });
+  await mkdir(join(ctx, 'first/usr'), { recursive: true });
   await mkdir(join(ctx, 'second/new/deep'), { recursive: true });
   await mkdir(join(ctx, 'third'), { recursive: true });
   await writeFile(join(ctx, 'first/etc/config'), pattern(64, 5));
@@ -136,14 +147,14 @@ export async function buildHardContentImages(store: PodmanStore): Promise<Record
   const gnuTarPath = join(store.dir, 'gnu.tar');
   await gnuTar(store.dir, gnuTarPath);
   const gnu = await store.importTar(gnuTarPath, IMAGE_NAMES.gnu);
-  const copy = await store.build(await copyContext(store.dir), IMAGE_NAMES.copy);
+  const copy = await store.build(await copyContext(store.dir), IMAGE_NAMES.copy, TIMESTAMP);
   const deletedCtx = await runContext(store.dir, 'deleted-ctx', IMAGE_NAMES.base, [
     'rm /data/exact-64 /data/many/f0007 && rm -rf /data/sticky',
     // Removed and made again: an opaque directory in the layer.
     'rm -rf /data/many && mkdir -p /data/many /brand/new/dir && echo again > /data/many/only && mkfifo /brand/new/fifo',
   ]);
-  const deleted = await store.build(deletedCtx, IMAGE_NAMES.deleted);
+  const deleted = await store.build(deletedCtx, IMAGE_NAMES.deleted, TIMESTAMP);
   const siblingCtx = await runContext(store.dir, 'sibling-ctx', IMAGE_NAMES.base, ['echo sibling > /etc/sibling && chmod 4711 /etc/sibling']);
-  const sibling = await store.build(siblingCtx, IMAGE_NAMES.sibling);
+  const sibling = await store.build(siblingCtx, IMAGE_NAMES.sibling, TIMESTAMP);
   return { base, gnu, copy, deleted, sibling };
 }

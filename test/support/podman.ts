@@ -38,6 +38,8 @@ export interface PodmanStore {
   importTar(tarPath: string, name: string): Promise<FixtureImage>;
   /** `podman build --isolation=chroot -t NAME CONTEXT`; resolves to the image. */
   build(contextDir: string, name: string, extraOptions?: readonly string[]): Promise<FixtureImage>;
+  /** `skopeo copy oci:LAYOUT containers-storage:NAME`: config, manifest and layers kept byte for byte. */
+  copyOciLayout(layoutDir: string, name: string): Promise<FixtureImage>;
   /** An image's ID and layers, read straight from images.json and layers.json. */
   image(name: string): Promise<FixtureImage>;
   destroy(): Promise<void>;
@@ -155,6 +157,12 @@ export async function createPodmanStore(): Promise<PodmanStore> {
     },
     async build(contextDir, name, extraOptions = []) {
       await podman(['build', '--quiet', '--isolation=chroot', ...extraOptions, '-t', name, contextDir]);
+      return image(name);
+    },
+    async copyOciLayout(layoutDir, name) {
+      const dest = `containers-storage:[overlay@${root}+${runroot}]${name}`;
+      const r = await run('skopeo', ['copy', '--quiet', `oci:${layoutDir}`, dest], { env, cwd: dir });
+      if (r.status !== 0) throw new Error(`skopeo copy oci:${layoutDir} ${name} failed (${r.status}): ${r.stderr}`);
       return image(name);
     },
   };

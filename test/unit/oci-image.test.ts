@@ -1,0 +1,211 @@
+/**
+ * The composefs images of OCI images against composefs-rs's
+ * (test/vectors/oci), without podman: the deterministic fixtures' layer
+ * tars go in through `import-layer` (which makes the same layer streams
+ * as a containers-storage pull), their config and manifest streams and
+ * tag as a pull writes them; then image IDs, dumpfiles, the rewritten
+ * config and manifest streams, layer listings and the bootable variant
+ * must be cfsctl's, byte for byte.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import {
+  computeOciImageId,
+  ensureImage,
+  importTarLayer,
+  layerInfo,
+  manifestContentId,
+  openImageStreams,
+  sha256Digest,
+  tagRef,
+  writeLayerDumpfile,
+  writeOciDumpfile,
+} from '../../src/oci/index.js';
+import { writeConfigStream, writeManifestStream, type LayerRef } from '../../src/oci/image-streams.js';
+import { Repository } from '../../src/repository/index.js';
+import { ociDocuments } from '../support/oci-fixtures.js';
+import { OCI_LAYERS } from '../support/oci-layers.js';
+import { dumpMatches, loadOciVectors, ociVectorFile, type OciVector } from '../support/oci-vectors.js';
+import { rejects } from '../support/rejects.js';
+import { tarBytes, dir, file } from '../support/tar-writer.js';
+
+const VECTORS = loadOciVectors();
+const FIXTURES = ['single', 'layers', 'names', 'selinux'] as const;
+type Fixture = (typeof FIXTURES)[number];
+
+interface Context {
+  dir?: string;
+  repo?: Repository;
+}
+
+const test = suite<Context>('oci-image', {});
+
+test.before(async (ctx) => {
+  ctx.dir = await mkdtemp(join(tmpdir(), 'cfskit-oci-unit-'));
+  ctx.repo = await Repository.init(join(ctx.dir, 'repo'), { insecure: true });
+});
+
+test.after(async (ctx) => {
+  await ctx.repo?.close();
+  if (ctx.dir) await rm(ctx.dir, { recursive: true, force: true });
+});
+
+function repoOf(ctx: Context): Repository {
+  if (!ctx.repo) throw new Error('no repository');
+  return ctx.repo;
+}
+
+function vector(name: string): OciVector {
+  const v = VECTORS?.images[name];
+  if (!v) throw new Error(`no golden values for ${name} in test/vectors/oci`);
+  return v;
+}
+
+async function* once(data: Buffer): AsyncGenerator<Uint8Array> {
+  yield data;
+}
+
+/** Imports layers and writes the streams and tag a pull writes; returns the tag. */
+async function importLayers(repo: Repository, tag: string, layers: readonly Buffer[]): Promise<{ tag: string; refs: LayerRef[] }> {
+  const docs = ociDocuments(layers);
+  const refs: LayerRef[] = [];
+  for (const [i, tar] of layers.entries()) {
+    const diffId = docs.diffIds[i] ?? '';
+    refs.push({ diffId, streamId: (await importTarLayer(repo, diffId, once(tar))).streamId });
+  }
+  const configDigest = sha256Digest(docs.config);
+  const configStream = await writeConfigStream(repo, docs.config, configDigest, refs);
+  const manifestDigest = sha256Digest(docs.manifest);
+  await writeManifestStream(repo, docs.manifest, manifestDigest, { digest: configDigest, streamId: configStream }, refs);
+  await repo.streams.setRef(tagRef(tag), manifestContentId(manifestDigest));
+  return { tag, refs };
+}
+
+const imported = new Map<Fixture, { tag: string; refs: LayerRef[] }>();
+
+async function fixture(repo: Repository, name: Fixture): Promise<string> {
+  let found = imported.get(name);
+  if (!found) {
+    found = await importLayers(repo, `fixture-${name}`, OCI_LAYERS[name]());
+    imported.set(name, found);
+  }
+  return found.tag;
+}
+
+async function collect(write: (out: (chunk: Uint8Array) => Promise<void>) => Promise<void>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  await write(async (c) => {
+    chunks.push(Buffer.from(c));
+  });
+  return Buffer.concat(chunks);
+}
+
+test('the goldens are there', () => {
+  assert.ok(VECTORS, 'test/vectors/oci/goldens.json is missing');
+});
+
+test('import-layer makes the layer streams cfsctl made', async (ctx) => {
+  const repo = repoOf(ctx);
+  for (const name of FIXTURES) {
+    await fixture(repo, name);
+    const v = vector(name);
+    assert.equal(imported.get(name)?.refs.map((r) => r.diffId), v.diffIds, `${name} diff_ids`);
+    assert.equal(imported.get(name)?.refs.map((r) => r.streamId), v.layerStreams, `${name} layer streams`);
+  }
+});
+
+test('compute-id and dump equal cfsctl oci compute-id and oci dump', async (ctx) => {
+  const repo = repoOf(ctx);
+  for (const name of FIXTURES) {
+    const tag = await fixture(repo, name);
+    const v = vector(name);
+    assert.is((await computeOciImageId(repo, tag)).hex, v.imageId, `${name} image ID`);
+    const dump = await collect((w) => writeOciDumpfile(repo, tag, w));
+    assert.ok(v.dump && dumpMatches(v.dump, dump), `${name} dumpfile`);
+  }
+});
+
+test('--bootable: relabelled from the image policy, labels dropped without one, refused without /boot', async (ctx) => {
+  const repo = repoOf(ctx);
+  for (const name of FIXTURES) {
+    const tag = await fixture(repo, name);
+    const v = vector(name);
+    if (v.bootImageId === undefined) {
+      assert.ok(v.bootError, name);
+      assert.match(String(await rejects(computeOciImageId(repo, tag, { bootable: true }))), /"boot" does not exist/);
+      continue;
+    }
+    assert.is((await computeOciImageId(repo, tag, { bootable: true })).hex, v.bootImageId, `${name} boot image ID`);
+    const dump = await collect((w) => writeOciDumpfile(repo, tag, w, { bootable: true }));
+    assert.ok(v.bootDump && dumpMatches(v.bootDump, dump), `${name} boot dumpfile`);
+  }
+  const selinux = ociVectorFile('selinux.boot.dump').toString('latin1');
+  assert.match(selinux, /^\/usr\/bin\/app .* security\.selinux=system_u:object_r:bin_t:s0$/m);
+  assert.match(selinux, /^\/boot 0 40755 2 /m);
+  assert.not.match(ociVectorFile('single.boot.dump').toString('latin1'), /security\.selinux/);
+  assert.match(ociVectorFile('single.dump').toString('latin1'), /security\.selinux/);
+});
+
+test('ensureImage records composefs.image: the streams become cfsctl`s; again is a no-op', async (ctx) => {
+  const repo = repoOf(ctx);
+  for (const name of FIXTURES) {
+    const tag = await fixture(repo, name);
+    const v = vector(name);
+    const made = await ensureImage(repo, tag, { tag });
+    assert.ok(made?.created, name);
+    assert.is(made?.imageId, v.imageId, `${name} image ref`);
+    if (v.streams) {
+      assert.is(made?.configStream, v.streams.configStream, `${name} config stream`);
+      assert.is(made?.manifestStream, v.streams.manifestStream, `${name} manifest stream`);
+    }
+    assert.ok((await repo.images.list()).includes(v.imageId ?? ''), `${name} linked under images/`);
+    const again = await ensureImage(repo, tag);
+    assert.equal(again, { ...made, created: false }, `${name} no-op`);
+    const opened = await openImageStreams(repo, tag);
+    assert.is(opened.imageRef, v.imageId);
+    assert.is(opened.configStream, made?.configStream);
+  }
+});
+
+test('ensureImage --bootable adds composefs.image.boot and keeps composefs.image', async (ctx) => {
+  const repo = repoOf(ctx);
+  for (const name of FIXTURES) {
+    const v = vector(name);
+    if (v.bootImageId === undefined) continue;
+    const tag = await fixture(repo, name);
+    const boot = await ensureImage(repo, tag, { bootable: true });
+    assert.is(boot?.imageId, v.bootImageId, name);
+    assert.is(boot?.configStream, v.bootStreams?.configStream, `${name} config stream`);
+    assert.is(boot?.manifestStream, v.bootStreams?.manifestStream, `${name} manifest stream`);
+    const opened = await openImageStreams(repo, tag);
+    assert.equal([opened.imageRef, opened.bootImageRef], [v.imageId, v.bootImageId]);
+  }
+});
+
+test('layer --json and --dumpfile equal cfsctl oci layer', async (ctx) => {
+  const repo = repoOf(ctx);
+  for (const name of FIXTURES) {
+    await fixture(repo, name);
+    for (const layer of vector(name).layers ?? []) {
+      const json = `${JSON.stringify(await layerInfo(repo, layer.diffId), null, 2)}\n`;
+      assert.is(json, ociVectorFile(layer.json).toString('utf8'), layer.json);
+      const lines = await collect((w) => writeLayerDumpfile(repo, layer.diffId, w));
+      assert.ok(lines.equals(ociVectorFile(layer.dumpfile)), layer.dumpfile);
+    }
+  }
+});
+
+test('an image without /usr, or whose layer lacks a parent, has no composefs image', async (ctx) => {
+  const repo = repoOf(ctx);
+  const { tag } = await importLayers(repo, 'no-usr', [tarBytes([dir('etc/'), file('etc/x', 'x')])]);
+  assert.match(String(await rejects(computeOciImageId(repo, tag))), /\/usr does not exist/);
+  assert.match(String(await rejects(ensureImage(repo, tag))), /\/usr does not exist/);
+  assert.is((await openImageStreams(repo, tag)).imageRef, undefined);
+  const orphan = await importLayers(repo, 'orphan', [tarBytes([dir('usr/'), file('usr/a/b', 'x')])]);
+  assert.match(String(await rejects(computeOciImageId(repo, orphan.tag))), /layer 1, \/usr\/a\/b: Directory entry "a" does not exist/);
+});
+
+test.run();

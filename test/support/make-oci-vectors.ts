@@ -152,10 +152,12 @@ async function vectorOf(cfsctl: Cfsctl, src: Source, out: string, store: PodmanS
     const imported = await importLayers(cfsctl, src, store);
     repo = imported.repo;
     vector.layerStreams = imported.layerStreams;
+    vector.layerStreamsVia = 'import-layer';
   } else {
     repo = pulled.repo;
     vector.streams = pulled.streams;
     vector.layerStreams = await Promise.all(diffIds.map((d) => objectOf(join(repo, 'streams', `oci-layer-${d}`))));
+    vector.layerStreamsVia = 'pull';
   }
   vector.manifestDigest = (await readlink(join(repo, 'streams/refs/oci', tagRef(tag).slice(4)))).replace(/^.*oci-manifest-/, '');
   const id = await cfsctl.run(repo, ['oci', 'compute-id', tag]);

@@ -39,6 +39,12 @@ export interface OciVector {
   readonly cstorPullError?: string;
   /** The layer streams' object IDs (streams/oci-layer-<diff_id>). */
   readonly layerStreams: readonly string[];
+  /**
+   * How cfsctl made them. `import-layer` drops whatever follows a tar's
+   * end-of-archive blocks (GNU tar's record padding), which a pull keeps,
+   * so those are only comparable with import-layer's.
+   */
+  readonly layerStreamsVia: 'pull' | 'import-layer';
   /** `cfsctl oci compute-id TAG` */
   readonly imageId?: string;
   /** File holding `cfsctl oci dump TAG`, or `sha256:<hex>` of a big one. */

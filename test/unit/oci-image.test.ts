@@ -107,7 +107,7 @@ test('the goldens are there', () => {
   assert.ok(VECTORS, 'test/vectors/oci/goldens.json is missing');
 });
 
-test('import-layer makes the layer streams cfsctl made', async (ctx) => {
+test('import-layer makes the layer streams cfsctl made (pulled or imported)', async (ctx) => {
   const repo = repoOf(ctx);
   for (const name of FIXTURES) {
     await fixture(repo, name);

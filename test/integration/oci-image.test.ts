@@ -1,0 +1,254 @@
+/**
+ * OCI images pulled from real containers-storage get the composefs image
+ * composefs-rs makes (test/vectors/oci): the fixture images (deterministic
+ * OCI layouts copied by skopeo, `podman build --timestamp` with RUN steps,
+ * the hard-content images) are pulled with the CLI; image IDs, config,
+ * manifest and layer streams, dumpfiles, layer listings and the bootable
+ * variant must be cfsctl's. A second pull changes nothing. fsck.erofs
+ * accepts every image, and the kernel, loop-mounting it, shows the tree
+ * the dumpfile describes: whiteouts applied, opaque directories emptied,
+ * hard links sharing an inode.
+ */
+import { readdir, readlink, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { cfskit, check, run } from '../support/cli.js';
+import { buildHardContentImages } from '../support/cstor-fixtures.js';
+import { parseDumpLines, type DumpLine } from '../support/dump-lines.js';
+import { withErofsMount } from '../support/mount.js';
+import { buildOciFixtures, busyboxDigest } from '../support/oci-fixtures.js';
+import { dumpMatches, loadOciVectors, ociVectorFile, type OciVector } from '../support/oci-vectors.js';
+import { createPodmanStore, havePodman, type FixtureImage, type PodmanStore } from '../support/podman.js';
+import { gated, haveTool } from '../support/prereq.js';
+import { snapshot, type EntryView } from '../support/snapshot.js';
+
+const VECTORS = loadOciVectors();
+/** Fixtures holding the host's busybox: golden only with the same busybox. */
+const WITH_BUSYBOX = new Set(['busybox', 'built', 'cstor-base', 'cstor-deleted', 'cstor-sibling']);
+const sameBusybox = (): string | undefined =>
+  haveTool('busybox') ?? (busyboxDigest() === VECTORS?.busybox ? undefined : 'the host busybox is not the one test/vectors/oci was made with');
+
+interface Context {
+  store?: PodmanStore;
+  images?: Map<string, FixtureImage>;
+  dir?: string;
+}
+
+const test = suite<Context>('oci-image', {});
+const prereqs = [havePodman(), haveTool('skopeo'), haveTool('tar-split')];
+const it = gated(test, ...prereqs);
+const mounting = gated(test, ...prereqs, haveTool('fsck.erofs', ['-V']), haveTool('mount', ['-V']), haveTool('losetup', ['-V']));
+
+test.before(async (ctx) => {
+  if (prereqs.some((p) => p !== undefined)) return;
+  ctx.dir = await mkdtemp(join(tmpdir(), 'cfskit-oci-'));
+  ctx.store = await createPodmanStore();
+  try {
+    const oci = await buildOciFixtures(ctx.store);
+    const hard = await buildHardContentImages(ctx.store);
+    const all = new Map<string, FixtureImage>([...Object.entries(oci), ...Object.entries(hard).map(([n, i]) => [`cstor-${n}`, i] as const)]);
+    if (sameBusybox() !== undefined) {
+      console.log(`  skip: ${[...WITH_BUSYBOX].join(', ')} (${sameBusybox()})`);
+      for (const name of WITH_BUSYBOX) all.delete(name);
+    }
+    ctx.images = all;
+  } catch (err) {
+    await ctx.store.destroy();
+    ctx.store = undefined;
+    throw err;
+  }
+});
+
+test.after(async (ctx) => {
+  await ctx.store?.destroy();
+  if (ctx.dir) await rm(ctx.dir, { recursive: true, force: true });
+});
+
+interface Fixture {
+  readonly name: string;
+  readonly image: FixtureImage;
+  readonly vector: OciVector;
+  readonly ref: string;
+}
+
+function fixtures(ctx: Context): { store: PodmanStore; dir: string; list: Fixture[] } {
+  if (!ctx.store || !ctx.images || !ctx.dir || !VECTORS) throw new Error('fixtures were not built (or test/vectors/oci is missing)');
+  const list = [...ctx.images].map(([name, image]) => {
+    const vector = VECTORS.images[name];
+    if (!vector) throw new Error(`no golden values for ${name}`);
+    return { name, image, vector, ref: `containers-storage:${image.name}` };
+  });
+  return { store: ctx.store, dir: ctx.dir, list };
+}
+
+async function cli(repo: string, args: readonly string[]): Promise<string> {
+  const r = await cfskit(['--repo', repo, ...args]);
+  assert.is(r.status, 0, `cfskit ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+async function newRepo(dir: string, name: string): Promise<string> {
+  const repo = join(dir, name);
+  await cli(repo, ['init', '--insecure']);
+  return repo;
+}
+
+interface PullJson {
+  manifestVerity: string;
+  configVerity: string;
+  composefsImage: string | null;
+  bootImage?: string;
+  stats: { layersAlreadyPresent: number; objects?: Record<string, number> };
+}
+
+async function pull(repo: string, store: PodmanStore, f: Fixture, extra: readonly string[] = []): Promise<PullJson> {
+  return JSON.parse(await cli(repo, ['oci', 'pull', '--json', '--progress', 'none', '--storage-root', store.root, ...extra, f.ref])) as PullJson;
+}
+
+const objectOf = async (link: string): Promise<string> => (await readlink(link)).replace(/^.*objects\/(..)\/(.*)$/, '$1$2');
+
+async function listTree(dir: string): Promise<string[]> {
+  return (await readdir(dir, { recursive: true })).sort();
+}
+
+let mainRepo = '';
+
+it('the fixture images have the goldens` layers', (ctx) => {
+  for (const f of fixtures(ctx).list) assert.equal(f.image.layers.map((l) => l.diffId), f.vector.diffIds, f.name);
+});
+
+it('oci pull makes the composefs image and the streams cfsctl makes', async (ctx) => {
+  const { store, dir, list } = fixtures(ctx);
+  mainRepo = await newRepo(dir, 'main');
+  for (const f of list) {
+    const result = await pull(mainRepo, store, f);
+    assert.is(result.composefsImage, f.vector.imageId, `${f.name} composefs image`);
+    if (f.vector.layerStreamsVia === 'pull') {
+      const layerStreams = await Promise.all(f.vector.diffIds.map((d) => objectOf(join(mainRepo, 'streams', `oci-layer-${d}`))));
+      assert.equal(layerStreams, f.vector.layerStreams, `${f.name} layer streams`);
+    }
+    if (f.vector.fixedDocuments && f.vector.streams) {
+      assert.is(result.configVerity, f.vector.streams.configStream, `${f.name} config stream`);
+      assert.is(result.manifestVerity, f.vector.streams.manifestStream, `${f.name} manifest stream`);
+      assert.is(await objectOf(join(mainRepo, 'streams', `oci-config-${f.vector.configDigest}`)), result.configVerity);
+    }
+    const inspect = JSON.parse(await cli(mainRepo, ['oci', 'inspect', f.ref])) as { composefs_erofs?: string };
+    assert.is(inspect.composefs_erofs, f.vector.imageId, `${f.name} inspect`);
+  }
+});
+
+it('pulling again changes nothing', async (ctx) => {
+  const { store, list } = fixtures(ctx);
+  const before = [await listTree(join(mainRepo, 'objects')), await listTree(join(mainRepo, 'streams')), await listTree(join(mainRepo, 'images'))];
+  for (const f of list) {
+    const config = await objectOf(join(mainRepo, 'streams', `oci-config-sha256:${f.image.id}`));
+    const result = await pull(mainRepo, store, f);
+    assert.is(result.stats.layersAlreadyPresent, f.vector.diffIds.length, f.name);
+    assert.is(result.configVerity, config, `${f.name} config stream kept`);
+  }
+  const after = [await listTree(join(mainRepo, 'objects')), await listTree(join(mainRepo, 'streams')), await listTree(join(mainRepo, 'images'))];
+  assert.equal(after, before);
+});
+
+it('oci compute-id and oci dump equal cfsctl`s, with and without --bootable', async (ctx) => {
+  for (const f of fixtures(ctx).list) {
+    assert.is(await cli(mainRepo, ['oci', 'compute-id', f.ref]), `${f.vector.imageId}\n`, f.name);
+    const dump = await cfskit(['--repo', mainRepo, 'oci', 'dump', f.ref]);
+    assert.ok(f.vector.dump && dumpMatches(f.vector.dump, dump.stdoutBytes), `${f.name} dumpfile`);
+    if (f.vector.bootImageId === undefined) {
+      const r = await cfskit(['--repo', mainRepo, 'oci', 'compute-id', '--bootable', f.ref]);
+      assert.is(r.status, 1, f.name);
+      assert.match(r.stderr, '"boot" does not exist');
+      continue;
+    }
+    assert.is(await cli(mainRepo, ['oci', 'compute-id', '--bootable', f.ref]), `${f.vector.bootImageId}\n`, `${f.name} bootable`);
+    const bootDump = await cfskit(['--repo', mainRepo, 'oci', 'dump', '--bootable', f.ref]);
+    assert.ok(f.vector.bootDump && dumpMatches(f.vector.bootDump, bootDump.stdoutBytes), `${f.name} boot dumpfile`);
+  }
+  // By manifest digest too.
+  const single = fixtures(ctx).list.find((f) => f.name === 'single');
+  if (single) assert.is(await cli(mainRepo, ['oci', 'compute-id', `@${single.vector.manifestDigest}`]), `${single.vector.imageId}\n`);
+});
+
+it('oci pull --bootable adds composefs.image.boot; the streams are cfsctl`s', async (ctx) => {
+  const { store, dir, list } = fixtures(ctx);
+  const repo = await newRepo(dir, 'boot');
+  for (const f of list.filter((x) => x.vector.bootImageId !== undefined)) {
+    const result = await pull(repo, store, f, ['--bootable']);
+    assert.is(result.composefsImage, f.vector.imageId, f.name);
+    assert.is(result.bootImage, f.vector.bootImageId, `${f.name} boot image`);
+    if (f.vector.bootStreams) {
+      assert.is(result.configVerity, f.vector.bootStreams.configStream, `${f.name} config stream`);
+      assert.is(result.manifestVerity, f.vector.bootStreams.manifestStream, `${f.name} manifest stream`);
+    }
+    const inspect = JSON.parse(await cli(repo, ['oci', 'inspect', f.ref])) as Record<string, string>;
+    assert.equal([inspect.composefs_erofs, inspect.composefs_boot_erofs], [f.vector.imageId, f.vector.bootImageId]);
+  }
+});
+
+it('oci layer --json and --dumpfile equal cfsctl oci layer', async (ctx) => {
+  for (const f of fixtures(ctx).list.filter((x) => x.vector.layerStreamsVia === 'pull')) {
+    for (const layer of f.vector.layers ?? []) {
+      assert.is(await cli(mainRepo, ['oci', 'layer', '--json', layer.diffId]), ociVectorFile(layer.json).toString('utf8'), layer.json);
+      const r = await cfskit(['--repo', mainRepo, 'oci', 'layer', '--dumpfile', layer.diffId]);
+      assert.ok(r.stdoutBytes.equals(ociVectorFile(layer.dumpfile)), layer.dumpfile);
+    }
+  }
+});
+
+const hex = (s: string): string => Buffer.from(s, 'latin1').toString('hex');
+
+/** The mounted tree is the one the dumpfile describes. */
+function compareMount(name: string, mounted: Map<string, EntryView>, lines: readonly DumpLine[]): void {
+  assert.equal([...mounted.keys()].sort(), lines.map((l) => l.rel).sort(), `${name}: names`);
+  for (const l of lines) {
+    const m = mounted.get(l.rel);
+    const at = `${name}: /${l.rel}`;
+    if (!m) throw new Error(`${at} missing`);
+    if (l.hardlink) {
+      assert.is(m.inode, l.payload, `${at} shares its inode`);
+      continue;
+    }
+    const type = l.mode & 0o170000;
+    const own = Object.fromEntries(Object.entries(m.xattrs).filter(([k]) => !k.startsWith('trusted.overlay.')));
+    const want = Object.fromEntries(Object.entries(l.xattrs).map(([k, v]) => [k, hex(v)]));
+    const got = { type: m.type, mode: m.mode, uid: m.uid, gid: m.gid, mtime: m.mtime, nlink: m.nlink, rdev: m.rdev, xattrs: own };
+    assert.equal(got, { type, mode: l.mode & 0o7777, uid: l.uid, gid: l.gid, mtime: l.mtime, nlink: l.nlink, rdev: l.rdev, xattrs: want }, at);
+    if (type !== 0o040000) assert.is(m.size, l.size, `${at} size`);
+    if (type === 0o120000) assert.is(m.target, l.payload, `${at} target`);
+  }
+}
+
+mounting('fsck.erofs accepts every image; the kernel shows the tree the dumpfile says', async (ctx) => {
+  const views = new Map<string, Map<string, EntryView>>();
+  for (const f of fixtures(ctx).list) {
+    const image = join(mainRepo, 'images', f.vector.imageId ?? '');
+    await check('fsck.erofs', [image]);
+    const dump = (await cfskit(['--repo', mainRepo, 'oci', 'dump', f.ref])).stdout;
+    const mounted = await withErofsMount(image, (mnt) => snapshot(mnt, () => false));
+    compareMount(f.name, mounted, parseDumpLines(dump));
+    views.set(f.name, mounted);
+  }
+  // What the layers did, as the kernel shows it.
+  const layers = views.get('layers');
+  if (layers) {
+    for (const gone of ['etc/removed', 'var/cache', 'etc/app/a', 'etc/app/sub', 'etc/app/new', 'usr/bin/tool', 'run/x']) assert.not.ok(layers.has(gone), gone);
+    for (const kept of ['etc/keep', 'etc/app/after', 'opt/old/child', 'usr/bin/tool-link']) assert.ok(layers.has(kept), kept);
+    assert.is(layers.get('opt/dirfile')?.type, 0o100000, 'a file over a directory');
+    assert.is(layers.get('usr/bin/tool-link')?.size, 3000, 'the link kept the first tool');
+    assert.is(layers.get('usr/share/fresh-link')?.inode, 'usr/share/fresh');
+    assert.is(layers.get('usr/share/fresh')?.nlink, 2);
+    assert.is(layers.get('')?.mode, 0o750, '/ took /usr`s mode');
+  }
+  const built = views.get('built');
+  if (built) {
+    assert.not.ok(built.has('etc/removed'), 'RUN rm: a whiteout');
+    assert.equal([...built.keys()].filter((k) => k.startsWith('data/dir/')), ['data/dir/only'], 'rm -rf + mkdir: an opaque directory');
+    assert.is(built.get('etc/keep-link')?.inode, 'etc/keep');
+    assert.is(built.get('data/fifo')?.type, 0o010000);
+  }
+});
+
+test.run();

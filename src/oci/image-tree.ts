@@ -38,10 +38,11 @@ async function feedLayer(repo: Repository, builder: InstanceType<typeof oci.Imag
   const label = `layer ${diffId}`;
   const stream = await repo.streams.open(streamId, { contentType: CONTENT_TYPES.ociLayer });
   try {
-    for await (const chunk of stream.reader.chunks()) {
-      if (chunk.kind === 'inline') withInput(label, () => builder.inline(chunk.data));
-      else withInput(label, () => builder.external(chunk.objectId));
-    }
+    // The core decodes the stream section: a few calls per layer, not one
+    // per chunk (a layer of thousands of files has as many objects).
+    const { objectRefs, streamSize } = stream.reader.info;
+    withInput(label, () => builder.beginLayer([...objectRefs], streamSize));
+    for await (const piece of stream.reader.compressed()) withInput(label, () => builder.feed(piece));
     withInput(label, () => builder.endLayer());
   } finally {
     await stream.close();

@@ -34,6 +34,11 @@ export interface SplitstreamReader {
   readonly info: SplitstreamInfo;
   /** The stream's chunks in order; each call reads the stream afresh. */
   chunks(): AsyncIterable<SplitstreamChunk>;
+  /**
+   * The stream section as stored (zstd-compressed), in pieces, for a
+   * consumer that decodes it in the core itself (the image builder).
+   */
+  compressed(): AsyncIterable<Uint8Array>;
 }
 
 export interface SplitstreamExpectations {
@@ -131,7 +136,14 @@ export async function openSplitstream(
     name,
     info: summary,
     chunks: () => readChunks(handle, name, summary, stream.start, stream.start + stream.length),
+    compressed: () => readCompressed(handle, name, stream.start, stream.start + stream.length),
   };
+}
+
+async function* readCompressed(handle: FileHandle, name: string, start: number, end: number): AsyncGenerator<Uint8Array> {
+  for (let pos = start; pos < end; pos += READ_SIZE) {
+    yield await readRange(handle, name, pos, Math.min(READ_SIZE, end - pos));
+  }
 }
 
 async function* readChunks(

@@ -93,12 +93,13 @@ impl wit::GuestImageBuilder for WitImageBuilder {
         Self(RefCell::new(Some(ImageBuilder::new(algorithm.into()))))
     }
 
-    fn inline(&self, data: Vec<u8>) -> Result<u32, String> {
-        self.with(|b| b.inline(&data))
+    fn begin_layer(&self, object_refs: Vec<Vec<u8>>, stream_size: u64) -> Result<(), String> {
+        let refs = object_refs.iter().map(|id| ObjectId::new(id)).collect();
+        self.with(|b| b.begin_layer(refs, stream_size))
     }
 
-    fn external(&self, object_id: Vec<u8>) -> Result<u32, String> {
-        self.with(|b| b.external(&object_id))
+    fn feed(&self, compressed: Vec<u8>) -> Result<u32, String> {
+        self.with(|b| b.feed(&compressed))
     }
 
     fn end_layer(&self) -> Result<(), String> {

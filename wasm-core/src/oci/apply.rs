@@ -19,8 +19,9 @@
 use super::entry::{LayerEntry, LayerItem};
 use super::layer::LayerReader;
 use super::paths::{components, file_name, split};
+use super::stream::{Chunk, FeedError, StreamFeed};
 use crate::fsverity::HashAlgorithm;
-use crate::tree::{check_leaf, check_name, check_stat, DirId, Directory, Leaf, LeafId, Node, Stat, Tree};
+use crate::tree::{check_leaf, check_name, check_stat, DirId, Directory, Leaf, LeafId, Node, ObjectId, Stat, Tree};
 
 const WHITEOUT_PREFIX: &[u8] = b".wh.";
 /// `.wh..wh..opq` once the prefix is taken off.
@@ -142,18 +143,46 @@ fn validate(tree: &mut Tree) -> Result<(), String> {
     check_stat(&tree.dirs[0].stat).map_err(|e| format!("/: {e}"))
 }
 
-/// A tree being built from an image's layers, fed layer by layer with the
-/// chunks of each layer's splitstream.
+/// A tree being built from an image's layers, fed layer by layer with
+/// each layer's splitstream: its chunks, or its compressed stream section.
 pub struct ImageBuilder {
     tree: Tree,
     reader: LayerReader,
+    /// The current layer's stream section, when fed compressed.
+    stream: Option<StreamFeed>,
     /// 1-based number of the layer being read, for messages.
     layer: u32,
 }
 
 impl ImageBuilder {
     pub fn new(algorithm: HashAlgorithm) -> Self {
-        Self { tree: Tree::new(algorithm), reader: LayerReader::new(algorithm), layer: 1 }
+        Self { tree: Tree::new(algorithm), reader: LayerReader::new(algorithm), stream: None, layer: 1 }
+    }
+
+    /// The current layer's stream will come compressed, through [`Self::feed`].
+    pub fn begin_layer(&mut self, object_refs: Vec<ObjectId>, stream_size: u64) -> Result<(), String> {
+        self.stream = Some(StreamFeed::new(object_refs, stream_size).map_err(|e| self.in_layer(e))?);
+        Ok(())
+    }
+
+    /// The next compressed bytes of the current layer's stream section.
+    pub fn feed(&mut self, compressed: &[u8]) -> Result<u32, String> {
+        self.feed_stream(Some(compressed))
+    }
+
+    fn feed_stream(&mut self, compressed: Option<&[u8]>) -> Result<u32, String> {
+        let Some(mut stream) = self.stream.take() else {
+            return Err(self.in_layer("compressed stream data before begin-layer".into()));
+        };
+        let result = stream.feed(compressed, |chunk| match chunk {
+            Chunk::Inline(data) => self.inline(data),
+            Chunk::External(id) => self.external(id.as_bytes()),
+        });
+        self.stream = Some(stream);
+        result.map_err(|e| match e {
+            FeedError::Stream(e) => self.in_layer(e),
+            FeedError::Sink(e) => e,
+        })
     }
 
     fn apply(&mut self, entries: Vec<LayerEntry>) -> Result<u32, String> {
@@ -181,6 +210,10 @@ impl ImageBuilder {
 
     /// The current layer's stream is over; the next chunks are the next layer's.
     pub fn end_layer(&mut self) -> Result<(), String> {
+        if self.stream.is_some() {
+            self.feed_stream(None)?;
+            self.stream = None;
+        }
         self.reader.finish().map_err(|e| self.in_layer(e))?;
         self.reader = LayerReader::new(self.tree.algorithm());
         self.layer += 1;

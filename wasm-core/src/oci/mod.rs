@@ -14,6 +14,7 @@ mod entry;
 mod layer;
 mod paths;
 mod selabel;
+mod stream;
 
 pub use apply::{apply_entry, ImageBuilder};
 pub use boot::{transform_for_boot, BootStep, NeededObject};

@@ -116,3 +116,47 @@ fn the_root_entry_is_a_directory() {
     l.file("./", b"").end();
     assert!(build(&[&l]).unwrap_err().contains("must be a directory"));
 }
+
+/// The layer as a splitstream's stream section: object refs, stream size
+/// and the compressed chunk sequence.
+fn compressed(layer: &Layer) -> (Vec<crate::tree::ObjectId>, u64, Vec<u8>) {
+    let (mut refs, mut raw, mut size) = (Vec::new(), Vec::new(), 0u64);
+    for chunk in &layer.chunks {
+        match chunk {
+            Chunk::Inline(data) => {
+                raw.extend_from_slice(&(-(data.len() as i64)).to_le_bytes());
+                raw.extend_from_slice(data);
+                size += data.len() as u64;
+            }
+            Chunk::External(id) => {
+                raw.extend_from_slice(&(refs.len() as i64).to_le_bytes());
+                refs.push(crate::tree::ObjectId::new(id));
+                size += 300;
+            }
+        }
+    }
+    (refs, size, zstd::stream::encode_all(&raw[..], 3).unwrap())
+}
+
+#[test]
+fn compressed_stream_sections_build_the_same_tree() {
+    let mut top = Layer::default();
+    top.file("etc/.wh.a", b"").big("etc/big", 300, 5).end();
+    let by_chunks = build(&[&base(), &top]).unwrap();
+    let mut b = ImageBuilder::new(ALG);
+    for layer in [&base(), &top] {
+        let (refs, size, data) = compressed(layer);
+        b.begin_layer(refs, size).unwrap();
+        for piece in data.chunks(7) {
+            b.feed(piece).unwrap();
+        }
+        b.end_layer().unwrap();
+    }
+    assert_eq!(write_dumpfile(&b.finish().unwrap()), write_dumpfile(&by_chunks));
+    let mut b = ImageBuilder::new(ALG);
+    let (refs, size, data) = compressed(&base());
+    b.begin_layer(refs, size).unwrap();
+    b.feed(&data[..data.len() - 3]).unwrap();
+    assert!(b.end_layer().unwrap_err().starts_with("layer 1: splitstream stream: zstd data is truncated"));
+    assert!(ImageBuilder::new(ALG).feed(b"x").unwrap_err().contains("before begin-layer"));
+}

@@ -345,7 +345,7 @@ export class ObjectStore {
 
 function checkCrc(name: string, want: bigint, got: bigint): void {
   if (want !== got) {
-    throw new IntegrityError(name, `CRC-64 mismatch: content has ${got.toString(16).padStart(16, '0')}, expected ${want.toString(16).padStart(16, '0')}`);
+    throw new IntegrityError(name, `CRC64 mismatch (content has ${got.toString(16).padStart(16, '0')}, expected ${want.toString(16).padStart(16, '0')})`);
   }
 }
 

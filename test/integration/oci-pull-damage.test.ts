@@ -4,17 +4,17 @@
  * stream, ref or image, and fsck stays clean.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cfskit } from '../support/cli.js';
+import { CFSKIT, cfskit, run } from '../support/cli.js';
 import { IMAGE_NAMES } from '../support/cstor-fixtures.js';
 import { buildImportFixtures, pull, streamLinks, type ImportFixtures } from '../support/oci-fixtures.js';
 import { havePodman } from '../support/podman.js';
-import { gated } from '../support/prereq.js';
+import { gated, haveRoot, haveTool } from '../support/prereq.js';
 
 const test = suite<{ fixtures?: ImportFixtures }>('oci pull damage', {});
 const it = gated(test, havePodman());
@@ -110,6 +110,35 @@ it('damaged tar-split metadata and a damaged images.json', async (ctx) => {
     async (d) => replaceFile(join(d.root, 'overlay-images/images.json'), (await readFile(join(d.root, 'overlay-images/images.json'), 'utf8')).slice(0, 40)),
     /overlay-images\/images.json: /,
   );
+});
+
+gated(test, havePodman(), haveRoot(), haveTool('setpriv', ['--version']))('not root: an unreadable file is named, with the way to run it', async (ctx) => {
+  const fixtures = ctx.fixtures;
+  if (!fixtures) throw new Error('fixtures were not built');
+  const dir = await mkdtemp(join(tmpdir(), 'cfskit-pull-rootless-'));
+  try {
+    await chmod(dir, 0o755);
+    const root = join(dir, 'root');
+    const cp = spawnSync('cp', ['-a', fixtures.store.root, root]);
+    if (cp.status !== 0) throw new Error(`cp -a: ${String(cp.stderr)}`);
+    spawnSync('chmod', ['-R', 'a+rX', root]);
+    const layer = fixtures.images.base.layers[0]?.id ?? '';
+    const secret = join(root, 'overlay', layer, 'diff', 'data/big');
+    await chmod(secret, 0o600);
+    const repo = join(dir, 'repo');
+    assert.is((await cfskit(['--repo', repo, 'init', '--insecure'])).status, 0);
+    spawnSync('chown', ['-R', '65534:65534', repo]);
+    const r = await run(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CFSKIT, '--repo', repo, 'oci', 'pull', `containers-storage:${IMAGE_NAMES.base}`, '--storage-root', root],
+      { env: { ...process.env, HOME: '/nonexistent' } },
+    );
+    assert.is(r.status, 1, r.stderr);
+    assert.match(r.stderr, `${secret}: open failed: permission denied; files of a rootless store belong to other uids of your user namespace: run this under \`podman unshare\``);
+    assert.equal(await streamLinks(repo), []);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();

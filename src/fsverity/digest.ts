@@ -49,6 +49,7 @@ export { formatDigest } from './format.js';
 /** The digest of bytes already in memory. */
 export function digestBytes(data: Uint8Array, options: VerityOptions = {}): Uint8Array {
   const params = resolveParams(options);
+  if (data.length <= READ_CHUNK) return fsverity.digest(params.core, data);
   const hasher = fsverity.FileHasher.create(params.core);
   try {
     for (let pos = 0; pos < data.length; pos += READ_CHUNK) {

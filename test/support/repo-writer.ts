@@ -33,6 +33,7 @@ try {
     await writer.writeInline(mid);
     await writer.writeExternal(Buffer.from(objB.id, 'hex'), b.length);
     await repo.streams.commit(await writer.finish(), contentId, `crash/${contentId}`);
+    process.stdout.write(`stored ${i}\n`);
   }
   process.stdout.write('done\n');
 } finally {

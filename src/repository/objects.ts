@@ -81,6 +81,13 @@ const errnoOf = (err: unknown): string | undefined => {
 
 const VERITY_BLOCK = 4096;
 
+/**
+ * Contents at least this large are hashed on the digest worker threads:
+ * an import stores thousands of files at once, and the main thread alone
+ * would use one core of the machine.
+ */
+const WORKER_THRESHOLD = 1 << 20;
+
 const METHODS: Record<StoreMethodName, StoreMethod> = { reflink: 'reflinked', link: 'hardlinked', copy: 'copied' };
 
 export class ObjectStore {
@@ -223,22 +230,20 @@ export class ObjectStore {
 
   /** The source's digest (and its CRC-64 checked, when given), from memory if the caller read it. */
   private async digestSource(fd: number, name: string, options: FromFileOptions): Promise<ObjectId> {
-    if (options.content) {
+    // Small contents are hashed here at once; larger ones on the digest
+    // worker threads (reading the file again is cheaper than the hashing).
+    if (options.content && options.content.length < WORKER_THRESHOLD) {
       if (options.crc64 !== undefined) checkCrc(name, options.crc64, tarsplit.crc64Checksum(options.content));
       return toObjectId(digestBytes(options.content, { hashAlg: this.hashAlg }));
     }
     const wantCrc = options.crc64 !== undefined;
-    const d = await digestFile(fd, { hashAlg: this.hashAlg, parallelThreshold: 1 << 20, crc64: wantCrc }, name);
+    const d = await digestFile(fd, { hashAlg: this.hashAlg, parallelThreshold: WORKER_THRESHOLD, crc64: wantCrc }, name);
     if (options.crc64 !== undefined) checkCrc(name, options.crc64, d.crc64 ?? 0n);
     return d.hex;
   }
 
-  /**
-   * Bulk work stores many files at once: anything over 1 MiB goes to the
-   * digest worker threads so both cores hash.
-   */
   private async digestFd(fd: number, name: string): Promise<ObjectId> {
-    return (await digestFile(fd, { hashAlg: this.hashAlg, parallelThreshold: 1 << 20 }, name)).hex;
+    return (await digestFile(fd, { hashAlg: this.hashAlg, parallelThreshold: WORKER_THRESHOLD }, name)).hex;
   }
 
   /** Enables fs-verity (tolerating "already enabled") and returns the kernel's digest. */

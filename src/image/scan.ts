@@ -250,11 +250,28 @@ async function digestLarge(pending: Pending[], options: VerityOptions): Promise<
   await Promise.all(Array.from({ length: Math.min(DIGEST_CONCURRENCY, large.length) }, worker));
 }
 
+/** A regular file whose content the image references by digest (not inline). */
+export interface ExternalFile {
+  /** Absolute path as bytes (names need not be UTF-8). */
+  readonly path: Buffer;
+  readonly size: number;
+  /** Its fs-verity digest, as the image records it. */
+  readonly objectId: Uint8Array;
+}
+
 /**
  * The tree of the directory at `path`, in the wasm core. The caller owns
  * it (dispose it when done).
  */
 export async function scanTree(path: string, options: ScanOptions = {}): Promise<Tree> {
+  return (await scanTreeWithFiles(path, options)).tree;
+}
+
+/**
+ * The same, with the files the tree references by digest: one per inode
+ * (hard links share the first path's), for storing their content.
+ */
+export async function scanTreeWithFiles(path: string, options: ScanOptions = {}): Promise<{ tree: Tree; files: ExternalFile[] }> {
   const params = resolveParams({ hashAlg: options.hashAlg });
   const root = Buffer.from(resolvePath(path));
   const xattrs = await readTreeXattrs(root);
@@ -276,7 +293,11 @@ export async function scanTree(path: string, options: ScanOptions = {}): Promise
       withInput(path, () => tree.addEntries(batch));
     }
     if (options.propagateUsrToRoot ?? true) withInput(path, () => tree.transformForContainer());
-    return tree;
+    const files: ExternalFile[] = [];
+    for (const p of scanner.pending) {
+      if (p.file && p.entry.node.tag === 'external-file') files.push({ path: p.file.path, size: p.file.size, objectId: p.entry.node.val.objectId });
+    }
+    return { tree, files };
   } catch (err) {
     tree[Symbol.dispose]();
     throw err;

@@ -105,9 +105,16 @@ async function storeFile(repo: Repository, id: ObjectId, file: ExternalFile, con
     throw systemError(err, name, 'open');
   }
   try {
+    // The scan digested this content; if the file is as it was then, an
+    // insecure repository need not read it again (a secure one measures).
+    const st = await handle.stat({ bigint: true });
+    if (st.size !== BigInt(file.size) || st.mtimeNs !== file.mtimeNs) {
+      throw new IntegrityError(name, 'changed between scanning and storing it');
+    }
     const stored = await repo.objects.ensureObjectFromFile(handle.fd, file.size, {
       name,
       context,
+      knownId: id,
       zerocopy: options.zerocopy,
       strategies: options.strategies ?? DEFAULT_STRATEGIES,
     });

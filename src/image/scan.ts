@@ -37,7 +37,7 @@ export interface ScanOptions extends VerityOptions {
 interface Pending {
   entry: Entry;
   /** Set for files whose digest is still being computed. */
-  file?: { path: Buffer; size: number };
+  file?: { path: Buffer; size: number; mtimeNs: bigint };
 }
 
 const S_IFMT = 0o170000n;
@@ -110,7 +110,7 @@ class Scanner {
       this.pending.push({ entry });
       return;
     }
-    const item = { entry, file: { path: join(this.root, rel), size: Number(st.size) } };
+    const item = { entry, file: { path: join(this.root, rel), size: Number(st.size), mtimeNs: st.mtimeNs } };
     this.pending.push(item);
     if (item.file.size <= SMALL_FILE) this.small.add(item);
   }
@@ -255,6 +255,8 @@ export interface ExternalFile {
   /** Absolute path as bytes (names need not be UTF-8). */
   readonly path: Buffer;
   readonly size: number;
+  /** Modification time when scanned: a later store checks the file is unchanged. */
+  readonly mtimeNs: bigint;
   /** Its fs-verity digest, as the image records it. */
   readonly objectId: Uint8Array;
 }
@@ -295,7 +297,7 @@ export async function scanTreeWithFiles(path: string, options: ScanOptions = {})
     if (options.propagateUsrToRoot ?? true) withInput(path, () => tree.transformForContainer());
     const files: ExternalFile[] = [];
     for (const p of scanner.pending) {
-      if (p.file && p.entry.node.tag === 'external-file') files.push({ path: p.file.path, size: p.file.size, objectId: p.entry.node.val.objectId });
+      if (p.file && p.entry.node.tag === 'external-file') files.push({ path: p.file.path, size: p.file.size, mtimeNs: p.file.mtimeNs, objectId: p.entry.node.val.objectId });
     }
     return { tree, files };
   } catch (err) {

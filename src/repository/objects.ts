@@ -68,6 +68,13 @@ export interface FromFileOptions {
   readonly context?: ImportContext;
   /** Names the source in errors when it is given as a descriptor. */
   readonly name?: string;
+  /**
+   * The source's digest, already computed by the caller from this very
+   * content (which must not have changed since): an insecure repository
+   * then does not read the file a second time. A secure one measures it
+   * anyway, so a wrong value cannot produce a misnamed object there.
+   */
+  readonly knownId?: ObjectId;
 }
 
 const errnoOf = (err: unknown): string | undefined => {
@@ -145,7 +152,7 @@ export class ObjectStore {
       if (st.size !== BigInt(size)) throw new IntegrityError(name, `has ${st.size} bytes, expected ${size}`);
       let id: ObjectId | undefined;
       if (!this.secure) {
-        id = await this.digestFd(fd, name);
+        id = options.knownId ?? (await this.digestFd(fd, name));
         if (await this.has(id, size)) return { id, size, method: 'already-present' };
       }
       const unchanged = async (): Promise<void> => {

@@ -4,11 +4,13 @@
  * object stored (reflinked on btrfs, hard-linked on ext4 only when asked);
  * repository images read back by image-objects and dump-files.
  */
+import { utimesSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { IntegrityError } from '../../src/errors.js';
 import { closeDigestWorkers } from '../../src/fsverity/digest.js';
 import { createRepositoryImage } from '../../src/image/commit.js';
 import { openImage } from '../../src/image/reader.js';
@@ -138,6 +140,25 @@ it('repository images are verified against their ID before they are read', async
       const r = await cfskit(['--repo', path, 'image-objects', name]);
       assert.ok(r.status !== 0 && r.stderr.length > 0, `${name}: ${r.stderr}`);
     }
+  });
+});
+
+it('a file that changes after the scan is refused, and no image is linked', async () => {
+  await withRepo('repo-changed', {}, async (repo) => {
+    const tree = join(base, 'changing');
+    await mkdir(join(tree, 'usr'), { recursive: true });
+    for (const n of [1, 2]) await writeFile(join(tree, 'usr', `f${n}`), pattern(5000, n));
+    const err = await createRepositoryImage(repo, tree, {
+      name: 'changing',
+      concurrency: 1,
+      // After the first object is stored, every file is touched.
+      onProgress: () => {
+        for (const n of [1, 2]) utimesSync(join(tree, 'usr', `f${n}`), new Date(), new Date(2000, 1, 1));
+      },
+    }).then(() => undefined, (e: unknown) => e);
+    assert.instance(err, IntegrityError);
+    assert.match(String(err), /usr\/f[12]: changed between scanning and storing it/);
+    assert.equal(await repo.images.list(), []);
   });
 });
 

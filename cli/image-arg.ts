@@ -9,7 +9,8 @@ import { openImageFile, type ComposefsImageFile } from '../src/image/reader.js';
 import { readStoredImage } from '../src/image/stored.js';
 import { withRepository } from './repo.js';
 
-export const IMAGE_ARG_HELP = 'an image of the repository (its digest, or refs/NAME) or an image file (any other path, e.g. ./img or /tmp/img)';
+export const IMAGE_ARG_HELP =
+  'an image of the repository (its digest, 64 or 128 hex digits, or refs/NAME) or else an image file (e.g. ./img, /tmp/img; ./refs/x for a file named refs/x)';
 
 export function isRepositoryImageName(arg: string): boolean {
   return /^(?:[0-9a-f]{64}|[0-9a-f]{128})$/.test(arg) || arg.startsWith('refs/');

@@ -10,7 +10,8 @@ export default command({
   meta: {
     name: 'create-image',
     description:
-      'Store a directory in the repository as a composefs image (file contents as objects, the EROFS image under images/) and print its ID, as `cfsctl create-image` does',
+      'Store a directory in the repository as a composefs image, as `cfsctl create-image` does (file contents as objects, reflinked where possible, else copied; ' +
+      'the EROFS image under images/), and print its ID (hex, as compute-id prints it)',
   },
   args: {
     path: { type: 'positional', required: true, valueHint: 'PATH', description: 'the directory (a container root unless --no-propagate-usr-to-root)' },

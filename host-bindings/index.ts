@@ -5,3 +5,4 @@ export { copyFileRange, ficlone, fsyncFd, linkFile, linkTmpfile, openTmpfile, re
 export { statx, type Statx } from './stat.js';
 export { flock, LockBusyError, type FlockMode } from './lock.js';
 export { storeObject, type StoreMethodName, type StoreObjectRequest, type StoreObjectResult, type StoreOutcome } from './store.js';
+export { fsConfigCreate, fsConfigFlag, fsConfigString, fsMount, fsOpen, loopAttach, moveMount, unmount, type LoopDevice } from './mount.js';

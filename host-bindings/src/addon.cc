@@ -8,6 +8,7 @@ void InitFiles(Napi::Env env, Napi::Object exports);
 void InitStat(Napi::Env env, Napi::Object exports);
 void InitLock(Napi::Env env, Napi::Object exports);
 void InitStore(Napi::Env env, Napi::Object exports);
+void InitMount(Napi::Env env, Napi::Object exports);
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -16,6 +17,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   cfskit::InitStat(env, exports);
   cfskit::InitLock(env, exports);
   cfskit::InitStore(env, exports);
+  cfskit::InitMount(env, exports);
   return exports;
 }
 

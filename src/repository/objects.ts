@@ -71,6 +71,13 @@ export interface FromFileOptions {
   readonly crc64?: bigint;
   /** The content, when the caller has read it already: saves reading it again. */
   readonly content?: Uint8Array;
+  /**
+   * The source's digest, already computed by the caller from this very
+   * content (which must not have changed since): an insecure repository
+   * then does not read the file a second time. A secure one measures it
+   * anyway, so a wrong value cannot produce a misnamed object there.
+   */
+  readonly knownId?: ObjectId;
 }
 
 const errnoOf = (err: unknown): string | undefined => {
@@ -154,7 +161,7 @@ export class ObjectStore {
     try {
       let id: ObjectId | undefined;
       if (!this.secure) {
-        id = await this.digestSource(fd, name, options);
+        id = options.knownId ?? (await this.digestSource(fd, name, options));
       } else if (options.crc64 !== undefined) {
         checkCrc(name, options.crc64, options.content ? tarsplit.crc64Checksum(options.content) : await crc64Fd(fd, name, size));
       }

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { computeOciImageId, importTarLayer, manifestContentId, sha256Digest, tagRef } from '../src/oci/index.js';
 import { writeConfigStream, writeManifestStream, type LayerRef } from '../src/oci/image-streams.js';
 import { Repository } from '../src/repository/index.js';
-import { ociDocuments } from '../test/support/oci-fixtures.js';
+import { ociDocuments } from '../test/support/oci-image-fixtures.js';
 import { dir, file, hardlink, opaque, symlink, tarBytes, whiteout, type TarMember } from '../test/support/tar-writer.js';
 import { printTable, timeCommand, type Timing } from './support.js';
 

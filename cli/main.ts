@@ -27,6 +27,9 @@ const main: CommandDef = {
     'image-objects': () => import('./commands/image-objects.js').then((m) => m.default),
     'dump-files': () => import('./commands/dump-files.js').then((m) => m.default),
     oci: () => import('./commands/oci.js').then((m) => m.default),
+    'create-image': () => import('./commands/create-image.js').then((m) => m.default),
+    mount: () => import('./commands/mount.js').then((m) => m.default),
+    unmount: () => import('./commands/unmount.js').then((m) => m.default),
     cstor: () => import('./commands/cstor.js').then((m) => m.default),
   },
 };

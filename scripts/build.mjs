@@ -5,7 +5,7 @@
 //   dist/           the compiled TypeScript (with gen/ copied beside it)
 // A step runs only when an input is newer than its output.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -65,7 +65,23 @@ function buildWasm() {
     const jco = join(root, 'node_modules/@bytecodealliance/jco/dist/jco.js');
     run(process.execPath, [jco, 'new', coreWasm, '-o', component]);
     run(process.execPath, [jco, 'transpile', component, '-o', gen, '--name', 'cfskit-core', '--quiet']);
+    quietDebugLog(join(gen, 'cfskit-core.js'));
   }
+}
+
+/**
+ * jco 1.35's bindings call a debug logger on every component call, and it
+ * reads process.env (a native getter) each time: a third of the cost of a
+ * small call. Reading it once at load keeps JCO_DEBUG working.
+ */
+function quietDebugLog(file) {
+  const source = readFileSync(file, 'utf8');
+  const slow = 'if (!globalThis?.process?.env?.JCO_DEBUG) { return; }';
+  if (!source.includes(slow)) return log('jco output changed: its debug logger was not made cheap (check scripts/build.mjs)');
+  const fast = source
+    .replace('const _debugLog = (...args) => {', 'const _jcoDebug = Boolean(globalThis?.process?.env?.JCO_DEBUG);\nconst _debugLog = (...args) => {')
+    .replace(slow, 'if (!_jcoDebug) { return; }');
+  writeFileSync(file, fast);
 }
 
 function buildAddon() {

@@ -4,6 +4,7 @@
 //   unit         uvu, pure logic through the wasm core
 //   integration  uvu, real tools, file systems, containers-storage
 //   vm           uvu inside a qemu VM whose kernel has fs-verity
+//   long         opt-in only: a layer with a file over 8 GiB
 // Names on the command line pick suites: node scripts/run-tests.mjs unit rust
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -35,6 +36,8 @@ const suites = {
   ],
   unit: [uvu('dist/test/unit')],
   integration: [uvu('dist/test/integration')],
+  // Opt-in only (named on the command line): hours of disk and CPU.
+  long: [uvu('dist/test/long')],
   vm: existsSync(`${root}/dist/test/vm/run.js`) ? [{ cmd: process.execPath, args: ['dist/test/vm/run.js'], parse: parseUvu }] : [],
 };
 
@@ -88,7 +91,7 @@ let passed = 0;
 let failed = 0;
 const summary = [];
 for (const [name, steps] of Object.entries(suites)) {
-  if (wanted.length > 0 && !wanted.includes(name)) continue;
+  if (wanted.length > 0 ? !wanted.includes(name) : name === 'long') continue;
   const started = Date.now();
   let p = 0;
   let f = 0;

@@ -13,7 +13,7 @@ debs=(
   rustc-web cargo-web rust-web-src rust-web-clippy lld clang g++ make python3
   fsverity podman skopeo erofs-utils btrfs-progs xfsprogs e2fsprogs tar-split
   qemu-system-x86 busybox-static cpio util-linux mount uidmap fuse-overlayfs
-  attr
+  attr time xz-utils debian-archive-keyring
 )
 
 missing=()

@@ -18,13 +18,23 @@ export {
 } from './splitstream/index.js';
 export { computeImageId, createDumpfile, createImage, imageFromDumpfile, imageFromDumpfileFile, type ComposefsImage, type ImageId } from './image/compute.js';
 export { openImage, openImageFile, ComposefsImageFile, type ImageStat, type ImagePath } from './image/reader.js';
-export { scanTree, closeScanWorkers, INLINE_CONTENT_MAX, type ScanOptions } from './image/scan.js';
+export { scanTree, scanTreeWithFiles, closeScanWorkers, INLINE_CONTENT_MAX, type ExternalFile, type ScanOptions } from './image/scan.js';
+export { createRepositoryImage, type CreateImageOptions, type CreatedImage } from './image/commit.js';
+export { openStoredImage, readStoredImage, type StoredImageFile } from './image/stored.js';
+export {
+  mountImage, unmountImage, SOURCE_PREFIX, loopBindings, parseMountinfo, readMountinfo, topMountAt,
+  type MountOptions, type MountedImage, type UnmountedImage, type LoopBinding, type MountEntry,
+} from './mount/index.js';
 export {
   ContainersStorage, locateStores, normalizeName, parseReference, readLayerEntries, layerTarChunks, writeLayerTar, ContentCheck, SMALL_FILE,
   type StorageOptions, type StoreLocation, type StoredImage, type StoredLayer, type ImageReference,
   type LayerEntry, type LayerFile, type LayerSegment, type LayerEntryOptions, type ContentClaim, type LayerTarOptions, type LayerTarResult,
 } from './cstor/index.js';
 export { splitTar, TarSplitter, type TarEntry, type TarEntryType, type TarEvent } from './tar/split.js';
+export {
+  Repository, ImportContext, ObjectStore, StreamStore, ImageStore, RepositoryBusyError, expectVerified, isObjectId, objectRelPath, toObjectId,
+  type InitOptions, type OpenOptions, type Security, type StoreMethod, type StoreStrategy, type StoredObject, type ObjectId,
+} from './repository/index.js';
 export {
   ensureImage, computeOciImageId, createOciImage, writeOciDumpfile, layerEntries, layerInfo, writeLayerDumpfile, openImageStreams,
   IMAGE_REF, BOOT_IMAGE_REF,

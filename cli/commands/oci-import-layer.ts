@@ -13,6 +13,9 @@ export default command({
   async run({ args }) {
     const { result, hashAlg } = await withRepository({ write: true }, async (repo) => {
       const r = await importTarLayer(repo, args.diffId, process.stdin, 'stdin');
+      // Already present: the tar was not needed, but a writer piping it in
+      // should not die of SIGPIPE for that.
+      if (r.alreadyPresent) for await (const chunk of process.stdin) void chunk;
       if (args.name) await repo.streams.setRef(args.name, r.contentId);
       return { result: r, hashAlg: repo.hashAlg };
     });

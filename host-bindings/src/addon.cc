@@ -7,6 +7,8 @@ void InitVerity(Napi::Env env, Napi::Object exports);
 void InitFiles(Napi::Env env, Napi::Object exports);
 void InitStat(Napi::Env env, Napi::Object exports);
 void InitLock(Napi::Env env, Napi::Object exports);
+void InitStore(Napi::Env env, Napi::Object exports);
+void InitMount(Napi::Env env, Napi::Object exports);
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -14,6 +16,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   cfskit::InitFiles(env, exports);
   cfskit::InitStat(env, exports);
   cfskit::InitLock(env, exports);
+  cfskit::InitStore(env, exports);
+  cfskit::InitMount(env, exports);
   return exports;
 }
 

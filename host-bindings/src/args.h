@@ -21,4 +21,8 @@ bool ArgBool(const Napi::CallbackInfo& info, size_t i, bool& out);
 // A path or a descriptor; unlike ArgTarget it rejects fractional numbers.
 bool ArgPathOrFd(const Napi::CallbackInfo& info, size_t i, Target& out);
 
+// From files.cc: [0, length) of src to dst at offset 0 (copy_file_range,
+// else pread/pwrite); bytes copied, or -1 with `err` set.
+int64_t CopyRange(int src, int dst, int64_t length, SysError& err);
+
 }  // namespace cfskit

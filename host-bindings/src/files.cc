@@ -74,6 +74,43 @@ ssize_t CopyChunkByReadWrite(int src, int dst, off_t offset, size_t want, std::v
   return got;
 }
 
+}  // namespace
+
+// [0, length) of src to dst at offset 0, in the kernel where it can, through
+// a buffer where it cannot. Returns the bytes copied (fewer only when src is
+// shorter), or -1 with `err` set.
+int64_t CopyRange(int src, int dst, int64_t length, SysError& err) {
+  bool by_read_write = false;
+  std::vector<char> buf;
+  int64_t copied = 0;
+  while (copied < length) {
+    size_t want = static_cast<size_t>(std::min<int64_t>(length - copied, kCopyChunk));
+    ssize_t n;
+    if (by_read_write) {
+      n = CopyChunkByReadWrite(src, dst, copied, want, buf, err);
+      if (n < 0) return -1;
+    } else {
+      loff_t in = copied;
+      loff_t out = copied;
+      n = copy_file_range(src, &in, dst, &out, want, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && CopyUnsupported(errno)) {
+        by_read_write = true;
+        continue;
+      }
+      if (n < 0) {
+        err.fail(errno, "copy_file_range");
+        return -1;
+      }
+    }
+    if (n == 0) break;
+    copied += n;
+  }
+  return copied;
+}
+
+namespace {
+
 // copyFileRange(srcFd, dstFd, length) -> bytes copied: [0, length) of src to
 // dst at offset 0, fewer only when src is shorter. Explicit offsets leave
 // both descriptors' file positions alone.
@@ -86,33 +123,7 @@ Napi::Value CopyFileRange(const Napi::CallbackInfo& info) {
   }
   return Task<int64_t>::Start(
       info.Env(), FdName(dst),
-      [src, dst, length](int64_t& copied, SysError& err) {
-        bool by_read_write = false;
-        std::vector<char> buf;
-        while (copied < length) {
-          size_t want = static_cast<size_t>(std::min<int64_t>(length - copied, kCopyChunk));
-          ssize_t n;
-          if (by_read_write) {
-            n = CopyChunkByReadWrite(src, dst, copied, want, buf, err);
-            if (n < 0) return;
-          } else {
-            loff_t in = copied;
-            loff_t out = copied;
-            n = copy_file_range(src, &in, dst, &out, want, 0);
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0 && CopyUnsupported(errno)) {
-              by_read_write = true;
-              continue;
-            }
-            if (n < 0) {
-              err.fail(errno, "copy_file_range");
-              return;
-            }
-          }
-          if (n == 0) return;
-          copied += n;
-        }
-      },
+      [src, dst, length](int64_t& copied, SysError& err) { copied = CopyRange(src, dst, length, err); },
       [](Napi::Env env, int64_t& copied) -> Napi::Value { return Napi::Number::New(env, static_cast<double>(copied)); });
 }
 

@@ -16,6 +16,8 @@ struct SysError {
   int errnum = 0;
   std::string syscall;
   std::string path;
+  // What the kernel said beyond errno (e.g. a file system context's log).
+  std::string detail;
 
   bool failed() const { return errnum != 0; }
   // Records errno for `call`; returns false so callers can `return fail(...)`.

@@ -37,7 +37,7 @@ export interface ScanOptions extends VerityOptions {
 interface Pending {
   entry: Entry;
   /** Set for files whose digest is still being computed. */
-  file?: { path: Buffer; size: number };
+  file?: { path: Buffer; size: number; mtimeNs: bigint };
 }
 
 const S_IFMT = 0o170000n;
@@ -110,7 +110,7 @@ class Scanner {
       this.pending.push({ entry });
       return;
     }
-    const item = { entry, file: { path: join(this.root, rel), size: Number(st.size) } };
+    const item = { entry, file: { path: join(this.root, rel), size: Number(st.size), mtimeNs: st.mtimeNs } };
     this.pending.push(item);
     if (item.file.size <= SMALL_FILE) this.small.add(item);
   }
@@ -250,11 +250,30 @@ async function digestLarge(pending: Pending[], options: VerityOptions): Promise<
   await Promise.all(Array.from({ length: Math.min(DIGEST_CONCURRENCY, large.length) }, worker));
 }
 
+/** A regular file whose content the image references by digest (not inline). */
+export interface ExternalFile {
+  /** Absolute path as bytes (names need not be UTF-8). */
+  readonly path: Buffer;
+  readonly size: number;
+  /** Modification time when scanned: a later store checks the file is unchanged. */
+  readonly mtimeNs: bigint;
+  /** Its fs-verity digest, as the image records it. */
+  readonly objectId: Uint8Array;
+}
+
 /**
  * The tree of the directory at `path`, in the wasm core. The caller owns
  * it (dispose it when done).
  */
 export async function scanTree(path: string, options: ScanOptions = {}): Promise<Tree> {
+  return (await scanTreeWithFiles(path, options)).tree;
+}
+
+/**
+ * The same, with the files the tree references by digest: one per inode
+ * (hard links share the first path's), for storing their content.
+ */
+export async function scanTreeWithFiles(path: string, options: ScanOptions = {}): Promise<{ tree: Tree; files: ExternalFile[] }> {
   const params = resolveParams({ hashAlg: options.hashAlg });
   const root = Buffer.from(resolvePath(path));
   const xattrs = await readTreeXattrs(root);
@@ -276,7 +295,11 @@ export async function scanTree(path: string, options: ScanOptions = {}): Promise
       withInput(path, () => tree.addEntries(batch));
     }
     if (options.propagateUsrToRoot ?? true) withInput(path, () => tree.transformForContainer());
-    return tree;
+    const files: ExternalFile[] = [];
+    for (const p of scanner.pending) {
+      if (p.file && p.entry.node.tag === 'external-file') files.push({ path: p.file.path, size: p.file.size, mtimeNs: p.file.mtimeNs, objectId: p.entry.node.val.objectId });
+    }
+    return { tree, files };
   } catch (err) {
     tree[Symbol.dispose]();
     throw err;

@@ -13,7 +13,7 @@ import type { ImportStats } from './stats.js';
 
 /** composefs-rs's INLINE_CONTENT_MAX_V0: larger contents are objects. */
 export const INLINE_MAX = 64;
-const WINDOW = 16;
+const WINDOW = 64;
 
 type Pending = { readonly inline: Uint8Array } | { readonly size: number; readonly stored: Promise<StoredObject> };
 

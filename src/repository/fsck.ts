@@ -6,6 +6,7 @@
  */
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { openImage } from '../image/reader.js';
 import { openObjectFile, resolveLink } from './links.js';
 import { META_FILE, parseMeta } from './meta.js';
 import { isObjectId, objectRelPath, toObjectId, type ObjectId } from './object-id.js';
@@ -25,6 +26,8 @@ export type ProblemKind =
   | 'stream-read-failed'
   | 'missing-object-ref'
   | 'missing-named-ref'
+  | 'image-read-failed'
+  | 'image-invalid'
   | 'image-missing-object';
 
 export interface Problem {
@@ -174,6 +177,7 @@ async function checkEntries(
       continue;
     }
     if (category === 'streams') await checkStream(repo, name, rel, present, add);
+    else await checkImage(repo, id, rel, present, add);
   }
   return checked;
 }
@@ -202,6 +206,39 @@ async function checkStream(repo: Repository, name: string, rel: string, present:
     add('stream-read-failed', rel, describeProblem(err));
   } finally {
     await stream.close();
+  }
+}
+
+/**
+ * An image must parse (the hostile-input reader checks all of it) and every
+ * object it references must be present. Its own digest was checked with
+ * the objects.
+ */
+async function checkImage(repo: Repository, id: ObjectId, rel: string, present: Set<ObjectId>, add: Add): Promise<void> {
+  let bytes: Buffer;
+  try {
+    const handle = await openObjectFile(repo.path, id);
+    try {
+      bytes = await handle.readFile();
+    } finally {
+      await handle.close();
+    }
+  } catch (err) {
+    add('image-read-failed', rel, describeProblem(err));
+    return;
+  }
+  let image;
+  try {
+    image = openImage(bytes, { hashAlg: repo.hashAlg, name: rel });
+  } catch (err) {
+    add('image-invalid', rel, describeProblem(err));
+    return;
+  }
+  try {
+    // As composefs-rs reports it: the image, and the missing object's ID.
+    for (const objectId of image.objects()) if (!present.has(objectId)) add('image-missing-object', rel, objectId);
+  } finally {
+    image.close();
   }
 }
 

@@ -10,22 +10,14 @@ import { close, constants, open, write } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  copyFileRange,
-  enableVerity,
-  ficlone,
-  linkTmpfile,
-  measureVerity,
-  statx,
-  VerityNotEnabledError,
-} from '../../host-bindings/index.js';
+import { enableVerity, measureVerity, statx, storeObject, VerityNotEnabledError, type StoreMethodName } from '../../host-bindings/index.js';
 import { IntegrityError, UnsupportedError, systemError } from '../errors.js';
 import { digestBytes, digestFile } from '../fsverity/digest.js';
 import { readChunks } from '../fsverity/reader.js';
 import { tarsplit } from '../core/wasm.js';
 import type { HashAlg } from '../fsverity/params.js';
 import { objectPathname, toObjectId, type ObjectId } from './object-id.js';
-import { linkIntoObjects, TempObject } from './temp-object.js';
+import { TempObject } from './temp-object.js';
 
 const openAsync = promisify(open);
 const closeAsync = promisify(close);
@@ -51,6 +43,12 @@ export class ImportContext {
     return this.noReflink.has(`${src}:${dst}`);
   }
 
+  /** Source devices known not to reflink into `dst`. */
+  devicesWithoutReflink(dst: bigint): bigint[] {
+    const suffix = `:${dst}`;
+    return [...this.noReflink].filter((k) => k.endsWith(suffix)).map((k) => BigInt(k.slice(0, -suffix.length)));
+  }
+
   markReflinkUnsupported(src: bigint, dst: bigint): void {
     this.noReflink.add(`${src}:${dst}`);
   }
@@ -73,6 +71,13 @@ export interface FromFileOptions {
   readonly crc64?: bigint;
   /** The content, when the caller has read it already: saves reading it again. */
   readonly content?: Uint8Array;
+  /**
+   * The source's digest, already computed by the caller from this very
+   * content (which must not have changed since): an insecure repository
+   * then does not read the file a second time. A secure one measures it
+   * anyway, so a wrong value cannot produce a misnamed object there.
+   */
+  readonly knownId?: ObjectId;
 }
 
 const errnoOf = (err: unknown): string | undefined => {
@@ -82,6 +87,15 @@ const errnoOf = (err: unknown): string | undefined => {
 };
 
 const VERITY_BLOCK = 4096;
+
+/**
+ * Contents at least this large are hashed on the digest worker threads:
+ * an import stores thousands of files at once, and the main thread alone
+ * would use one core of the machine.
+ */
+const WORKER_THRESHOLD = 1 << 20;
+
+const METHODS: Record<StoreMethodName, StoreMethod> = { reflink: 'reflinked', link: 'hardlinked', copy: 'copied' };
 
 export class ObjectStore {
   readonly dir: string;
@@ -145,41 +159,45 @@ export class ObjectStore {
       throw systemError(err, name, 'open');
     }
     try {
-      const st = await statx(fd);
-      if ((st.mode & 0o170000) !== 0o100000) throw new IntegrityError(name, 'is not a regular file');
-      if (st.size !== BigInt(size)) throw new IntegrityError(name, `has ${st.size} bytes, expected ${size}`);
       let id: ObjectId | undefined;
       if (!this.secure) {
-        id = await this.digestSource(fd, name, options);
-        if (await this.has(id, size)) return { id, size, method: 'already-present' };
+        id = options.knownId ?? (await this.digestSource(fd, name, options));
       } else if (options.crc64 !== undefined) {
         checkCrc(name, options.crc64, options.content ? tarsplit.crc64Checksum(options.content) : await crc64Fd(fd, name, size));
       }
-      const unchanged = async (): Promise<void> => {
-        const now = await statx(fd);
-        if (now.size !== st.size || now.mtimeSec !== st.mtimeSec || now.mtimeNsec !== st.mtimeNsec) {
-          throw new IntegrityError(name, 'changed while it was being stored');
-        }
-      };
       const context = options.context ?? new ImportContext();
-      const strategies = options.strategies ?? ['reflink', 'hardlink', 'copy'];
+      const strategies = (options.strategies ?? ['reflink', 'hardlink', 'copy']).filter((s) => s !== 'copy' || !options.zerocopy);
       const dst = await this.repositoryDevice();
-      if (strategies.includes('reflink') && !context.reflinkKnownUnsupported(st.dev, dst)) {
-        const reflinked = await this.tryReflink(fd, name, size, id, unchanged);
-        if (reflinked) return reflinked;
-        context.markReflinkUnsupported(st.dev, dst);
+      // One call does the rest: exists? reflink / hardlink / copy, verity, link.
+      const r = await storeObject(fd, this.dir, {
+        size,
+        name: id === undefined ? '' : objectPathname(id),
+        methods: strategies.map((s) => (s === 'hardlink' ? 'link' : s)),
+        verityAlgorithm: this.secure ? (this.hashAlg === 'sha256' ? 1 : 2) : 0,
+        verityBlockSize: VERITY_BLOCK,
+        skipReflinkDevs: context.devicesWithoutReflink(dst),
+      });
+      if (r.reflinkUnsupported) context.markReflinkUnsupported(r.srcDev, dst);
+      const found = id ?? (r.digest ? toObjectId(r.digest) : undefined);
+      switch (r.outcome) {
+        case 'stored':
+        case 'exists':
+          if (found === undefined) throw new IntegrityError(name, 'stored without an object ID');
+          return { id: found, size, method: r.outcome === 'exists' ? 'already-present' : METHODS[r.method ?? 'copy'] };
+        case 'not-regular':
+          throw new IntegrityError(name, 'is not a regular file');
+        case 'size-mismatch':
+          throw new IntegrityError(name, `has ${r.actualSize} bytes, expected ${size}`);
+        case 'changed':
+          throw new IntegrityError(name, 'changed while it was being stored');
+        case 'digest-mismatch':
+          throw new IntegrityError(name, `the kernel measured ${found ?? '?'}, not the digest computed for it`);
+        default:
+          throw new UnsupportedError(
+            `${name}: neither a reflink nor a hardlink into ${this.dir} is possible` +
+              `${r.srcDev === dst ? '' : ' (different file systems)'}, and copying is not allowed (zerocopy)`,
+          );
       }
-      if (strategies.includes('hardlink') && st.dev === dst) {
-        const hardlinked = await this.tryHardlink(fd, size, id, name);
-        if (hardlinked) return hardlinked;
-      }
-      if (options.zerocopy || !strategies.includes('copy')) {
-        throw new UnsupportedError(
-          `${name}: neither a reflink nor a hardlink into ${this.dir} is possible` +
-            `${st.dev === dst ? '' : ' (different file systems)'}, and copying is not allowed (zerocopy)`,
-        );
-      }
-      return await this.copy(fd, name, size, id, unchanged);
     } finally {
       if (typeof source === 'string') await closeAsync(fd);
     }
@@ -188,72 +206,6 @@ export class ObjectStore {
   private async repositoryDevice(): Promise<bigint> {
     this.device ??= (await statx(this.dir)).dev;
     return this.device;
-  }
-
-  private async tryReflink(
-    fd: number,
-    name: string,
-    size: number,
-    id: ObjectId | undefined,
-    unchanged: () => Promise<void>,
-  ): Promise<StoredObject | undefined> {
-    const temp = await TempObject.create(this.dir);
-    try {
-      await ficlone(fd, temp.fd);
-    } catch (err) {
-      await temp.discard();
-      const errno = errnoOf(err);
-      // The file system pair cannot share extents; anything else is real.
-      if (errno === 'EOPNOTSUPP' || errno === 'EXDEV' || errno === 'EINVAL' || errno === 'ENOTTY') return undefined;
-      throw systemError(err, name, 'ioctl(FICLONE)');
-    }
-    try {
-      return await this.finish(temp, size, id, 'reflinked', unchanged);
-    } catch (err) {
-      await temp.discard();
-      throw err;
-    }
-  }
-
-  /**
-   * Links the source file itself into objects/: safe because image layer
-   * files are never modified, and with fs-verity (secure repositories)
-   * the kernel enforces that from now on.
-   */
-  private async tryHardlink(fd: number, size: number, known: ObjectId | undefined, name: string): Promise<StoredObject | undefined> {
-    let id: ObjectId;
-    try {
-      id = known ?? (await this.enableAndMeasure(fd, name));
-    } catch {
-      // No fs-verity on the source (or not allowed): not linkable in a secure repository.
-      return undefined;
-    }
-    if (known === undefined && (await this.has(id, size))) return { id, size, method: 'already-present' };
-    try {
-      await linkIntoObjects(this.dir, id, () => linkTmpfile(fd, this.pathOf(id)));
-      return { id, size, method: 'hardlinked' };
-    } catch (err) {
-      if (errnoOf(err) === 'EEXIST') return { id, size, method: 'already-present' };
-      return undefined;
-    }
-  }
-
-  private async copy(
-    fd: number,
-    name: string,
-    size: number,
-    id: ObjectId | undefined,
-    unchanged: () => Promise<void>,
-  ): Promise<StoredObject> {
-    const temp = await TempObject.create(this.dir);
-    try {
-      const copied = await copyFileRange(fd, temp.fd, size);
-      if (copied !== size) throw new IntegrityError(name, `copied ${copied} bytes, expected ${size} (the file changed)`);
-      return await this.finish(temp, size, id, 'copied', unchanged);
-    } catch (err) {
-      await temp.discard();
-      throw err;
-    }
   }
 
   /**
@@ -285,22 +237,20 @@ export class ObjectStore {
 
   /** The source's digest (and its CRC-64 checked, when given), from memory if the caller read it. */
   private async digestSource(fd: number, name: string, options: FromFileOptions): Promise<ObjectId> {
-    if (options.content) {
+    // Small contents are hashed here at once; larger ones on the digest
+    // worker threads (reading the file again is cheaper than the hashing).
+    if (options.content && options.content.length < WORKER_THRESHOLD) {
       if (options.crc64 !== undefined) checkCrc(name, options.crc64, tarsplit.crc64Checksum(options.content));
       return toObjectId(digestBytes(options.content, { hashAlg: this.hashAlg }));
     }
     const wantCrc = options.crc64 !== undefined;
-    const d = await digestFile(fd, { hashAlg: this.hashAlg, parallelThreshold: 1 << 20, crc64: wantCrc }, name);
+    const d = await digestFile(fd, { hashAlg: this.hashAlg, parallelThreshold: WORKER_THRESHOLD, crc64: wantCrc }, name);
     if (options.crc64 !== undefined) checkCrc(name, options.crc64, d.crc64 ?? 0n);
     return d.hex;
   }
 
-  /**
-   * Bulk work stores many files at once: anything over 1 MiB goes to the
-   * digest worker threads so both cores hash.
-   */
   private async digestFd(fd: number, name: string): Promise<ObjectId> {
-    return (await digestFile(fd, { hashAlg: this.hashAlg, parallelThreshold: 1 << 20 }, name)).hex;
+    return (await digestFile(fd, { hashAlg: this.hashAlg, parallelThreshold: WORKER_THRESHOLD }, name)).hex;
   }
 
   /** Enables fs-verity (tolerating "already enabled") and returns the kernel's digest. */
@@ -345,7 +295,7 @@ export class ObjectStore {
 
 function checkCrc(name: string, want: bigint, got: bigint): void {
   if (want !== got) {
-    throw new IntegrityError(name, `CRC-64 mismatch: content has ${got.toString(16).padStart(16, '0')}, expected ${want.toString(16).padStart(16, '0')}`);
+    throw new IntegrityError(name, `CRC64 mismatch (content has ${got.toString(16).padStart(16, '0')}, expected ${want.toString(16).padStart(16, '0')})`);
   }
 }
 

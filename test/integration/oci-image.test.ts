@@ -18,7 +18,7 @@ import { cfskit, check, run } from '../support/cli.js';
 import { buildHardContentImages } from '../support/cstor-fixtures.js';
 import { parseDumpLines, type DumpLine } from '../support/dump-lines.js';
 import { withErofsMount } from '../support/mount.js';
-import { buildOciFixtures, busyboxDigest } from '../support/oci-fixtures.js';
+import { buildOciFixtures, busyboxDigest } from '../support/oci-image-fixtures.js';
 import { dumpMatches, loadOciVectors, ociVectorFile, type OciVector } from '../support/oci-vectors.js';
 import { createPodmanStore, havePodman, type FixtureImage, type PodmanStore } from '../support/podman.js';
 import { gated, haveTool } from '../support/prereq.js';

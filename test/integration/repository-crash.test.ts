@@ -37,7 +37,12 @@ function expectedContent(i: number, seed: number): Buffer {
   return Buffer.concat([Buffer.from(`stream ${i} begins\n`), pattern(20000 + i * 977, seed + i), Buffer.from('middle'), pattern(70000 + i, seed * 3 + i)]);
 }
 
-async function catAll(path: string, seed: number): Promise<number> {
+/**
+ * Checks every stream of `seed` that exists; returns how many there are.
+ * By content id, unless `viaRefs`: a writer killed between committing a
+ * stream and naming it leaves the stream without its ref until resumed.
+ */
+async function catAll(path: string, seed: number, viaRefs = false): Promise<number> {
   const repo = await Repository.open(path);
   try {
     let complete = 0;
@@ -45,7 +50,7 @@ async function catAll(path: string, seed: number): Promise<number> {
       if ((await repo.streams.has(`test-${seed}-${i}`)) === undefined) continue;
       const chunks: Buffer[] = [];
       const out = new Writable({ write: (c: Buffer, _e, cb) => (chunks.push(c), cb()) });
-      await repo.streams.cat(`refs/crash/test-${seed}-${i}`, out);
+      await repo.streams.cat(viaRefs ? `refs/crash/test-${seed}-${i}` : `test-${seed}-${i}`, out);
       assert.ok(Buffer.concat(chunks).equals(expectedContent(i, seed)), `stream ${i}`);
       complete++;
     }
@@ -71,21 +76,30 @@ test('SIGKILL at random points: fsck stays clean and the writes then complete', 
   await withTempDir('crash', async (dir) => {
     const path = join(dir, 'repo');
     await (await Repository.init(path, { insecure: true })).close();
-    const seed = 7;
+    // How long a whole run takes here (Node's start included), measured on
+    // a seed of its own: kill points spread over that span, not over a
+    // fixed guess that a fast or a loaded machine misses. Every iteration
+    // writes a seed of its own, so each has all its work ahead of it.
+    const started = Date.now();
+    assert.is((await runWriter(path, 100)).code, 0);
+    const span = Date.now() - started;
+    const seeds = Array.from({ length: 12 }, (_, i) => 7 + i);
     let killed = 0;
-    for (let iteration = 0; iteration < 12; iteration++) {
-      // Node starts in ~100 ms; the whole run takes a few hundred more.
-      const r = await runWriter(path, seed, 80 + Math.floor(Math.random() * 600));
+    for (const seed of seeds) {
+      const r = await runWriter(path, seed, Math.floor(span * (0.3 + 0.6 * Math.random())));
       if (r.signal === 'SIGKILL') killed++;
+      else assert.is(r.code, 0, `writer ${seed} failed`);
       await checkClean(path);
       await catAll(path, seed);
     }
-    assert.ok(killed >= 3, `only ${killed} of 12 writers were killed mid-run`);
-    const finished = await runWriter(path, seed);
-    assert.is(finished.code, 0);
-    assert.is(finished.stdout, 'done\n');
+    assert.ok(killed >= 3, `only ${killed} of 12 writers were killed mid-run (a whole run takes ${span} ms)`);
+    for (const seed of seeds) {
+      const finished = await runWriter(path, seed);
+      assert.is(finished.code, 0);
+      assert.is(finished.stdout, 'done\n');
+      assert.is(await catAll(path, seed, true), COUNT);
+    }
     await checkClean(path);
-    assert.is(await catAll(path, seed), COUNT);
   });
 });
 
@@ -97,7 +111,7 @@ test('two writers of the same content both succeed and store it once', async () 
     assert.is(a.code, 0);
     assert.is(b.code, 0);
     await checkClean(path);
-    assert.is(await catAll(path, 11), COUNT);
+    assert.is(await catAll(path, 11, true), COUNT);
     const repo = await Repository.open(path);
     const report = await fsck(repo);
     await repo.close();

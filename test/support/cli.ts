@@ -19,6 +19,8 @@ export function run(cmd: string, args: readonly string[], options: { input?: Buf
     child.stdout.on('data', (c: Buffer) => out.push(c));
     child.stderr.on('data', (c: Buffer) => err.push(c));
     child.on('error', reject);
+    // A command may exit without reading all its input; that is its business.
+    child.stdin.on('error', () => undefined);
     child.on('close', (status) => {
       const stdoutBytes = Buffer.concat(out);
       resolve({ status, stdout: stdoutBytes.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), stdoutBytes });

@@ -2,7 +2,7 @@
  * Regenerates test/vectors/oci from a cfsctl binary the caller built (as
  * root, with podman and skopeo; see test/vectors/oci/README.md):
  *   node dist/test/support/make-oci-vectors.js /path/to/cfsctl test/vectors/oci
- * Builds every fixture image (oci-fixtures.ts and the hard-content images
+ * Builds every fixture image (oci-image-fixtures.ts and the hard-content images
  * of cstor-fixtures.ts) in a throwaway podman store, imports each with
  * `cfsctl oci pull --local-fetch auto containers-storage:TAG` into a new
  * insecure repository and writes down what cfsctl printed and stored.
@@ -17,7 +17,7 @@ import { Repository } from '../../src/repository/index.js';
 import { openSplitstream } from '../../src/splitstream/index.js';
 import { run } from './cli.js';
 import { buildHardContentImages } from './cstor-fixtures.js';
-import { buildOciFixtures, busyboxDigest, OCI_FIXTURES } from './oci-fixtures.js';
+import { buildOciFixtures, busyboxDigest, OCI_FIXTURES } from './oci-image-fixtures.js';
 import type { LayerVector, OciVector, StreamVector } from './oci-vectors.js';
 import { createPodmanStore, type FixtureImage, type PodmanStore } from './podman.js';
 

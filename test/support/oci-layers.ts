@@ -1,6 +1,6 @@
 /**
  * The layer tars of the deterministic OCI fixture images (see
- * oci-fixtures.ts), byte for byte the same on every run and every host:
+ * oci-image-fixtures.ts), byte for byte the same on every run and every host:
  *
  * - single: one layer with every member type, inline/external boundaries,
  *   xattrs (security.capability, user.*, a build host's security.selinux),

@@ -23,7 +23,12 @@ const repo = await Repository.open(repoPath, { write: true });
 try {
   for (let i = 0; i < count; i++) {
     const contentId = `test-${seed}-${i}`;
-    if ((await repo.streams.has(contentId)) !== undefined) continue;
+    // A writer killed between committing a stream and naming it leaves the
+    // stream without its ref: resuming names it (setRef replaces atomically).
+    if ((await repo.streams.has(contentId)) !== undefined) {
+      await repo.streams.setRef(`crash/${contentId}`, contentId);
+      continue;
+    }
     const [head, a, mid, b] = streamParts(i, seed) as [Buffer, Buffer, Buffer, Buffer];
     const objA = await repo.objects.ensureObject(a);
     const objB = await repo.objects.ensureObject(b);

@@ -26,7 +26,7 @@ import {
 } from '../../src/oci/index.js';
 import { writeConfigStream, writeManifestStream, type LayerRef } from '../../src/oci/image-streams.js';
 import { Repository } from '../../src/repository/index.js';
-import { ociDocuments } from '../support/oci-fixtures.js';
+import { ociDocuments } from '../support/oci-image-fixtures.js';
 import { OCI_LAYERS } from '../support/oci-layers.js';
 import { dumpMatches, loadOciVectors, ociVectorFile, type OciVector } from '../support/oci-vectors.js';
 import { rejects } from '../support/rejects.js';

@@ -3,14 +3,20 @@
  * the guest console, uvu totals, kernel module metadata, ldd, apt and
  * filefrag output. The harness itself runs in the vm suite.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseFilefrag, physicalByte } from '../vm/filefrag.js';
 import { ConsoleScanner, judge, plain, uvuTotals, type ConsoleLine } from '../vm/host/console.js';
 import { envFile, envKernelArg, guestPattern } from '../vm/host/guest-env.js';
+import { aptOptions, sourcesLine } from '../vm/host/apt.js';
 import { parseCandidate } from '../vm/host/kernel.js';
 import { parseLdd } from '../vm/host/ldd.js';
-import { loadOrder, modinfo, moduleName } from '../vm/host/modules.js';
+import { loadOrder, modinfo, moduleName, readModule, resolveModules } from '../vm/host/modules.js';
+import { rejects } from '../support/rejects.js';
 
 const ESC = '\x1b';
 
@@ -92,6 +98,25 @@ test('apt: the cloud kernel the metapackage depends on', () => {
   assert.is(parseCandidate('E: No packages found\n'), undefined);
 });
 
+test('apt: a private configuration for bookworm-backports, nothing of the system\'s', () => {
+  assert.is(
+    sourcesLine('http://deb.debian.org/debian'),
+    'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm-backports main\n',
+  );
+  const options = aptOptions('/c/apt', true);
+  const settings = new Map(options.filter((_, i) => i % 2 === 1).map((o) => o.split('=') as [string, string]));
+  assert.ok(options.filter((_, i) => i % 2 === 0).every((o) => o === '-o'));
+  assert.is(settings.get('Dir::Etc::SourceList'), '/c/apt/sources.list');
+  assert.is(settings.get('Dir::Etc::SourceParts'), '/dev/null');
+  assert.is(settings.get('Dir::State::Lists'), '/c/apt/lists');
+  assert.is(settings.get('Dir::State::status'), '/c/apt/status');
+  assert.is(settings.get('Dir::Cache'), '/c/apt/cache');
+  assert.is(settings.get('APT::Sandbox::User'), 'root');
+  assert.not.ok(aptOptions('/c/apt', false).some((o) => o.startsWith('APT::Sandbox')));
+  const show = 'Package: linux-image-cloud-amd64\nVersion: 6.12.95-1~bpo12+1\nDepends: linux-image-6.12.95+deb12-cloud-amd64 (= 6.12.95-1~bpo12+1)\n';
+  assert.equal(parseCandidate(show), { name: 'linux-image-6.12.95+deb12-cloud-amd64', version: '6.12.95-1~bpo12+1' });
+});
+
 test('ldd: library paths, the loader, no vDSO; a missing library is an error', () => {
   const out = [
     '\tlinux-vdso.so.1 (0x00007ffc5f3d2000)',
@@ -135,6 +160,7 @@ test('modules: .modinfo depends, names, load order with dependencies first, cycl
   const ko = fakeModule(['license=GPL', 'depends=virtio_ring,virtio_pci_modern_dev,virtio', 'name=virtio_pci']);
   assert.equal(modinfo(ko).get('depends'), ['virtio_ring,virtio_pci_modern_dev,virtio']);
   assert.is(moduleName('/x/arch/x86/crypto/sha512-ssse3.ko'), 'sha512_ssse3');
+  assert.is(moduleName('kernel/drivers/char/hw_random/virtio-rng.ko.xz'), 'virtio_rng');
   const deps: Record<string, string[]> = {
     virtio_pci: ['virtio_ring', 'virtio_pci_modern_dev', 'virtio'],
     virtio: ['virtio_ring'],
@@ -164,6 +190,24 @@ test('filefrag: extents in bytes from the block size the header names; unmappabl
   assert.throws(() => physicalByte(extents, 4 * 4096), /flagged unwritten/);
   assert.throws(() => physicalByte(extents, 6 * 4096), /in no extent/);
   assert.throws(() => parseFilefrag('garbage'), /without a block size/);
+});
+
+test('modules: .ko.xz unpacked, built-in modules (and dependencies) left out, the rest in order', async () => {
+  const tree = await mkdtemp(join(tmpdir(), 'cfskit-modules-'));
+  try {
+    await mkdir(join(tree, 'kernel/drivers/block'), { recursive: true });
+    const blk = fakeModule(['depends=virtio_ring', 'name=virtio_blk']);
+    await writeFile(join(tree, 'kernel/drivers/block/virtio_blk.ko'), blk);
+    execFileSync('xz', ['--check=crc32', join(tree, 'kernel/drivers/block/virtio_blk.ko')]);
+    await writeFile(join(tree, 'kernel/drivers/block/loop.ko'), fakeModule(['depends=', 'name=loop']));
+    await writeFile(join(tree, 'modules.builtin'), 'kernel/drivers/virtio/virtio_ring.ko\nkernel/drivers/virtio/virtio_pci.ko\n');
+    const order = await resolveModules(tree, ['virtio_pci', 'virtio_blk', 'loop']);
+    assert.equal(order.map((m) => m.name), ['virtio_blk', 'loop']);
+    assert.ok((await readModule(order[0]?.path ?? '')).equals(blk), 'unpacked to the same ELF');
+    assert.match(String(await rejects(resolveModules(tree, ['erofs']))), /erofs is neither in .* nor built in/);
+  } finally {
+    await rm(tree, { recursive: true, force: true });
+  }
 });
 
 test.run();

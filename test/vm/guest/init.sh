@@ -1,8 +1,9 @@
 #!/bin/sh
 # Stage 1, the initramfs's /init: load the drivers the cloud kernel has as
 # modules (virtio disks, sha512 for fs-verity, virtio-rng so Node's
-# getrandom never waits), mount the system image read-only and hand over to
-# its stage 2. On any failure, say why and power off: the host then reports
+# getrandom never waits, loop/erofs/overlay for composefs mounts; whichever
+# are not built in), mount the system image read-only and hand over to its
+# stage 2. On any failure, say why and power off: the host then reports
 # a guest that printed no test output, without waiting for its timeout.
 export PATH=/bin
 

@@ -11,14 +11,16 @@ import { dirname, join } from 'node:path';
 import { once } from 'node:events';
 import type { Kernel } from './kernel.js';
 import { findExecutable, sharedLibraries } from './ldd.js';
-import { resolveModules } from './modules.js';
+import { readModule, resolveModules } from './modules.js';
 import { GUEST_DIR } from './paths.js';
 
 /**
- * What stage 1 loads (their dependencies come along): virtio PCI and disks,
- * SHA-512 for fs-verity (SHA-256 is built in), virtio-rng for entropy.
+ * What stage 1 loads unless the kernel has it built in (dependencies come
+ * along): virtio PCI and disks, SHA-512 for fs-verity, virtio-rng for
+ * entropy, and for composefs mounts loop, erofs and overlay (the guest has
+ * no modprobe, so nothing loads on demand).
  */
-export const GUEST_MODULES = ['virtio_pci', 'virtio_blk', 'virtio_rng', 'sha512_generic'] as const;
+export const GUEST_MODULES = ['virtio_pci', 'virtio_blk', 'virtio_rng', 'sha512_generic', 'loop', 'erofs', 'overlay'] as const;
 
 /** Writes a newc cpio archive of `dir` (paths relative to it) to `output`. */
 async function writeCpio(dir: string, output: string): Promise<void> {
@@ -63,7 +65,7 @@ export async function prepareInitramfs(kernel: Kernel, log: (msg: string) => voi
     for (const lib of libs) await copyInto(stage, lib);
     const applets = spawnSync(busybox, ['--list'], { encoding: 'utf8' }).stdout.split('\n').filter((a) => /^[\w.[-]+$/.test(a));
     for (const applet of applets) if (applet !== 'busybox') await symlink('busybox', join(stage, 'bin', applet));
-    for (const m of modules) await copyFile(m.path, join(stage, 'lib/modules', `${m.name}.ko`));
+    for (const m of modules) await writeFile(join(stage, 'lib/modules', `${m.name}.ko`), await readModule(m.path));
     await writeFile(join(stage, 'modules'), modules.map((m) => `${m.name}\n`).join(''));
     await writeFile(join(stage, 'init'), initScript);
     await chmod(join(stage, 'init'), 0o755);

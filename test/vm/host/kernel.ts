@@ -1,12 +1,15 @@
 /**
- * The guest kernel: Debian's cloud kernel (it has CONFIG_FS_VERITY; the host
- * kernel may not), downloaded with apt-get and kept under .cache/vm/kernel/,
- * one directory per package version. Only the first run downloads.
+ * The guest kernel: Debian's cloud kernel from bookworm-backports (it has
+ * CONFIG_FS_VERITY, which the host kernel may lack, and is new enough for
+ * overlayfs verity=require), downloaded with a private apt (apt.ts) and kept
+ * under .cache/vm/kernel/, one directory per package version. Only the
+ * first run downloads.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { check, run } from '../../support/cli.js';
+import { check } from '../../support/cli.js';
+import { aptDownload, aptShow, aptUpdate, listsStamp, privateApt, SUITE, type PrivateApt } from './apt.js';
 
 /** The metapackage that always depends on the current cloud kernel. */
 const META_PACKAGE = 'linux-image-cloud-amd64';
@@ -36,27 +39,17 @@ export function parseCandidate(show: string): KernelPackage | undefined {
   return m?.[1] && m[2] ? { name: m[1], version: m[2] } : undefined;
 }
 
-const APT_LISTS = '/var/lib/apt/lists';
-
-/** Changes when apt-get update brings new package lists (it rewrites the files that changed). */
-async function listsStamp(): Promise<string> {
-  const names = await readdir(APT_LISTS).catch(() => []);
-  let newest = 0;
-  for (const name of names) newest = Math.max(newest, (await stat(join(APT_LISTS, name)).catch(() => undefined))?.mtimeMs ?? 0);
-  return `${names.length}:${newest}`;
-}
-
 /**
  * The candidate from `apt-cache show` (a second here, since this apt keeps
  * no binary cache), remembered until the package lists change.
  */
-async function candidate(kernels: string): Promise<KernelPackage | undefined> {
+async function candidate(apt: PrivateApt, kernels: string): Promise<KernelPackage | undefined> {
   const memo = join(kernels, 'candidate.json');
-  const stamp = await listsStamp();
+  const stamp = await listsStamp(apt);
   const known = await readFile(memo, 'utf8').then((t) => JSON.parse(t) as { stamp: string; pkg: KernelPackage }, () => undefined);
   if (known?.stamp === stamp) return known.pkg;
-  const r = await run('apt-cache', ['show', '--no-all-versions', META_PACKAGE]).catch(() => undefined);
-  const pkg = r?.status === 0 ? parseCandidate(r.stdout) : undefined;
+  const show = await aptShow(apt, META_PACKAGE);
+  const pkg = show === undefined ? undefined : parseCandidate(show);
   if (pkg) {
     await mkdir(kernels, { recursive: true });
     await writeFile(memo, `${JSON.stringify({ stamp, pkg })}\n`);
@@ -64,12 +57,10 @@ async function candidate(kernels: string): Promise<KernelPackage | undefined> {
   return pkg;
 }
 
-const isRoot = (): boolean => process.getuid?.() === 0;
-
-/** Refreshes the package lists; a failure is logged, since a cached kernel may still do. */
-async function aptUpdate(log: (msg: string) => void): Promise<void> {
-  log('apt-get update (the package lists do not name a usable cloud kernel)');
-  await check('apt-get', ['update', '-qq']).catch((err: unknown) => log(`apt-get update failed: ${err instanceof Error ? err.message.trim() : String(err)}`));
+/** Refreshes the private package lists; a failure is logged, since a cached kernel may still do. */
+async function refreshLists(apt: PrivateApt, log: (msg: string) => void, why: string): Promise<void> {
+  log(`apt-get update of ${SUITE} in ${apt.dir} (${why})`);
+  await aptUpdate(apt).catch((err: unknown) => log(`apt-get update failed: ${err instanceof Error ? err.message.trim() : String(err)}`));
 }
 
 /** Removes every cached kernel but `keep`: each is about 100 MiB, and only the current one is used. */
@@ -100,14 +91,11 @@ async function newestCached(kernels: string): Promise<Kernel | undefined> {
 }
 
 /** Downloads and unpacks `pkg` into `dir`, atomically (a temp dir renamed). */
-async function download(pkg: KernelPackage, kernels: string, dir: string): Promise<Kernel> {
+async function download(apt: PrivateApt, pkg: KernelPackage, kernels: string, dir: string): Promise<Kernel> {
   await mkdir(kernels, { recursive: true });
   const tmp = await mkdtemp(join(kernels, '.download-'));
   try {
-    // As root apt sandboxes downloads as _apt, which cannot write here; the
-    // warning it prints about falling back is noise, so ask for root directly.
-    const sandbox = isRoot() ? ['-o', 'APT::Sandbox::User=root'] : [];
-    await check('apt-get', ['download', '-qq', ...sandbox, `${pkg.name}=${pkg.version}`], { cwd: tmp });
+    await aptDownload(apt, pkg.name, pkg.version, tmp);
     const deb = (await readdir(tmp)).find((f) => f.endsWith('.deb'));
     if (!deb) throw new Error(`apt-get download ${pkg.name}=${pkg.version} left no .deb`);
     const tree = join(tmp, 'tree');
@@ -137,12 +125,13 @@ async function download(pkg: KernelPackage, kernels: string, dir: string): Promi
 /** The cloud kernel, from the cache or downloaded into it. */
 export async function prepareKernel(cacheDir: string, log: (msg: string) => void): Promise<Kernel> {
   const kernels = join(cacheDir, 'kernel');
-  let pkg = await candidate(kernels);
+  const apt = await privateApt(cacheDir);
+  let pkg = await candidate(apt, kernels);
   let updated = false;
-  if (!pkg && isRoot()) {
-    await aptUpdate(log);
+  if (!pkg) {
+    await refreshLists(apt, log, `they name no ${META_PACKAGE}`);
     updated = true;
-    pkg = await candidate(kernels);
+    pkg = await candidate(apt, kernels);
   }
   if (!pkg) {
     const cached = await newestCached(kernels);
@@ -150,21 +139,20 @@ export async function prepareKernel(cacheDir: string, log: (msg: string) => void
       log(`apt names no ${META_PACKAGE}; using cached ${cached.pkg.name} ${cached.pkg.version}`);
       return cached;
     }
-    throw new Error(`apt-cache knows no ${META_PACKAGE} and none is cached (run apt-get update as root)`);
+    throw new Error(`apt-cache knows no ${META_PACKAGE} in ${SUITE} and none is cached (is the mirror reachable?)`);
   }
   const cached = await loadCached(join(kernels, dirName(pkg)));
   if (cached) return cached;
   log(`downloading ${pkg.name} ${pkg.version} into ${kernels}`);
   try {
-    return await download(pkg, kernels, join(kernels, dirName(pkg)));
+    return await download(apt, pkg, kernels, join(kernels, dirName(pkg)));
   } catch (err) {
     // Stale lists name a version the mirror has dropped: refresh, try once more.
-    if (updated || !isRoot()) throw err;
-    log(`download failed (${err instanceof Error ? err.message.trim() : String(err)}); refreshing the package lists`);
-    await aptUpdate(log);
-    pkg = await candidate(kernels);
+    if (updated) throw err;
+    await refreshLists(apt, log, `download failed: ${err instanceof Error ? err.message.trim() : String(err)}`);
+    pkg = await candidate(apt, kernels);
     if (!pkg) throw err;
     const again = await loadCached(join(kernels, dirName(pkg)));
-    return again ?? (await download(pkg, kernels, join(kernels, dirName(pkg))));
+    return again ?? (await download(apt, pkg, kernels, join(kernels, dirName(pkg))));
   }
 }

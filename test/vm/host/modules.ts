@@ -2,14 +2,34 @@
  * Kernel modules for the initramfs: which .ko files a module needs and the
  * order to insmod them in. Read from the modules' own .modinfo sections,
  * because the kernel package ships no modules.dep (depmod makes it on
- * install) and the host need not have kmod.
+ * install) and the host need not have kmod. Newer Debian kernels ship
+ * modules xz-compressed (.ko.xz), which are unpacked here, so busybox's
+ * insmod gets plain ELF; modules built into the kernel (modules.builtin)
+ * need no loading.
  */
+import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { promisify } from 'node:util';
 
-/** A module's name as the kernel knows it: file name without .ko, `-` as `_`. */
+const execFileAsync = promisify(execFile);
+
+/** A module's name as the kernel knows it: file name without .ko (.ko.xz), `-` as `_`. */
 export function moduleName(file: string): string {
-  return basename(file).replace(/\.ko$/, '').replace(/-/g, '_');
+  return basename(file).replace(/\.ko(?:\.xz)?$/, '').replace(/-/g, '_');
+}
+
+/** A module file's ELF bytes, unpacking .ko.xz (with xz, as kmod would). */
+export async function readModule(path: string): Promise<Buffer> {
+  if (!path.endsWith('.xz')) return readFile(path);
+  const { stdout } = await execFileAsync('xz', ['-dc', path], { encoding: 'buffer', maxBuffer: 256 << 20 });
+  return stdout;
+}
+
+/** The modules built into the kernel, from the package's modules.builtin. */
+export async function builtinModules(moduleTree: string): Promise<Set<string>> {
+  const text = await readFile(join(moduleTree, 'modules.builtin'), 'utf8').catch(() => '');
+  return new Set(text.split('\n').filter((l) => l !== '').map(moduleName));
 }
 
 /** The `key=value` strings of an ELF64 little-endian module's .modinfo section. */
@@ -79,25 +99,30 @@ export function loadOrder(wanted: readonly string[], dependsOf: (name: string) =
 export async function indexModules(moduleTree: string): Promise<Map<string, string>> {
   const index = new Map<string, string>();
   for (const entry of await readdir(moduleTree, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile() && entry.name.endsWith('.ko')) {
+    if (entry.isFile() && /\.ko(?:\.xz)?$/.test(entry.name)) {
       index.set(moduleName(entry.name), join(entry.parentPath, entry.name));
     }
   }
   return index;
 }
 
-/** The .ko files to load, in order, for `wanted` from a kernel's module tree. */
+/**
+ * The module files to load, in order, for `wanted` from a kernel's module
+ * tree; those built into this kernel are left out.
+ */
 export async function resolveModules(moduleTree: string, wanted: readonly string[]): Promise<{ name: string; path: string }[]> {
   const index = await indexModules(moduleTree);
+  const builtin = await builtinModules(moduleTree);
   const depends = new Map<string, string[]>();
-  for (const name of new Set(wanted)) await collect(name);
+  const needed = [...new Set(wanted)].filter((name) => !builtin.has(name));
+  for (const name of needed) await collect(name);
   async function collect(name: string): Promise<void> {
     if (depends.has(name)) return;
     const path = index.get(name);
-    if (!path) throw new Error(`kernel module ${name} is not in ${moduleTree} (built in, or not in this kernel?)`);
-    const deps = moduleDepends(await readFile(path));
+    if (!path) throw new Error(`kernel module ${name} is neither in ${moduleTree} nor built in`);
+    const deps = moduleDepends(await readModule(path)).filter((dep) => !builtin.has(dep));
     depends.set(name, deps);
     for (const dep of deps) await collect(dep);
   }
-  return loadOrder(wanted, (name) => depends.get(name) ?? []).map((name) => ({ name, path: index.get(name) ?? '' }));
+  return loadOrder(needed, (name) => depends.get(name) ?? []).map((name) => ({ name, path: index.get(name) ?? '' }));
 }

@@ -18,12 +18,21 @@ export interface VmSpec {
 
 export const QEMU = 'qemu-system-x86_64';
 
+/**
+ * The CPU model. cx16=off: the 6.12 backports kernel's SLUB fast path is a
+ * cmpxchg16b on %gs, and under Debian 12's qemu 7.2 TCG that left guests
+ * crashing within seconds (garbage in EFLAGS: #DB with TF set, double
+ * faults, NULL dereferences in the allocator). Without CX16 the kernel
+ * takes its locked path and boots reliably.
+ */
+export const QEMU_CPU = 'max,cx16=off';
+
 /** The qemu command line for `spec`: TCG, no devices but ours, serial console on stdio. */
 export function qemuArgs(spec: VmSpec): string[] {
   const args = [
     '-accel', 'tcg',
     '-machine', 'q35',
-    '-cpu', 'max',
+    '-cpu', QEMU_CPU,
     '-smp', String(spec.cpus),
     '-m', `${spec.memMiB}M`,
     '-nodefaults', '-no-user-config', '-display', 'none',

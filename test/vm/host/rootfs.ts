@@ -20,10 +20,11 @@ import { GUEST_DIR, ROOT } from './paths.js';
 
 /**
  * Host tools the guest tests run, installed at their host paths (before
- * busybox's /bin in the guest's PATH): fsverity-utils as the oracle, and
- * for tamper(): filefrag (FIEMAP), GNU dd (fadvise) and fincore.
+ * busybox's /bin in the guest's PATH): fsverity-utils as the oracle, for
+ * tamper(): filefrag (FIEMAP), GNU dd (fadvise) and fincore, and getfattr,
+ * which scanning a tree for an image reads xattrs with.
  */
-export const GUEST_TOOLS = ['fsverity', 'filefrag', 'dd', 'fincore'] as const;
+export const GUEST_TOOLS = ['fsverity', 'filefrag', 'dd', 'fincore', 'getfattr'] as const;
 
 /** Where the project sits in the guest. */
 export const GUEST_PROJECT = '/cfskit';

@@ -69,6 +69,12 @@ impl wit::Guest for Core {
     type FileHasher = WitFileHasher;
     type RangeHasher = WitRangeHasher;
 
+    fn digest(p: wit::Params, data: Vec<u8>) -> Result<Vec<u8>, String> {
+        let mut hasher = FileHasher::new(params(p)?);
+        hasher.update(&data);
+        Ok(hasher.finish())
+    }
+
     fn digest_from_entries(p: wit::Params, height: u8, data_size: u64, entries: Vec<u8>) -> Result<Vec<u8>, String> {
         digest_from_entries(params(p)?, height, data_size, &entries).map_err(|e| e.to_string())
     }

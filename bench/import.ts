@@ -1,0 +1,96 @@
+/**
+ * bench/import: an OS-like image (≈1 GiB, ≈30 000 files, 3 layers) in a
+ * containers-storage on a btrfs loop device, imported three ways in one
+ * run: `cfskit oci pull containers-storage:…`, `skopeo copy … oci:DIR` (the
+ * copying path), and the floor: `cp -a --reflink=always` of the layers'
+ * diff/ directories plus `cfskit digest` of every file. Prints times,
+ * ratios and peak memory. Needs root.
+ *   node dist/bench/import.js [FILES_PER_LAYER]
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { withLoopFs } from '../test/support/loopfs.js';
+import { pattern } from '../test/support/pattern.js';
+
+const PER_LAYER = Number(process.argv[2] ?? 10000);
+const cfskit = fileURLToPath(new URL('../../bin/cfskit', import.meta.url));
+
+/** Sizes like /usr: mostly small, a long tail; ≈35 KiB on average. */
+function sizeOf(i: number): number {
+  const r = (i * 2654435761) % 1000;
+  if (r < 600) return 100 + ((i * 37) % 3900);
+  if (r < 920) return 4096 + ((i * 131) % 40000);
+  if (r < 997) return 45000 + ((i * 7919) % 300000);
+  return (1 << 20) + ((i * 104729) % (6 << 20));
+}
+
+async function writeLayerDir(dir: string, layer: number): Promise<number> {
+  let bytes = 0;
+  for (let i = 0; i < PER_LAYER; i++) {
+    const sub = join(dir, `usr/lib/l${layer}/d${i % 100}`);
+    if (i < 100) await mkdir(sub, { recursive: true });
+    const size = sizeOf(i + layer * PER_LAYER);
+    await writeFile(join(sub, `f${i}`), pattern(size, i * 7 + layer));
+    bytes += size;
+  }
+  return bytes;
+}
+
+interface Row {
+  readonly label: string;
+  readonly seconds: number;
+  readonly rssMiB: number;
+}
+
+/** Wall time and peak RSS (GNU time) of a command. */
+function timed(label: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Row {
+  execFileSync('sync');
+  const started = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (r.status !== 0) throw new Error(`${label} failed: ${r.stderr.toString().slice(-2000)}`);
+  return { label, seconds, rssMiB: Number(r.stderr.toString().trim().split('\n').pop()) / 1024 };
+}
+
+function sh(script: string): void {
+  execFileSync('bash', ['-c', script], { stdio: 'inherit' });
+}
+
+if (spawnSync('/usr/bin/time', ['true']).status !== 0) throw new Error('GNU time (/usr/bin/time) is needed for peak memory: apt-get install time');
+
+await withLoopFs('btrfs', { sizeMiB: 12 * 1024 }, async (mnt) => {
+  const root = join(mnt, 'storage');
+  const runroot = join(mnt, 'run');
+  const podman = ['--root', root, '--runroot', runroot, '--storage-driver', 'overlay'];
+  const ctx = join(mnt, 'ctx');
+  let bytes = 0;
+  for (const layer of [1, 2, 3]) bytes += await writeLayerDir(join(ctx, `layer${layer}`), layer);
+  sh(`tar -C ${ctx}/layer1 -cf ${mnt}/base.tar . && podman ${podman.join(' ')} import -q ${mnt}/base.tar localhost/bench-base:1 >/dev/null`);
+  await writeFile(join(ctx, 'Containerfile'), 'FROM localhost/bench-base:1\nCOPY layer2/ /\nCOPY layer3/ /\n');
+  sh(`podman ${podman.join(' ')} build -q -t localhost/bench:1 ${ctx} >/dev/null`);
+  const layersJson = JSON.parse(await readFile(join(root, 'overlay-layers/layers.json'), 'utf8')) as { id: string }[];
+  console.log(`${PER_LAYER * 3} files, ${(bytes / 2 ** 30).toFixed(2)} GiB, 3 layers, btrfs loop device, 2 cores\n`);
+
+  const rows: Row[] = [];
+  const repo = join(mnt, 'repo');
+  execFileSync(process.execPath, [cfskit, '--repo', repo, 'init', '--insecure']);
+  rows.push(timed('cfskit oci pull (auto)', process.execPath, [cfskit, '--repo', repo, 'oci', 'pull', 'containers-storage:localhost/bench:1', '--storage-root', root, '--progress', 'none']));
+  rows.push(
+    timed('skopeo copy → oci:DIR', 'skopeo', ['copy', '-q', `containers-storage:[overlay@${root}+${runroot}]localhost/bench:1`, `oci:${join(mnt, 'oci')}:bench`]),
+  );
+  const diffs = layersJson.map((l) => join(root, 'overlay', l.id, 'diff'));
+  const floorCp = timed('  cp -a --reflink=always', 'bash', ['-c', diffs.map((d, i) => `cp -a --reflink=always ${d} ${mnt}/floor${i}`).join(' && ')]);
+  const floorDigest = timed('  cfskit digest of every file', 'bash', ['-c', `find ${diffs.join(' ')} -type f -print0 | xargs -0 -s 1900000 ${process.execPath} ${cfskit} digest > /dev/null`]);
+  const floor: Row = { label: 'floor (cp --reflink + digest)', seconds: floorCp.seconds + floorDigest.seconds, rssMiB: Math.max(floorCp.rssMiB, floorDigest.rssMiB) };
+  rows.push(floor, floorCp, floorDigest);
+  const skopeo = rows[1]?.seconds ?? 1;
+  for (const r of rows) {
+    console.log(
+      `${r.label.padEnd(32)} ${r.seconds.toFixed(2).padStart(7)} s  ${(r.seconds / floor.seconds).toFixed(2).padStart(5)}× floor  ` +
+        `${(r.seconds / skopeo).toFixed(2).padStart(5)}× skopeo  ${r.rssMiB.toFixed(0).padStart(5)} MiB peak`,
+    );
+  }
+  sh(`podman ${podman.join(' ')} system reset -f >/dev/null 2>&1 || true`);
+});

@@ -1,0 +1,47 @@
+import { createRepositoryImage } from '../../src/image/commit.js';
+import type { StoreStrategy } from '../../src/repository/index.js';
+import { command } from '../command.js';
+import { printJson } from '../output.js';
+import { ProgressLine } from '../progress.js';
+import { withRepository } from '../repo.js';
+import { writeStdout } from '../write.js';
+
+export default command({
+  meta: {
+    name: 'create-image',
+    description:
+      'Store a directory in the repository as a composefs image, as `cfsctl create-image` does (file contents as objects, reflinked where possible, else copied; ' +
+      'the EROFS image under images/), and print its ID (hex, as compute-id prints it)',
+  },
+  args: {
+    path: { type: 'positional', required: true, valueHint: 'PATH', description: 'the directory (a container root unless --no-propagate-usr-to-root)' },
+    name: { type: 'positional', required: false, valueHint: 'NAME', description: 'also name it images/refs/NAME (use as refs/NAME)' },
+    propagateUsrToRoot: {
+      type: 'boolean',
+      default: true,
+      description: 'give / the metadata of /usr, empty /run, keep only security.capability xattrs (--no-propagate-usr-to-root: as found)',
+    },
+    hardlink: {
+      type: 'boolean',
+      description: 'hard-link files on the repository\'s file system into objects/ when no reflink is possible (the files must never change again)',
+    },
+    zerocopy: { type: 'boolean', description: 'fail rather than copy any file\'s data' },
+    json: { type: 'boolean', description: 'print the ID and how each object was stored as JSON' },
+  },
+  async run({ args }) {
+    const strategies: StoreStrategy[] = args.hardlink ? ['reflink', 'hardlink', 'copy'] : ['reflink', 'copy'];
+    const progress = new ProgressLine();
+    const created = await withRepository({ write: true }, (repo) =>
+      createRepositoryImage(repo, args.path, {
+        name: args.name,
+        propagateUsrToRoot: args.propagateUsrToRoot,
+        strategies,
+        zerocopy: args.zerocopy === true,
+        onProgress: (done, total) => progress.update('storing objects', done, total),
+      }),
+    );
+    progress.done();
+    if (args.json) printJson(created);
+    else await writeStdout(`${created.id}\n`);
+  },
+});

@@ -1,0 +1,30 @@
+/**
+ * The IMAGE argument of the commands that read an image: an image of the
+ * repository when it is a digest (64 or 128 hex digits) or `refs/NAME`,
+ * otherwise the path of an image file (write `./refs/x` for a file that
+ * happens to be called that). The rule is syntactic, so what a command
+ * reads never depends on which files exist.
+ */
+import { openImageFile, type ComposefsImageFile } from '../src/image/reader.js';
+import { readStoredImage } from '../src/image/stored.js';
+import { withRepository } from './repo.js';
+
+export const IMAGE_ARG_HELP =
+  'an image of the repository (its digest, 64 or 128 hex digits, or refs/NAME) or else an image file (e.g. ./img, /tmp/img; ./refs/x for a file named refs/x)';
+
+export function isRepositoryImageName(arg: string): boolean {
+  return /^(?:[0-9a-f]{64}|[0-9a-f]{128})$/.test(arg) || arg.startsWith('refs/');
+}
+
+/** Runs `body` with the image open, closing it (and the repository) afterwards. */
+export async function withImageArg<T>(arg: string, body: (image: ComposefsImageFile) => Promise<T>): Promise<T> {
+  const use = async (image: ComposefsImageFile): Promise<T> => {
+    try {
+      return await body(image);
+    } finally {
+      image.close();
+    }
+  };
+  if (!isRepositoryImageName(arg)) return use(await openImageFile(arg));
+  return withRepository({}, async (repo) => use((await readStoredImage(repo, arg)).image));
+}

@@ -22,8 +22,8 @@ export { scanTree, scanTreeWithFiles, closeScanWorkers, INLINE_CONTENT_MAX, type
 export { createRepositoryImage, type CreateImageOptions, type CreatedImage } from './image/commit.js';
 export { openStoredImage, readStoredImage, type StoredImageFile } from './image/stored.js';
 export {
-  mountImage, unmountImage, SOURCE_PREFIX, loopBindings, parseMountinfo, readMountinfo, topMountAt,
-  type MountOptions, type MountedImage, type UnmountedImage, type LoopBinding, type MountEntry,
+  mountImage, mountOciImage, unmountImage, SOURCE_PREFIX, loopBindings, parseMountinfo, readMountinfo, topMountAt,
+  type MountOptions, type OciMountOptions, type MountedImage, type UnmountedImage, type LoopBinding, type MountEntry,
 } from './mount/index.js';
 export {
   ContainersStorage, locateStores, normalizeName, parseReference, readLayerEntries, layerTarChunks, writeLayerTar, ContentCheck, SMALL_FILE,

@@ -1,7 +1,7 @@
 import { command } from '../command.js';
 
 export default command({
-  meta: { name: 'oci', description: 'OCI images in the repository: pull from containers-storage, list, inspect, tag, layers' },
+  meta: { name: 'oci', description: 'OCI images in the repository: pull from containers-storage, list, inspect, tag, layers, composefs images, mount' },
   subCommands: {
     pull: () => import('./oci-pull.js').then((m) => m.default),
     images: () => import('./oci-images.js').then((m) => m.default),
@@ -12,5 +12,6 @@ export default command({
     'import-layer': () => import('./oci-import-layer.js').then((m) => m.default),
     'compute-id': () => import('./oci-compute-id.js').then((m) => m.default),
     dump: () => import('./oci-dump.js').then((m) => m.default),
+    mount: () => import('./oci-mount.js').then((m) => m.default),
   },
 });

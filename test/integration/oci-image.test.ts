@@ -9,12 +9,14 @@
  * the dumpfile describes: whiteouts applied, opaque directories emptied,
  * hard links sharing an inode.
  */
-import { readdir, readlink, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, readlink, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { closeDigestWorkers, digestFile } from '../../src/fsverity/digest.js';
 import { cfskit, check, run } from '../support/cli.js';
+import { composefsPrereqs, isMountpoint, waitNoLeftovers } from '../support/composefs.js';
 import { buildHardContentImages } from '../support/cstor-fixtures.js';
 import { parseDumpLines, type DumpLine } from '../support/dump-lines.js';
 import { withErofsMount } from '../support/mount.js';
@@ -39,6 +41,7 @@ interface Context {
 const test = suite<Context>('oci-image', {});
 const prereqs = [havePodman(), haveTool('skopeo'), haveTool('tar-split')];
 const it = gated(test, ...prereqs);
+const composefs = gated(test, ...prereqs, ...composefsPrereqs());
 const mounting = gated(test, ...prereqs, haveTool('fsck.erofs', ['-V']), haveTool('mount', ['-V']), haveTool('losetup', ['-V']));
 
 test.before(async (ctx) => {
@@ -62,6 +65,7 @@ test.before(async (ctx) => {
 });
 
 test.after(async (ctx) => {
+  await closeDigestWorkers();
   await ctx.store?.destroy();
   if (ctx.dir) await rm(ctx.dir, { recursive: true, force: true });
 });
@@ -249,6 +253,45 @@ mounting('fsck.erofs accepts every image; the kernel shows the tree the dumpfile
     assert.is(built.get('etc/keep-link')?.inode, 'etc/keep');
     assert.is(built.get('data/fifo')?.type, 0o010000);
   }
+});
+
+/**
+ * `oci mount` through the CLI: every regular file reads back as the object
+ * the dumpfile names (the overlay's redirect into objects/ works), with the
+ * fs-verity digest that is its name; inline files have the dumpfile's size.
+ */
+composefs('oci mount shows every file`s exact bytes; --bootable mounts the boot variant; unmount leaves nothing', async (ctx) => {
+  for (const f of fixtures(ctx).list) {
+    for (const bootable of f.vector.bootImageId === undefined ? [false] : [false, true]) {
+      const what = `${f.name}${bootable ? ' --bootable' : ''}`;
+      const mnt = await mkdtemp(join(tmpdir(), 'cfskit-oci-mount-'));
+      try {
+        const mounted = JSON.parse(await cli(mainRepo, ['oci', 'mount', '--json', ...(bootable ? ['--bootable'] : []), f.ref, mnt])) as { imageId: string };
+        assert.is(mounted.imageId, bootable ? f.vector.bootImageId : f.vector.imageId, what);
+        const dump = parseDumpLines(await cli(mainRepo, ['oci', 'dump', ...(bootable ? ['--bootable'] : []), f.ref]));
+        let external = 0;
+        for (const l of dump) {
+          if (l.hardlink || (l.mode & 0o170000) !== 0o100000) continue;
+          // Names are bytes: some fixtures hold names that are not UTF-8.
+          const path = Buffer.concat([Buffer.from(`${mnt}/`), Buffer.from(l.rel, 'latin1')]);
+          const bytes = await readFile(path);
+          assert.is(bytes.length, l.size, `${what}: ${l.rel} size`);
+          if (l.payload === '') continue;
+          external++;
+          assert.ok(bytes.equals(await readFile(join(mainRepo, 'objects', l.payload))), `${what}: ${l.rel} bytes`);
+          const handle = await open(path);
+          const digest = await digestFile(handle, { hashAlg: 'sha512' }).finally(() => handle.close());
+          assert.is(digest.hex, l.payload.replace('/', ''), `${what}: ${l.rel} fs-verity digest`);
+        }
+        if (f.name === 'busybox' || f.name === 'single') assert.ok(external > 0, `${what}: some files are external objects`);
+        if (bootable) assert.equal(await readdir(join(mnt, 'boot')).catch(() => []), [], `${what}: /boot is empty`);
+      } finally {
+        if (isMountpoint(mnt)) await cfskit(['unmount', mnt]);
+        await rmdir(mnt);
+      }
+    }
+  }
+  assert.equal(await waitNoLeftovers(mainRepo), []);
 });
 
 test.run();

@@ -35,7 +35,7 @@ function lookup(args: ArgsDef, name: string): [string, ArgsDef[string]] | undefi
 }
 
 /** Throws a UsageError for anything in `rawArgs` the command does not declare. */
-export async function checkArgs(cmd: CommandDef, rawArgs: readonly string[], path: string): Promise<void> {
+export async function checkArgs(cmd: CommandDef, rawArgs: readonly string[]): Promise<void> {
   const args: ArgsDef = (await (typeof cmd.args === 'function' ? cmd.args() : cmd.args)) ?? {};
   const positionals = Object.values(args).filter((a) => a.type === 'positional');
   const variadic = shapes.get(cmd)?.variadic === true;
@@ -57,20 +57,20 @@ export async function checkArgs(cmd: CommandDef, rawArgs: readonly string[], pat
         if (positive?.[1].type === 'boolean') found = positive;
         name = name.slice(3);
       }
-      if (!found) throw new UsageError(`${path}: unknown option ${token.split('=')[0]}`);
+      if (!found) throw new UsageError(`unknown option ${token.split('=')[0]}`);
       const [, def] = found;
       if (def.type === 'boolean') {
-        if (eq >= 0) throw new UsageError(`${path}: option --${name} takes no value`);
+        if (eq >= 0) throw new UsageError(`option --${name} takes no value`);
         continue;
       }
       let value = eq >= 0 ? body.slice(eq + 1) : undefined;
       if (value === undefined) {
         value = rawArgs[i + 1];
-        if (value === undefined) throw new UsageError(`${path}: option --${name} needs a value`);
+        if (value === undefined) throw new UsageError(`option --${name} needs a value`);
         i++;
       }
       if (def.type === 'enum' && def.options && !def.options.includes(value)) {
-        throw new UsageError(`${path}: option --${name} must be one of ${def.options.join(', ')} (got "${value}")`);
+        throw new UsageError(`option --${name} must be one of ${def.options.join(', ')} (got "${value}")`);
       }
       continue;
     }
@@ -79,10 +79,10 @@ export async function checkArgs(cmd: CommandDef, rawArgs: readonly string[], pat
   const required = positionals.filter((p) => p.required !== false).length;
   if (seen < required) {
     const names = positionals.map((p) => p.valueHint ?? p.description ?? 'ARG').join(' ');
-    throw new UsageError(`${path}: missing arguments (expected ${names})`);
+    throw new UsageError(`missing arguments (expected ${names})`);
   }
   if (!variadic && seen > positionals.length) {
-    throw new UsageError(`${path}: too many arguments (expected at most ${positionals.length})`);
+    throw new UsageError(`too many arguments (expected at most ${positionals.length})`);
   }
 }
 

@@ -52,7 +52,7 @@ async function findCommand(rawArgs: string[]): Promise<{ cmd: CommandDef; parent
     const name = index >= 0 ? rest[index] : undefined;
     if (name === undefined) return { cmd, parent, path, rest };
     const next = subs[name];
-    if (!next) throw new UsageError(`unknown command "${[...path, name].join(' ')}" (see cfskit ${path.join(' ')} --help)`);
+    if (!next) throw new UsageError(`unknown command "${[...path, name].join(' ')}" (see ${['cfskit', ...path].join(' ')} --help)`);
     parent = cmd;
     cmd = (await (typeof next === 'function' ? (next as () => Promise<CommandDef>)() : next)) as CommandDef;
     path.push(name);
@@ -61,7 +61,7 @@ async function findCommand(rawArgs: string[]): Promise<{ cmd: CommandDef; parent
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let label = 'cfskit';
+  let label = '';
   try {
     const { globals, rest: rawArgs } = extractGlobals(argv);
     setGlobals(globals);
@@ -70,7 +70,7 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     }
     const { cmd, parent, path, rest } = await findCommand(rawArgs);
-    label = path.join(' ') || 'cfskit';
+    label = path.join(' ');
     const dashdash = rawArgs.indexOf('--');
     const options = dashdash >= 0 ? rawArgs.slice(0, dashdash) : rawArgs;
     if (options.includes('--help') || options.includes('-h')) {
@@ -82,7 +82,7 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(`cfskit: ${path.length ? `"${label}" needs a subcommand` : 'missing command'}\n`);
       return EXIT_USAGE;
     }
-    await checkArgs(cmd, rest, `cfskit ${label}`);
+    await checkArgs(cmd, rest);
     const result: unknown = (await runCommand(cmd, { rawArgs: rest })).result;
     return typeof result === 'number' ? result : 0;
   } catch (err) {

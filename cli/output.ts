@@ -18,7 +18,7 @@ export function describeError(err: unknown): string {
 }
 
 export function reportError(command: string, err: unknown): void {
-  process.stderr.write(`cfskit ${command}: ${describeError(err)}\n`);
+  process.stderr.write(`${['cfskit', command].filter(Boolean).join(' ')}: ${describeError(err)}\n`);
 }
 
 export function exitCodeFor(err: unknown): number {

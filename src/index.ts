@@ -35,6 +35,11 @@ export {
   Repository, ImportContext, ObjectStore, StreamStore, ImageStore, RepositoryBusyError, expectVerified, isObjectId, objectRelPath, toObjectId,
   type InitOptions, type OpenOptions, type Security, type StoreMethod, type StoreStrategy, type StoredObject, type ObjectId,
 } from './repository/index.js';
+export { fsck, type FsckReport, type FsckProgress } from './repository/fsck.js';
+export {
+  pullFromContainersStorage, importTarLayer, listImages, openImage as openOciImage, tagImage, untagImage, ImportStats, CSTOR_PREFIX,
+  type PullOptions, type PullResult, type TarLayerResult, type ImageListing, type OciImage, type ProgressEvent, type ProgressSink,
+} from './oci/index.js';
 export {
   ensureImage, computeOciImageId, createOciImage, writeOciDumpfile, layerEntries, layerInfo, writeLayerDumpfile, openImageStreams,
   IMAGE_REF, BOOT_IMAGE_REF,

@@ -141,6 +141,7 @@ test('bad options are usage errors with exit status 2', async () => {
     const r = await cfskit(args);
     assert.is(r.status, 2, args.join(' '));
     assert.match(r.stderr, message, args.join(' '));
+    assert.not.match(r.stderr, /cfskit( \w+)*: cfskit/, `the command is named once: ${r.stderr}`);
     assert.is(r.stdout, '');
   }
 });

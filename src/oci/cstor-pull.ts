@@ -14,7 +14,7 @@ import { parseConfig, parseManifest } from './documents.js';
 import { configContentId, layerContentId, manifestContentId, sha256Digest, tagRef } from './identifiers.js';
 import { ensureImage } from './ensure-image.js';
 import { writeConfigStream, writeManifestStream, type LayerRef } from './image-streams.js';
-import type { ProgressSink } from './progress.js';
+import { throttle, type ProgressSink } from './progress.js';
 import { ImportStats } from './stats.js';
 
 export interface PullOptions {
@@ -88,12 +88,19 @@ export async function pullFromContainersStorage(repo: Repository, reference: str
       options.progress?.({ ...event, bytesDone: bytesBefore + (layer.diffSize ?? 0), skipped: true });
     } else {
       const base = bytesBefore;
+      const report = throttle(options.progress);
+      report.final({ ...event, bytesDone: base });
+      let done = 0;
       streamId = await importCstorLayer(repo, layer, diffId, {
         context,
         zerocopy: options.zerocopy === true,
         stats,
-        progress: (done) => options.progress?.({ ...event, bytesDone: base + done }),
+        progress: (bytes) => {
+          done = bytes;
+          report.step({ ...event, bytesDone: base + bytes });
+        },
       });
+      report.final({ ...event, bytesDone: base + Math.max(done, layer.diffSize ?? 0) });
     }
     bytesBefore += layer.diffSize ?? 0;
     layerRefs.push({ diffId, streamId });

@@ -20,3 +20,24 @@ export interface ProgressEvent {
 }
 
 export type ProgressSink = (event: ProgressEvent) => void;
+
+/** Layer progress is reported at most this often; stage changes always are. */
+export const PROGRESS_INTERVAL_MS = 100;
+
+/**
+ * Rate-limits `sink` for the many small steps inside a stage: a layer of
+ * 30 000 files would otherwise mean 60 000 events, more than any terminal
+ * or relaying caller wants. `final` reports unconditionally (a stage's end).
+ */
+export function throttle(sink: ProgressSink | undefined, intervalMs = PROGRESS_INTERVAL_MS): { step: ProgressSink; final: ProgressSink } {
+  let last = -Infinity;
+  const final: ProgressSink = (event) => {
+    last = performance.now();
+    sink?.(event);
+  };
+  const step: ProgressSink = (event) => {
+    if (sink === undefined || performance.now() - last < intervalMs) return;
+    final(event);
+  };
+  return { step, final };
+}

@@ -108,7 +108,9 @@ it('--progress json reports each layer and the end', async (ctx) => {
   const { fixtures, work } = need(ctx);
   const repo = join(work, 'progress');
   assert.is((await cfskit(['--repo', repo, 'init', '--insecure'])).status, 0);
+  const started = performance.now();
   const r = await pull(repo, fixtures.store.root, IMAGE_NAMES.copy, '--progress', 'json');
+  const ms = performance.now() - started;
   assert.is(r.status, 0, r.stderr);
   const events = r.stderr.trim().split('\n').map((l) => JSON.parse(l) as { stage: string; layer?: string; bytesDone: number; bytesTotal: number });
   const layers = new Set(events.filter((e) => e.stage === 'layer').map((e) => e.layer));
@@ -116,6 +118,12 @@ it('--progress json reports each layer and the end', async (ctx) => {
   assert.is(events.at(-1)?.stage, 'done');
   assert.is(events.at(-1)?.bytesDone, events.at(-1)?.bytesTotal);
   assert.ok(events.every((e, i) => i === 0 || e.bytesDone >= (events[i - 1]?.bytesDone ?? 0)), 'bytes only grow');
+  // Rate-limited: a layer's start and end, and between them at most one
+  // event per 100 ms, not one per file.
+  for (const layer of layers) {
+    const mine = events.filter((e) => e.layer === layer);
+    assert.ok(mine.length >= 2 && mine.length <= 2 + Math.ceil(ms / 100), `${mine.length} events for ${layer} in ${ms.toFixed(0)} ms`);
+  }
   assert.match(r.stdout, /^manifest sha256:[0-9a-f]{64}\nconfig   sha256:[0-9a-f]{64}\nverity   [0-9a-f]{128}\ntagged   containers-storage:/);
 });
 

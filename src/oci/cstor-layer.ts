@@ -11,7 +11,6 @@ import type { ImportContext, Repository } from '../repository/index.js';
 import type { StoredObject } from '../repository/objects.js';
 import { layerContentId } from './identifiers.js';
 import { INLINE_MAX, LayerStreamBuilder } from './layer-stream.js';
-import type { ProgressSink } from './progress.js';
 import type { ImportStats } from './stats.js';
 
 export interface CstorLayerOptions {

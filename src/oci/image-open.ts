@@ -6,14 +6,13 @@
  * layer streams (by diff_id) and the composefs images made from the image
  * (`composefs.image`, `composefs.image.boot`).
  */
-import { Writable } from 'node:stream';
 import { InputError, NotFoundError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
 import { toObjectId, type ObjectId } from '../repository/object-id.js';
 import { CONTENT_TYPES, reassemble } from '../splitstream/index.js';
 import { parseConfig, parseManifest } from './documents.js';
 import { manifestContentId } from './identifiers.js';
-import { resolveImageName } from './images.js';
+import { boundedDocumentSink, resolveImageName } from './images.js';
 
 /** Named ref of the config stream holding the image's EROFS (composefs-rs IMAGE_REF_KEY). */
 export const IMAGE_REF = 'composefs.image';
@@ -21,9 +20,6 @@ export const IMAGE_REF = 'composefs.image';
 export const BOOT_IMAGE_REF = 'composefs.image.boot';
 /** The only config media type composefs-rs treats as a container image. */
 export const OCI_CONFIG_MEDIA_TYPE = 'application/vnd.oci.image.config.v1+json';
-
-/** OCI documents are small; a stream claiming more is damage. */
-const MAX_JSON = 4 << 20;
 
 export interface ImageStreams {
   readonly manifestDigest: string;
@@ -53,19 +49,10 @@ interface JsonStream {
 async function readJsonStream(repo: Repository, name: string, contentType: bigint): Promise<JsonStream> {
   const stream = await repo.streams.open(name, { contentType });
   try {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        size += chunk.length;
-        if (size > MAX_JSON) return callback(new InputError(name, `is larger than ${MAX_JSON} bytes; not an OCI document`));
-        chunks.push(chunk);
-        callback();
-      },
-    });
-    await reassemble(stream.reader, (id) => repo.streams.openObject(toObjectId(id), false), sink);
+    const out = boundedDocumentSink(name);
+    await reassemble(stream.reader, (id) => repo.streams.openObject(toObjectId(id), false), out.sink);
     const refs = new Map([...stream.reader.info.namedRefs].map(([k, v]) => [k, toObjectId(v)]));
-    return { id: stream.id, json: Buffer.concat(chunks), refs };
+    return { id: stream.id, json: out.bytes(), refs };
   } finally {
     await stream.close();
   }

@@ -35,8 +35,12 @@ export interface ImageListing {
   readonly layerCount: number;
 }
 
-/** The bytes of a small stream (JSON documents), bounded. */
-export async function readSmallStream(repo: Repository, name: string, contentType: bigint): Promise<Buffer> {
+/**
+ * A sink that collects an OCI document's bytes and refuses, naming `name`,
+ * past MAX_JSON: a stream claiming to be a config or manifest must not
+ * make us buffer gigabytes.
+ */
+export function boundedDocumentSink(name: string): { sink: Writable; bytes: () => Buffer } {
   const chunks: Buffer[] = [];
   let size = 0;
   const sink = new Writable({
@@ -47,8 +51,14 @@ export async function readSmallStream(repo: Repository, name: string, contentTyp
       callback();
     },
   });
-  await repo.streams.cat(name, sink, { contentType });
-  return Buffer.concat(chunks);
+  return { sink, bytes: () => Buffer.concat(chunks) };
+}
+
+/** The bytes of a small stream (JSON documents), bounded. */
+export async function readSmallStream(repo: Repository, name: string, contentType: bigint): Promise<Buffer> {
+  const out = boundedDocumentSink(name);
+  await repo.streams.cat(name, out.sink, { contentType });
+  return out.bytes();
 }
 
 /** The manifest digest `NAME` (a tag) or `@DIGEST` names. */

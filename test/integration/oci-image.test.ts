@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { closeDigestWorkers, digestFile } from '../../src/fsverity/digest.js';
-import { cfskit, check, run } from '../support/cli.js';
+import { cfskit, check } from '../support/cli.js';
 import { composefsPrereqs, isMountpoint, waitNoLeftovers } from '../support/composefs.js';
 import { buildHardContentImages } from '../support/cstor-fixtures.js';
 import { parseDumpLines, type DumpLine } from '../support/dump-lines.js';

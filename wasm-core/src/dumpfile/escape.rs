@@ -31,6 +31,18 @@ pub fn xattr_part(out: &mut Vec<u8>, bytes: &[u8]) {
     bytes.iter().for_each(|&c| escape_byte(out, c, true));
 }
 
+/// The xattr fields that end a dumpfile line (` name=value` each, in the
+/// map's order), then the newline.
+pub fn xattr_fields<'a>(out: &mut Vec<u8>, xattrs: impl IntoIterator<Item = (&'a Box<[u8]>, &'a Box<[u8]>)>) {
+    for (name, value) in xattrs {
+        out.push(b' ');
+        xattr_part(out, name);
+        out.push(b'=');
+        xattr_part(out, value);
+    }
+    out.push(b'\n');
+}
+
 /// Undoes [`field`]/[`xattr_part`] escaping. Raw bytes must be printable
 /// (ASCII graphic or UTF-8 text); control bytes mean a damaged file.
 pub fn unescape(text: &[u8]) -> Result<Vec<u8>, String> {

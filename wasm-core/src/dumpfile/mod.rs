@@ -10,7 +10,7 @@ mod write;
 pub use parse::parse_dumpfile;
 pub use write::{dump_files, write_dumpfile};
 /// Field escaping, shared with the layer listings of `oci`.
-pub(crate) use escape::{field, xattr_part};
+pub(crate) use escape::{field, xattr_fields};
 
 #[cfg(test)]
 mod tests;

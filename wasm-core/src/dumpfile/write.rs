@@ -1,7 +1,7 @@
 //! Tree → dumpfile text, as composefs-rs's `write_dumpfile` (and so
 //! `cfsctl create-dumpfile` / `cfsctl dump-files`) prints it.
 
-use super::escape::{field, xattr_part};
+use super::escape::{field, xattr_fields};
 use crate::tree::{DirId, LeafContent, LeafId, Node, RegularFile, Stat, Tree};
 use std::collections::HashMap;
 use std::io::Write;
@@ -35,13 +35,7 @@ impl<'t> Writer<'t> {
         field(out, l.content);
         out.push(b' ');
         out.extend_from_slice(l.digest.as_deref().unwrap_or("-").as_bytes());
-        for (name, value) in &stat.xattrs {
-            out.push(b' ');
-            xattr_part(out, name);
-            out.push(b'=');
-            xattr_part(out, value);
-        }
-        out.push(b'\n');
+        xattr_fields(out, &stat.xattrs);
     }
 
     fn dir_line(&mut self, path: &[u8], dir: DirId) {

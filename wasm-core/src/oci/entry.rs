@@ -3,7 +3,7 @@
 //! directory, a leaf (file content inline or by object reference, symlink,
 //! device, FIFO) or a hard link to another path.
 
-use crate::dumpfile::{field, xattr_part};
+use crate::dumpfile::{field, xattr_fields};
 use crate::tar::Entry;
 use crate::tree::{LeafContent, ObjectId, RegularFile, Xattrs, INLINE_CONTENT_MAX};
 
@@ -138,7 +138,7 @@ pub fn dumpfile_line(entry: &LayerEntry, out: &mut Vec<u8>) {
                     field(out, pathname.as_bytes());
                     out.extend_from_slice(b" - ");
                     out.extend_from_slice(id.to_hex().as_bytes());
-                    write_xattrs(out, stat);
+                    xattr_fields(out, &stat.xattrs);
                     return;
                 }
                 LeafContent::Symlink(target) => (ifmt, target.len() as u64, 0, target, b"", None),
@@ -153,7 +153,7 @@ pub fn dumpfile_line(entry: &LayerEntry, out: &mut Vec<u8>) {
     field(out, content);
     out.push(b' ');
     out.extend_from_slice(digest.as_deref().unwrap_or("-").as_bytes());
-    write_xattrs(out, stat);
+    xattr_fields(out, &stat.xattrs);
 }
 
 fn write_fields(out: &mut Vec<u8>, stat: &EntryStat, ifmt: u32, size: u64, rdev: u64) {
@@ -161,12 +161,3 @@ fn write_fields(out: &mut Vec<u8>, stat: &EntryStat, ifmt: u32, size: u64, rdev:
     out.extend_from_slice(format!(" {size} {mode:o} 1 {} {} {rdev} {}.0 ", stat.uid, stat.gid, stat.mtime).as_bytes());
 }
 
-fn write_xattrs(out: &mut Vec<u8>, stat: &EntryStat) {
-    for (name, value) in &stat.xattrs {
-        out.push(b' ');
-        xattr_part(out, name);
-        out.push(b'=');
-        xattr_part(out, value);
-    }
-    out.push(b'\n');
-}

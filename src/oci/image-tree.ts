@@ -30,13 +30,28 @@ const MAX_BOOT_ROUNDS = 3;
 
 const imageLabel = (image: ImageStreams): string => `image @${image.manifestDigest}`;
 
+/**
+ * The layer's stream, which must be a layer stream: errors about the
+ * stream itself (wrong content type, damaged header) name the layer too,
+ * since the stream's object ID alone does not say which layer it is.
+ */
+async function openLayerStream(repo: Repository, streamId: string, label: string): ReturnType<Repository['streams']['open']> {
+  try {
+    return await repo.streams.open(streamId, { contentType: CONTENT_TYPES.ociLayer });
+  } catch (err) {
+    if (err instanceof InputError) throw new InputError(label, err.message, { cause: err });
+    if (err instanceof IntegrityError) throw new IntegrityError(label, err.message, { cause: err });
+    throw err;
+  }
+}
+
 async function feedLayer(repo: Repository, builder: InstanceType<typeof oci.ImageBuilder>, image: ImageStreams, diffId: string): Promise<void> {
   const streamId = image.layerRefs.get(diffId);
   if (streamId === undefined) {
     throw new InputError(`config ${image.configDigest}`, `its stream has no named ref to layer ${diffId}`);
   }
   const label = `layer ${diffId}`;
-  const stream = await repo.streams.open(streamId, { contentType: CONTENT_TYPES.ociLayer });
+  const stream = await openLayerStream(repo, streamId, label);
   try {
     // The core decodes the stream section: a few calls per layer, not one
     // per chunk (a layer of thousands of files has as many objects).

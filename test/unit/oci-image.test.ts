@@ -30,7 +30,8 @@ import { ociDocuments } from '../support/oci-image-fixtures.js';
 import { OCI_LAYERS } from '../support/oci-layers.js';
 import { dumpMatches, loadOciVectors, ociVectorFile, type OciVector } from '../support/oci-vectors.js';
 import { rejects } from '../support/rejects.js';
-import { tarBytes, dir, file } from '../support/tar-writer.js';
+import { InputError } from '../../src/errors.js';
+import { tarBytes, dir, file, hardlink, symlink, type TarMember } from '../support/tar-writer.js';
 
 const VECTORS = loadOciVectors();
 const FIXTURES = ['single', 'layers', 'names', 'selinux'] as const;
@@ -206,6 +207,62 @@ test('an image without /usr, or whose layer lacks a parent, has no composefs ima
   assert.is((await openImageStreams(repo, tag)).imageRef, undefined);
   const orphan = await importLayers(repo, 'orphan', [tarBytes([dir('usr/'), file('usr/a/b', 'x')])]);
   assert.match(String(await rejects(computeOciImageId(repo, orphan.tag))), /layer 1, \/usr\/a\/b: Directory entry "a" does not exist/);
+});
+
+/** The error computing the image of `layers` fails with. */
+async function imageError(repo: Repository, tag: string, layers: readonly (readonly TarMember[])[]): Promise<{ err: unknown; diffIds: string[] }> {
+  const { refs } = await importLayers(repo, tag, layers.map((members) => tarBytes(members)));
+  return { err: await rejects(computeOciImageId(repo, tag)), diffIds: refs.map((r) => r.diffId) };
+}
+
+test('hostile layers fail in the wasm core naming the layer diff_id, the member and the problem', async (ctx) => {
+  const repo = repoOf(ctx);
+  const cases: [string, readonly TarMember[], string][] = [
+    ['through-symlink', [dir('usr/'), symlink('usr/lib', '/etc'), file('usr/lib/x', 'x')], '/usr/lib/x: Directory entry "lib" is not a subdirectory'],
+    ['dot-dot', [dir('usr/'), file('usr/../x', 'x')], '/usr/../x: Invalid filename "/usr/../x"'],
+    ['link-missing', [dir('usr/'), hardlink('usr/h', 'usr/gone')], '/usr/h: hard link target "/usr/gone": Directory entry "gone" does not exist'],
+    ['link-dir', [dir('usr/'), hardlink('usr/h', 'usr')], '/usr/h: hard link target "/usr": Directory entry "usr" is a directory'],
+  ];
+  for (const [name, members, problem] of cases) {
+    // The hostile member in the second layer, so the message must say which.
+    const { err, diffIds } = await imageError(repo, `hostile-${name}`, [[dir('usr/')], members]);
+    assert.instance(err, InputError, name);
+    assert.ok(String(err).includes(`layer ${diffIds[1]}: layer 2, ${problem}`), `${name}: ${String(err)}`);
+  }
+  // Duplicates, odd names and whiteouts of "." and ".." are composefs-rs's no-ops or last-wins.
+  const odd = [dir('./'), dir('usr/'), file('usr/f', '1'), file('/usr/f', '22'), file('usr/.wh..', ''), file('.wh...', ''), dir('usr/..')];
+  const { tag } = await importLayers(repo, 'hostile-odd', [tarBytes(odd)]);
+  const dump = (await collect((w) => writeOciDumpfile(repo, tag, w))).toString('latin1');
+  assert.equal(dump.split('\n').map((l) => l.split(' ')[0]).filter(Boolean), ['/', '/usr', '/usr/f']);
+  assert.match(dump, /^\/usr\/f 2 100644 1 /m);
+});
+
+test('a layer ref naming a stream that is not a layer is refused naming the layer', async (ctx) => {
+  const repo = repoOf(ctx);
+  const docs = ociDocuments([tarBytes([dir('usr/')])]);
+  const diffId = docs.diffIds[0] ?? '';
+  const configDigest = sha256Digest(docs.config);
+  // The config's own stream (content type ociconfg) given as the layer's.
+  const bogus = await writeConfigStream(repo, docs.config, configDigest, []);
+  const configStream = await writeConfigStream(repo, docs.config, configDigest, [{ diffId, streamId: bogus }]);
+  const manifestDigest = sha256Digest(docs.manifest);
+  await writeManifestStream(repo, docs.manifest, manifestDigest, { digest: configDigest, streamId: configStream }, [{ diffId, streamId: bogus }]);
+  await repo.streams.setRef(tagRef('wrong-type'), manifestContentId(manifestDigest));
+  const err = await rejects(computeOciImageId(repo, 'wrong-type'));
+  assert.instance(err, InputError);
+  assert.match(String(err), new RegExp(`layer ${diffId}: ${bogus}: splitstream content type is .*ociconfg.*, expected .*ocilayer`));
+});
+
+test('a layer nesting directories 3000 deep builds through the wasm core without a trap', async (ctx) => {
+  const repo = repoOf(ctx);
+  const members: TarMember[] = [dir('usr/')];
+  let path = 'usr';
+  for (let i = 0; i < 3000; i++) members.push(dir((path += '/d')));
+  members.push(file(`${path}/f`, 'bottom'));
+  const { tag } = await importLayers(repo, 'deep', [tarBytes(members)]);
+  assert.is((await computeOciImageId(repo, tag)).hex.length, 128);
+  const dump = await collect((w) => writeOciDumpfile(repo, tag, w));
+  assert.ok(dump.toString('latin1').endsWith(`\n/${path}/f 6 100644 1 0 0 0 1700000000.0 - bottom -\n`));
 });
 
 test.run();

@@ -18,7 +18,7 @@
 
 use super::entry::{LayerEntry, LayerItem};
 use super::layer::LayerReader;
-use super::paths::{components, file_name, split};
+use super::paths::{components, file_name, split, PathError};
 use super::stream::{Chunk, FeedError, StreamFeed};
 use crate::fsverity::HashAlgorithm;
 use crate::tree::{check_leaf, check_name, check_stat, DirId, Directory, Leaf, LeafId, Node, ObjectId, Stat, Tree};
@@ -33,13 +33,15 @@ fn tree_stat(entry: &LayerEntry) -> Stat {
     Stat { mode: s.mode, uid: s.uid, gid: s.gid, mtime: s.mtime, xattrs: s.xattrs.clone() }
 }
 
-/// The leaf a hard link's target names.
+/// The leaf a hard link's target names; errors name the target, since the
+/// member's own path says nothing about it.
 fn link_target(tree: &Tree, target: &[u8]) -> Result<LeafId, String> {
-    let (dir, name) = split(tree, target).map_err(|e| format!("hard link target: {e}"))?;
+    let fail = |e: PathError| format!("hard link target {:?}: {e}", lossy(target));
+    let (dir, name) = split(tree, target).map_err(fail)?;
     match tree.dir(dir).get(name) {
         Some(Node::Leaf(id)) => Ok(id),
-        Some(Node::Dir(_)) => Err(format!("hard link target: Directory entry {:?} is a directory", lossy(name))),
-        None => Err(format!("hard link target: Directory entry {:?} does not exist", lossy(name))),
+        Some(Node::Dir(_)) => Err(fail(PathError::IsADirectory(name.to_vec()))),
+        None => Err(fail(PathError::NotFound(name.to_vec()))),
     }
 }
 
@@ -106,41 +108,53 @@ fn permission_bits(mode: u32, ifmt: u32) -> Result<u32, String> {
     }
 }
 
-/// Normalises modes and checks every limit on what is reachable.
-fn validate(tree: &mut Tree) -> Result<(), String> {
+/// A directory's entries, taken out so the walk may change the tree.
+fn children(tree: &Tree, dir: DirId) -> std::vec::IntoIter<(Box<[u8]>, Node)> {
+    tree.dir(dir).entries().map(|(name, node)| (Box::from(name), node)).collect::<Vec<_>>().into_iter()
+}
+
+/// Normalises modes and checks every limit on what is reachable. The walk
+/// is iterative and keeps one path buffer (extended and cut back as it
+/// goes), so a hostile layer's deep nesting costs neither stack nor a copy
+/// of the whole path per entry.
+pub(super) fn validate(tree: &mut Tree) -> Result<(), String> {
     let root = &mut tree.dirs[0].stat;
     root.mode = permission_bits(root.mode, 0o040000).map_err(|e| format!("/: {e}"))?;
+    check_stat(root).map_err(|e| format!("/: {e}"))?;
     let mut seen = vec![false; tree.leaves.len()];
-    let mut stack: Vec<(DirId, Vec<u8>)> = vec![(Tree::ROOT, b"/".to_vec())];
-    while let Some((dir, path)) = stack.pop() {
-        let children: Vec<(Box<[u8]>, Node)> = tree.dir(dir).entries().map(|(n, node)| (n.into(), node)).collect();
-        for (name, node) in children {
-            let mut child = path.clone();
-            if child.len() > 1 {
-                child.push(b'/');
+    let mut path = b"/".to_vec();
+    let mut stack = vec![(path.len(), children(tree, Tree::ROOT))];
+    while let Some((base, entries)) = stack.last_mut() {
+        let base = *base;
+        let Some((name, node)) = entries.next() else {
+            stack.pop();
+            continue;
+        };
+        path.truncate(base);
+        if path.len() > 1 {
+            path.push(b'/');
+        }
+        path.extend_from_slice(&name);
+        let fail = |e: String| format!("{}: {e}", lossy(&path));
+        check_name(&name).map_err(|e| fail(e.to_string()))?;
+        match node {
+            Node::Dir(d) => {
+                let stat = &mut tree.dirs[d.0].stat;
+                stat.mode = permission_bits(stat.mode, 0o040000).map_err(fail)?;
+                check_stat(stat).map_err(|e| fail(e.to_string()))?;
+                stack.push((path.len(), children(tree, d)));
             }
-            child.extend_from_slice(&name);
-            let fail = |e: String| format!("{}: {e}", lossy(&child));
-            check_name(&name).map_err(|e| fail(e.to_string()))?;
-            match node {
-                Node::Dir(d) => {
-                    let stat = &mut tree.dirs[d.0].stat;
-                    stat.mode = permission_bits(stat.mode, 0o040000).map_err(fail)?;
-                    check_stat(stat).map_err(|e| fail(e.to_string()))?;
-                    stack.push((d, child));
-                }
-                Node::Leaf(l) if !seen[l.0] => {
-                    seen[l.0] = true;
-                    let ifmt = tree.leaves[l.0].content.file_type().ifmt();
-                    let stat = &mut tree.leaves[l.0].stat;
-                    stat.mode = permission_bits(stat.mode, ifmt).map_err(fail)?;
-                    check_leaf(tree, &tree.leaves[l.0]).map_err(|e| fail(e.to_string()))?;
-                }
-                Node::Leaf(_) => {}
+            Node::Leaf(l) if !seen[l.0] => {
+                seen[l.0] = true;
+                let ifmt = tree.leaves[l.0].content.file_type().ifmt();
+                let stat = &mut tree.leaves[l.0].stat;
+                stat.mode = permission_bits(stat.mode, ifmt).map_err(fail)?;
+                check_leaf(tree, &tree.leaves[l.0]).map_err(|e| fail(e.to_string()))?;
             }
+            Node::Leaf(_) => {}
         }
     }
-    check_stat(&tree.dirs[0].stat).map_err(|e| format!("/: {e}"))
+    Ok(())
 }
 
 /// A tree being built from an image's layers, fed layer by layer with

@@ -16,6 +16,11 @@ pub const MAX_INLINE_CONTENT: usize = 512;
 /// composefs-rs's `INLINE_CONTENT_MAX_V0`: files up to this size are stored
 /// in the image, larger ones as objects. Changing it changes image IDs.
 pub const INLINE_CONTENT_MAX: usize = 64;
+/// The largest external file an image can describe: composefs writes one
+/// chunk of 2^(12+31) bytes for every external file, so a larger size
+/// would make an image no reader accepts (composefs-rs's writer makes it
+/// anyway; a tar header can claim up to 2^63 - 1 bytes).
+pub const MAX_EXTERNAL_SIZE: u64 = 1 << 43;
 /// `XATTR_NAME_MAX` and the EROFS 16-bit value size.
 pub const XATTR_NAME_MAX: usize = 255;
 pub const XATTR_VALUE_MAX: usize = 65535;
@@ -36,6 +41,7 @@ pub enum TreeError {
     Mode(u32),
     Xattr(String),
     Inline(usize),
+    TooLarge(u64),
     Symlink(&'static str),
     ObjectId { len: usize, expected: usize },
     NotFound,
@@ -54,6 +60,7 @@ impl fmt::Display for TreeError {
             Self::Mode(m) => write!(f, "mode {m:o} has bits beyond the permission bits 7777"),
             Self::Xattr(why) => f.write_str(why),
             Self::Inline(n) => write!(f, "{n} bytes of inline data exceed the {MAX_INLINE_CONTENT}-byte limit"),
+            Self::TooLarge(n) => write!(f, "a {n}-byte file is larger than the {MAX_EXTERNAL_SIZE} bytes an image can describe"),
             Self::Symlink(why) => write!(f, "symlink target {why}"),
             Self::ObjectId { len, expected } => {
                 write!(f, "object ID of {len} bytes, expected {expected} for this tree's hash algorithm")
@@ -134,6 +141,9 @@ pub(crate) fn check_leaf(tree: &Tree, leaf: &Leaf) -> Result<(), TreeError> {
     match &leaf.content {
         LeafContent::Regular(RegularFile::Inline(data)) if data.len() > MAX_INLINE_CONTENT => {
             Err(TreeError::Inline(data.len()))
+        }
+        LeafContent::Regular(RegularFile::External { size, .. }) if *size > MAX_EXTERNAL_SIZE => {
+            Err(TreeError::TooLarge(*size))
         }
         LeafContent::Regular(RegularFile::External { id, .. }) => {
             let expected = tree.algorithm.digest_size();

@@ -14,7 +14,7 @@ mod model;
 mod transform;
 
 pub use build::{
-    check_name, split_path, NewEntry, TreeError, INLINE_CONTENT_MAX, MAX_INLINE_CONTENT, NAME_MAX, PATH_MAX,
+    check_name, split_path, NewEntry, TreeError, INLINE_CONTENT_MAX, MAX_EXTERNAL_SIZE, MAX_INLINE_CONTENT, NAME_MAX, PATH_MAX,
     SYMLINK_MAX, XATTR_NAME_MAX, XATTR_TOTAL_MAX, XATTR_VALUE_MAX,
 };
 pub use model::{

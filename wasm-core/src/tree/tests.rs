@@ -24,6 +24,11 @@ fn limits_are_checked_on_insert() {
     let id = ObjectId::new(&[1; 32]);
     let ext = leaf(LeafContent::Regular(RegularFile::External { id, size: 100 }));
     assert_eq!(t.insert(b"/e", ext), Err(TreeError::ObjectId { len: 32, expected: 64 }));
+    // One chunk of 2^43 bytes is all an image gives an external file.
+    let huge = |size| leaf(LeafContent::Regular(RegularFile::External { id: ObjectId::new(&[1; 64]), size }));
+    let mut other = Tree::new(HashAlgorithm::Sha512);
+    assert_eq!(other.insert(b"/e", huge(MAX_EXTERNAL_SIZE + 1)), Err(TreeError::TooLarge(MAX_EXTERNAL_SIZE + 1)));
+    assert!(other.insert(b"/e", huge(MAX_EXTERNAL_SIZE)).is_ok());
     let bad_mode = NewEntry::Directory(Stat { mode: 0o40755, ..Stat::default() });
     assert_eq!(t.insert(b"/d", bad_mode), Err(TreeError::Mode(0o40755)));
     let mut xattrs = Xattrs::new();

@@ -1,34 +1,8 @@
 //! Applying layers into a tree: composefs-rs's `process_entry` rules.
 
-use super::{Chunk, Layer, ALG};
+use super::{build, line, paths, Chunk, Layer, ALG};
 use crate::dumpfile::write_dumpfile;
 use crate::oci::ImageBuilder;
-use crate::tree::Tree;
-
-fn build(layers: &[&Layer]) -> Result<Tree, String> {
-    let mut b = ImageBuilder::new(ALG);
-    for layer in layers {
-        for chunk in &layer.chunks {
-            match chunk {
-                Chunk::Inline(data) => b.inline(data)?,
-                Chunk::External(id) => b.external(id)?,
-            };
-        }
-        b.end_layer()?;
-    }
-    b.finish()
-}
-
-/// The dumpfile's paths, one per line, without the metadata.
-fn paths(tree: &Tree) -> Vec<String> {
-    let dump = String::from_utf8(write_dumpfile(tree)).unwrap();
-    dump.lines().map(|l| l.split(' ').next().unwrap().to_string()).collect()
-}
-
-fn line(tree: &Tree, path: &str) -> String {
-    let dump = String::from_utf8(write_dumpfile(tree)).unwrap();
-    dump.lines().find(|l| l.split(' ').next() == Some(path)).unwrap_or_else(|| panic!("{path} missing")).to_string()
-}
 
 fn base() -> Layer {
     let mut l = Layer::default();
@@ -78,7 +52,7 @@ fn hard_links_share_one_leaf() {
     assert!(line(&tree, "/usr/bin/tool").starts_with("/usr/bin/tool 0 @120000 "));
     let mut bad = Layer::default();
     bad.dir("usr/").link("usr/x", b'1', "usr/missing").end();
-    assert!(build(&[&bad]).unwrap_err().contains("hard link target: Directory entry \"missing\" does not exist"));
+    assert!(build(&[&bad]).unwrap_err().contains(r#"hard link target "/usr/missing": Directory entry "missing" does not exist"#));
 }
 
 #[test]
@@ -119,7 +93,7 @@ fn the_root_entry_is_a_directory() {
 
 /// The layer as a splitstream's stream section: object refs, stream size
 /// and the compressed chunk sequence.
-fn compressed(layer: &Layer) -> (Vec<crate::tree::ObjectId>, u64, Vec<u8>) {
+pub(super) fn compressed(layer: &Layer) -> (Vec<crate::tree::ObjectId>, u64, Vec<u8>) {
     let (mut refs, mut raw, mut size) = (Vec::new(), Vec::new(), 0u64);
     for chunk in &layer.chunks {
         match chunk {

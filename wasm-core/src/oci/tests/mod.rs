@@ -2,13 +2,21 @@
 //! them (headers inline, files over 64 bytes as object references), then
 //! applied into trees; the SELinux policy and boot transformation on small
 //! hand-written policies. The expected values follow composefs-rs's code;
-//! the integration tests compare whole images with cfsctl's.
+//! the integration tests compare whole images with cfsctl's. Layers as
+//! hostile input: `names` (paths, parents, hard links, whiteouts,
+//! duplicates), `limits` (sizes, PAX, truncation), `deep` (nesting).
 
 mod apply;
 mod boot;
+mod deep;
 mod layer;
+mod limits;
+mod names;
 
+use crate::dumpfile::write_dumpfile;
 use crate::fsverity::HashAlgorithm;
+use crate::oci::ImageBuilder;
+use crate::tree::Tree;
 
 pub const ALG: HashAlgorithm = HashAlgorithm::Sha256;
 
@@ -114,4 +122,30 @@ impl Layer {
     pub fn end(&mut self) -> &mut Self {
         self.inline(&[0; 1024])
     }
+}
+
+/// Every layer applied in order, then the end of image.
+pub fn build(layers: &[&Layer]) -> Result<Tree, String> {
+    let mut b = ImageBuilder::new(ALG);
+    for layer in layers {
+        for chunk in &layer.chunks {
+            match chunk {
+                Chunk::Inline(data) => b.inline(data)?,
+                Chunk::External(id) => b.external(id)?,
+            };
+        }
+        b.end_layer()?;
+    }
+    b.finish()
+}
+
+/// The dumpfile's paths, one per line, without the metadata.
+pub fn paths(tree: &Tree) -> Vec<String> {
+    let dump = String::from_utf8(write_dumpfile(tree)).unwrap();
+    dump.lines().map(|l| l.split(' ').next().unwrap().to_string()).collect()
+}
+
+pub fn line(tree: &Tree, path: &str) -> String {
+    let dump = String::from_utf8(write_dumpfile(tree)).unwrap();
+    dump.lines().find(|l| l.split(' ').next() == Some(path)).unwrap_or_else(|| panic!("{path} missing")).to_string()
 }

@@ -146,7 +146,9 @@ export class SplitstreamWriter {
       this.#finalPath = path;
       let file: FileHandle | undefined;
       try {
-        file = await open(path, 'wx', 0o600);
+        // Published as the stream's object, possibly by hard link: the mode
+        // objects have (composefs-rs: 0644), so others may read the repository.
+        file = await open(path, 'wx', 0o644);
         await writeAll(file, finished.prefix, 0);
         let at = finished.prefix.length;
         at += await this.#copyStream(file, at);

@@ -4,7 +4,7 @@
  * the same layer imported from its tar has the same stream, re-imports do
  * nothing, shared layers are shared, fsck is clean, progress is reported.
  */
-import { mkdtemp, readlink, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readlink, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -66,6 +66,15 @@ it('every layer of every image comes back byte for byte; fsck is clean', async (
   }
   const fsck = await cfskit(['--repo', repo, 'fsck']);
   assert.is(fsck.status, 0, fsck.stdout);
+  // What cfskit itself writes (streams, images) is 0644 like composefs-rs's
+  // objects, whichever way it was published (stream files are hard linked in).
+  for (const dir of ['streams', 'images']) {
+    for (const name of await readdir(join(repo, dir))) {
+      if (name === 'refs') continue;
+      const mode = (await stat(join(repo, dir, name))).mode & 0o7777;
+      assert.is(mode.toString(8), '644', `${dir}/${name}`);
+    }
+  }
   const images = JSON.parse((await cfskit(['--repo', repo, 'oci', 'images', '--json'])).stdout) as { name: string; layerCount: number }[];
   assert.equal(images.map((i) => i.name).sort(), Object.values(IMAGE_NAMES).map((n) => `containers-storage:${n}`).sort());
 });

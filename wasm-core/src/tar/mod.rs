@@ -20,4 +20,4 @@ pub use header::{parse_numeric, NumericError, BLOCK};
 pub use split::{Event, Splitter, TarError, MAX_EXTENSION};
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -63,9 +63,12 @@ fn member(out: &mut Vec<u8>, name: &[u8], typeflag: u8, data: &[u8]) {
     pad(out);
 }
 
-fn pax(out: &mut Vec<u8>, kind: u8, records: &[(&[u8], &[u8])]) {
+/// PAX extended header records (`LEN KEY=VALUE\n`, LEN counting itself),
+/// for the tests of every module that builds tars.
+pub(crate) fn pax_data<K: AsRef<[u8]>>(records: &[(K, &[u8])]) -> Vec<u8> {
     let mut data = Vec::new();
     for (k, v) in records {
+        let k = k.as_ref();
         let body = k.len() + v.len() + 3;
         let mut len = body + body.to_string().len();
         if len.to_string().len() != body.to_string().len() {
@@ -77,6 +80,11 @@ fn pax(out: &mut Vec<u8>, kind: u8, records: &[(&[u8], &[u8])]) {
         data.extend_from_slice(v);
         data.push(b'\n');
     }
+    data
+}
+
+fn pax(out: &mut Vec<u8>, kind: u8, records: &[(&[u8], &[u8])]) {
+    let data = pax_data(records);
     member(out, b"PaxHeader", kind, &data);
 }
 

@@ -105,17 +105,7 @@ impl Layer {
 
     /// A PAX header before the next member.
     pub fn pax(&mut self, records: &[(&str, &[u8])]) -> &mut Self {
-        let mut data = Vec::new();
-        for (k, v) in records {
-            let body = k.len() + v.len() + 3;
-            let mut len = body + body.to_string().len();
-            if len.to_string().len() != body.to_string().len() {
-                len += 1;
-            }
-            data.extend_from_slice(format!("{len} {k}=").as_bytes());
-            data.extend_from_slice(v);
-            data.push(b'\n');
-        }
+        let data = crate::tar::tests::pax_data(records);
         self.inline(&header(b"PaxHeader", b'x', data.len() as u64, b"", 0o644)).inline(&data).padding(data.len())
     }
 

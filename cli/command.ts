@@ -14,7 +14,7 @@ export interface CommandShape {
 
 const shapes = new WeakMap<object, CommandShape>();
 
-const kebab = (name: string): string => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+export const kebab = (name: string): string => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 export function command<const T extends ArgsDef>(def: CommandDef<T>, shape: CommandShape = {}): CommandDef<T> {
   const cmd = defineCommand(def);

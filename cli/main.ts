@@ -3,12 +3,22 @@
  * after the subcommand, as cfsctl does), finds the command, checks its
  * arguments strictly and runs it. Commands load lazily so --help is instant.
  */
-import { runCommand, showUsage, type CommandDef } from 'citty';
+import { renderUsage, runCommand, type CommandDef } from 'citty';
 import { UsageError } from '../src/errors.js';
-import { checkArgs } from './command.js';
+import { checkArgs, kebab } from './command.js';
 import { extractGlobals, setGlobals } from './globals.js';
 import { EXIT_FAILURE, EXIT_USAGE, exitCodeFor, reportError } from './output.js';
 import { VERSION } from './version.js';
+
+/**
+ * citty's usage text, with options spelled as they are typed: the argument
+ * definitions use camelCase keys, the command line kebab-case.
+ */
+async function showUsage(cmd: CommandDef, parent: CommandDef | undefined): Promise<void> {
+  const args = (await (typeof cmd.args === 'function' ? cmd.args() : cmd.args)) ?? {};
+  const spelled: CommandDef = { ...cmd, args: Object.fromEntries(Object.entries(args).map(([key, def]) => [def.type === 'positional' ? key : kebab(key), def])) };
+  process.stdout.write(`${await renderUsage(spelled, parent)}\n\n`);
+}
 
 const main: CommandDef = {
   meta: {

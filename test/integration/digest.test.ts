@@ -146,5 +146,17 @@ test('bad options are usage errors with exit status 2', async () => {
   }
 });
 
+test('--help spells options as they are typed (kebab-case)', async () => {
+  for (const [args, option] of [
+    [['digest', '--help'], '--block-size'],
+    [['oci', 'pull', '--help'], '--additional-image-store'],
+  ] as const) {
+    const r = await cfskit(args);
+    assert.is(r.status, 0, args.join(' '));
+    assert.ok(r.stdout.includes(option), `${args.join(' ')} shows ${option}`);
+    assert.not.match(r.stdout, /--[a-z]+[A-Z]/, `${args.join(' ')}: no camelCase option`);
+  }
+});
+
 test.after(closeDigestWorkers);
 test.run();

@@ -17,10 +17,10 @@ const uvu = (dir) => ({ cmd: process.execPath, args: ['node_modules/uvu/bin.js',
 
 const suites = {
   rust: [
-    { cmd: '/usr/bin/cargo', args: ['test', '--release', '--quiet'], cwd: 'wasm-core', env: rustEnv, parse: parseCargo },
+    { cmd: '/usr/bin/cargo', args: ['test', '--profile', 'ci-test', '--quiet'], cwd: 'wasm-core', env: rustEnv, parse: parseCargo },
     {
       cmd: '/usr/bin/cargo',
-      args: ['clippy', '--release', '--quiet', '--all-targets', '--', '-D', 'warnings'],
+      args: ['clippy', '--profile', 'ci-test', '--quiet', '--all-targets', '--', '-D', 'warnings'],
       cwd: 'wasm-core',
       env: rustEnv,
       parse: checkPassed,

@@ -14,22 +14,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { printTable, type Timing } from './support.js';
+import { seededRandom } from '../test/support/random.js';
 
 const ENTRIES = Number(process.argv[2] ?? 5000);
 const CFSKIT = fileURLToPath(new URL('../../bin/cfskit', import.meta.url));
 const RUNS = 3;
 
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
 /** Directories of ~20 entries; sizes like an OS tree. */
 async function generate(root: string): Promise<{ files: number; bytes: number }> {
-  const rand = random(7);
+  const rand = seededRandom(7);
   const dirs = [root];
   let files = 0;
   let bytes = 0;

@@ -14,22 +14,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { closeDigestWorkers } from '../src/fsverity/digest.js';
 import { computeImageId } from '../src/image/compute.js';
+import { seededRandom } from '../test/support/random.js';
 
 const ENTRIES = Number(process.argv[2] ?? 50000);
 const CFSKIT = fileURLToPath(new URL('../../bin/cfskit', import.meta.url));
 
-/** A seeded generator: the same tree every run. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
 /** Directories of ~20 entries; files mostly small, as in an OS tree. */
 async function generate(root: string): Promise<{ files: number; bytes: number }> {
-  const rand = random(42);
+  const rand = seededRandom(42);
   let made = 1;
   let files = 0;
   let bytes = 0;

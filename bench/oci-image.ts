@@ -20,22 +20,15 @@ import { Repository } from '../src/repository/index.js';
 import { ociDocuments } from '../test/support/oci-image-fixtures.js';
 import { dir, file, hardlink, opaque, symlink, tarBytes, whiteout, type TarMember } from '../test/support/tar-writer.js';
 import { printTable, timeCommand, type Timing } from './support.js';
+import { seededRandom } from '../test/support/random.js';
 
 const FILES = Number(process.argv[2] ?? 30000);
 const CFSKIT = fileURLToPath(new URL('../../bin/cfskit', import.meta.url));
 const TAG = 'bench/os:1';
 
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
 /** One layer of `count` files under `top`, ~20 per directory. */
 function layer(top: string, count: number, seed: number, extra: TarMember[] = []): Buffer {
-  const rand = random(seed);
+  const rand = seededRandom(seed);
   const members: TarMember[] = [dir('usr/'), dir(`usr/${top}/`)];
   let dirName = '';
   for (let i = 0; i < count; i++) {

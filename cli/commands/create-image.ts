@@ -1,6 +1,7 @@
 import { createRepositoryImage } from '../../src/image/commit.js';
 import type { StoreStrategy } from '../../src/repository/index.js';
 import { command } from '../command.js';
+import { PROPAGATE_USR_TO_ROOT, TREE_PATH } from '../tree-args.js';
 import { printJson } from '../output.js';
 import { ProgressLine } from '../progress.js';
 import { withRepository } from '../repo.js';
@@ -14,13 +15,9 @@ export default command({
       'the EROFS image under images/), and print its ID (hex, as compute-id prints it)',
   },
   args: {
-    path: { type: 'positional', required: true, valueHint: 'PATH', description: 'the directory (a container root unless --no-propagate-usr-to-root)' },
+    path: TREE_PATH,
     name: { type: 'positional', required: false, valueHint: 'NAME', description: 'also name it images/refs/NAME (use as refs/NAME)' },
-    propagateUsrToRoot: {
-      type: 'boolean',
-      default: true,
-      description: 'give / the metadata of /usr, empty /run, keep only security.capability xattrs (--no-propagate-usr-to-root: as found)',
-    },
+    propagateUsrToRoot: PROPAGATE_USR_TO_ROOT,
     hardlink: {
       type: 'boolean',
       description: 'hard-link files on the repository\'s file system into objects/ when no reflink is possible (the files must never change again)',

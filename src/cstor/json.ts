@@ -19,7 +19,12 @@ const ATTEMPTS = 5;
 const sameFile = (a: Stats, b: Stats): boolean =>
   a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.mtimeMs === b.mtimeMs;
 
-async function readOnce(path: string): Promise<{ text: string; stats: Stats } | undefined> {
+/**
+ * A regular file of at most `maxBytes`, read through one descriptor (so one
+ * whole version of a file podman replaces), with the stat it was read under;
+ * undefined when it does not exist.
+ */
+async function readBounded(path: string, maxBytes: number, what: string): Promise<{ bytes: Buffer; stats: Stats } | undefined> {
   let handle;
   try {
     handle = await open(path, 'r');
@@ -30,9 +35,8 @@ async function readOnce(path: string): Promise<{ text: string; stats: Stats } | 
   try {
     const stats = await handle.stat();
     if (!stats.isFile()) throw new InputError(path, 'not a regular file');
-    if (stats.size > MAX_JSON_BYTES) throw new InputError(path, `${stats.size} bytes is too large for store metadata`);
-    const text = await handle.readFile('utf8');
-    return { text, stats };
+    if (stats.size > maxBytes) throw new InputError(path, `${stats.size} bytes is too large for ${what}`);
+    return { bytes: await handle.readFile(), stats };
   } catch (err) {
     throw systemError(err, path, 'read');
   } finally {
@@ -47,11 +51,12 @@ async function readOnce(path: string): Promise<{ text: string; stats: Stats } | 
  */
 export async function readStoreJson(path: string): Promise<unknown> {
   for (let attempt = 1; ; attempt++) {
-    const read = await readOnce(path);
+    const read = await readBounded(path, MAX_JSON_BYTES, 'store metadata');
+    const text = read?.bytes.toString('utf8') ?? '';
     // containers-storage itself treats an empty file as an empty list.
-    if (read === undefined || read.text.trim() === '') return undefined;
+    if (read === undefined || text.trim() === '') return undefined;
     try {
-      return JSON.parse(read.text) as unknown;
+      return JSON.parse(text) as unknown;
     } catch (err) {
       let now: Stats | undefined;
       try {
@@ -70,21 +75,5 @@ export async function readStoreJson(path: string): Promise<unknown> {
 
 /** A small file's bytes (big data items), or undefined if it does not exist. */
 export async function readSmallFile(path: string, maxBytes: number): Promise<Buffer | undefined> {
-  let handle;
-  try {
-    handle = await open(path, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw systemError(err, path, 'open');
-  }
-  try {
-    const stats = await handle.stat();
-    if (!stats.isFile()) throw new InputError(path, 'not a regular file');
-    if (stats.size > maxBytes) throw new InputError(path, `${stats.size} bytes is too large for image metadata`);
-    return await handle.readFile();
-  } catch (err) {
-    throw systemError(err, path, 'read');
-  } finally {
-    await handle.close();
-  }
+  return (await readBounded(path, maxBytes, 'image metadata'))?.bytes;
 }

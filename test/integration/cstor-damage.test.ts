@@ -12,34 +12,15 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CFSKIT, cfskit, run } from '../support/cli.js';
-import { buildHardContentImages, type FixtureName } from '../support/cstor-fixtures.js';
-import { createPodmanStore, havePodman, withPodmanStore, type FixtureImage, type PodmanStore } from '../support/podman.js';
+import { withHardContentImages, type HardContentContext } from '../support/cstor-fixtures.js';
+import { havePodman, withPodmanStore, type FixtureImage } from '../support/podman.js';
 import { pattern } from '../support/pattern.js';
 import { gated, haveRoot, haveTool } from '../support/prereq.js';
 
-interface Context {
-  store?: PodmanStore;
-  images?: Record<FixtureName, FixtureImage>;
-}
-
-const test = suite<Context>('cstor damage', {});
+const test = suite<HardContentContext>('cstor damage', {});
 const it = gated(test, havePodman());
 
-test.before(async (ctx) => {
-  if (havePodman() !== undefined) return;
-  ctx.store = await createPodmanStore();
-  try {
-    ctx.images = await buildHardContentImages(ctx.store);
-  } catch (err) {
-    await ctx.store.destroy();
-    ctx.store = undefined;
-    throw err;
-  }
-});
-
-test.after(async (ctx) => {
-  await ctx.store?.destroy();
-});
+withHardContentImages(test);
 
 /** Every path under `dir` with its type, size, mode and mtime. */
 async function snapshot(dir: string): Promise<string[]> {
@@ -78,7 +59,7 @@ async function replaceFile(path: string, data: Buffer | string): Promise<void> {
  * copy, runs `check`, then proves the copy was left as it was.
  */
 async function withDamage(
-  ctx: Context,
+  ctx: HardContentContext,
   damage: (d: Damaged) => Promise<void>,
   check: (d: Damaged) => Promise<void>,
   deep = false,

@@ -14,37 +14,18 @@ import { closeSync, fstatSync } from 'node:fs';
 import { ContainersStorage, layerTarChunks, readLayerEntries, SMALL_FILE, type StoredLayer } from '../../src/cstor/index.js';
 import { TarSplitter, type TarEntry } from '../../src/tar/split.js';
 import { cfskit, run } from '../support/cli.js';
-import { buildHardContentImages, CAPABILITY, IMAGE_NAMES, NON_UTF8, VERY_LONG_PATH, type FixtureName } from '../support/cstor-fixtures.js';
+import { CAPABILITY, IMAGE_NAMES, NON_UTF8, VERY_LONG_PATH, type FixtureName, withHardContentImages, type HardContentContext } from '../support/cstor-fixtures.js';
 import { createPodmanStore, havePodman, type FixtureImage, type PodmanStore } from '../support/podman.js';
 import { gated, haveTool } from '../support/prereq.js';
 
-interface Context {
-  store?: PodmanStore;
-  images?: Record<FixtureName, FixtureImage>;
-}
-
-const test = suite<Context>('cstor', {});
+const test = suite<HardContentContext>('cstor', {});
 const it = gated(test, havePodman(), haveTool('tar-split'));
 
-test.before(async (ctx) => {
-  if (havePodman() !== undefined) return;
-  ctx.store = await createPodmanStore();
-  try {
-    ctx.images = await buildHardContentImages(ctx.store);
-  } catch (err) {
-    await ctx.store.destroy();
-    ctx.store = undefined;
-    throw err;
-  }
-});
-
-test.after(async (ctx) => {
-  await ctx.store?.destroy();
-});
+withHardContentImages(test);
 
 const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
-function fixtures(ctx: Context): { store: PodmanStore; images: Record<FixtureName, FixtureImage> } {
+function fixtures(ctx: HardContentContext): { store: PodmanStore; images: Record<FixtureName, FixtureImage> } {
   if (!ctx.store || !ctx.images) throw new Error('fixtures were not built');
   return { store: ctx.store, images: ctx.images };
 }

@@ -12,6 +12,7 @@ import { CFSKIT, check, cfskit, run } from '../support/cli.js';
 import { pattern } from '../support/pattern.js';
 import { gated, haveRoot, haveTool } from '../support/prereq.js';
 import { withTempDir } from '../support/tmp.js';
+import { seededRandom } from '../support/random.js';
 
 const it = gated(test, haveTool('fsverity'));
 
@@ -25,15 +26,6 @@ function edgeSizes(blockSize: number, digestSize: number, limit: number): number
   return [...sizes].sort((a, b) => a - b);
 }
 
-/** A seeded generator so a failing random size can be reproduced. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
 const combos = [
   { hashAlg: 'sha256', blockSize: 4096 },
   { hashAlg: 'sha512', blockSize: 4096 },
@@ -45,7 +37,7 @@ const combos = [
 
 it('cfskit digest prints what fsverity digest prints, at every tree edge', async () => {
   const seed = Number(process.env.CFSKIT_TEST_SEED ?? Date.now() % 100000);
-  const rand = random(seed);
+  const rand = seededRandom(seed);
   await withTempDir('edges', async (dir) => {
     for (const { hashAlg, blockSize } of combos) {
       const digestSize = hashAlg === 'sha256' ? 32 : 64;

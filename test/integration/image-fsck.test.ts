@@ -10,9 +10,9 @@ import * as assert from 'uvu/assert';
 import { closeDigestWorkers } from '../../src/fsverity/digest.js';
 import { createRepositoryImage } from '../../src/image/commit.js';
 import { openImage } from '../../src/image/reader.js';
-import { fsck, type Problem } from '../../src/repository/fsck.js';
 import { Repository } from '../../src/repository/index.js';
 import { cfskit } from '../support/cli.js';
+import { fsckProblems, objectRel } from '../support/fsck.js';
 import { pattern } from '../support/pattern.js';
 import { gated, haveTool } from '../support/prereq.js';
 import { withTempDir } from '../support/tmp.js';
@@ -44,22 +44,11 @@ async function build(dir: string): Promise<Fixture> {
   }
 }
 
-const rel = (id: string): string => `objects/${id.slice(0, 2)}/${id.slice(2)}`;
-
-async function problems(path: string): Promise<Problem[]> {
-  const repo = await Repository.open(path);
-  try {
-    return [...(await fsck(repo)).problems];
-  } finally {
-    await repo.close();
-  }
-}
-
 it('a clean repository with an image passes, and its images are counted', async () => {
   await withTempDir('image-fsck-clean', async (dir) => {
     const f = await build(dir);
     assert.is(f.objects.length, 3);
-    assert.equal(await problems(f.path), []);
+    assert.equal(await fsckProblems(f.path), []);
     const r = await cfskit(['--repo', f.path, 'fsck', '--json']);
     assert.is(r.status, 0, r.stderr);
     assert.is((JSON.parse(r.stdout) as { imagesChecked: number }).imagesChecked, 1);
@@ -70,8 +59,8 @@ it('an object the image uses is deleted: image-missing-object names the image an
   await withTempDir('image-fsck-missing', async (dir) => {
     const f = await build(dir);
     const gone = f.objects[1] ?? '';
-    await rm(join(f.path, rel(gone)));
-    assert.equal(await problems(f.path), [{ kind: 'image-missing-object', path: `images/${f.imageId}`, detail: gone }]);
+    await rm(join(f.path, objectRel(gone)));
+    assert.equal(await fsckProblems(f.path), [{ kind: 'image-missing-object', path: `images/${f.imageId}`, detail: gone }]);
     const r = await cfskit(['--repo', f.path, 'fsck']);
     assert.is(r.status, 1);
     assert.match(r.stdout, `fsck: image-missing-object: images/${f.imageId}: ${gone}\n`);
@@ -81,12 +70,12 @@ it('an object the image uses is deleted: image-missing-object names the image an
 it('a damaged image object: its digest mismatches and the image no longer parses (image-invalid)', async () => {
   await withTempDir('image-fsck-damaged', async (dir) => {
     const f = await build(dir);
-    await truncate(join(f.path, rel(f.imageId)), 1000);
-    const found = await problems(f.path);
+    await truncate(join(f.path, objectRel(f.imageId)), 1000);
+    const found = await fsckProblems(f.path);
     assert.equal(
       found.map((p) => [p.kind, p.path]),
       [
-        ['object-digest-mismatch', rel(f.imageId)],
+        ['object-digest-mismatch', objectRel(f.imageId)],
         ['image-invalid', `images/${f.imageId}`],
       ],
     );
@@ -104,7 +93,7 @@ it('an image entry whose object is intact but not EROFS: image-invalid only', as
     } finally {
       await repo.close();
     }
-    const found = await problems(f.path);
+    const found = await fsckProblems(f.path);
     assert.equal(found.map((p) => [p.kind, p.path]), [['image-invalid', `images/${garbage}`]]);
     // An image named by its ref is parsed through its entry, once.
     const r = await cfskit(['--repo', f.path, 'image-objects', 'refs/garbage']);

@@ -3,10 +3,10 @@ import { mkdir, open, readFile, rm, symlink, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { fsck, type Problem } from '../../src/repository/fsck.js';
 import { Repository } from '../../src/repository/index.js';
 import { CONTENT_TYPES } from '../../src/splitstream/index.js';
 import { cfskit } from '../support/cli.js';
+import { fsckProblems, objectRel } from '../support/fsck.js';
 import { pattern } from '../support/pattern.js';
 import { withTempDir } from '../support/tmp.js';
 
@@ -36,38 +36,27 @@ async function build(dir: string): Promise<Fixture> {
   }
 }
 
-const rel = (id: string): string => `objects/${id.slice(0, 2)}/${id.slice(2)}`;
-
-async function problems(path: string): Promise<Problem[]> {
-  const repo = await Repository.open(path);
-  try {
-    return [...(await fsck(repo)).problems];
-  } finally {
-    await repo.close();
-  }
-}
-
 test('a clean repository passes', async () => {
   await withTempDir('fsck-clean', async (dir) => {
     const f = await build(dir);
-    assert.equal(await problems(f.path), []);
+    assert.equal(await fsckProblems(f.path), []);
   });
 });
 
 test('a corrupted object: digest mismatch naming it; reading the stream fails', async () => {
   await withTempDir('fsck-corrupt', async (dir) => {
     const f = await build(dir);
-    const fh = await open(join(f.path, rel(f.objA)), 'r+');
+    const fh = await open(join(f.path, objectRel(f.objA)), 'r+');
     const byte = Buffer.alloc(1);
     await fh.read(byte, 0, 1, 1234);
     byte[0] = (byte[0] ?? 0) ^ 0xff;
     await fh.write(byte, 0, 1, 1234);
     await fh.close();
-    const found = await problems(f.path);
-    assert.equal(found.map((p) => [p.kind, p.path]), [['object-digest-mismatch', rel(f.objA)]]);
+    const found = await fsckProblems(f.path);
+    assert.equal(found.map((p) => [p.kind, p.path]), [['object-digest-mismatch', objectRel(f.objA)]]);
     const r = await cfskit(['--repo', f.path, 'fsck']);
     assert.is(r.status, 1);
-    assert.match(r.stdout, `fsck: object-digest-mismatch: ${rel(f.objA)}: measured `);
+    assert.match(r.stdout, `fsck: object-digest-mismatch: ${objectRel(f.objA)}: measured `);
     assert.match(r.stdout, /1 problem/);
   });
 });
@@ -75,23 +64,23 @@ test('a corrupted object: digest mismatch naming it; reading the stream fails', 
 test('a deleted object: the stream referencing it is named', async () => {
   await withTempDir('fsck-delete', async (dir) => {
     const f = await build(dir);
-    await rm(join(f.path, rel(f.objB)));
-    const found = await problems(f.path);
+    await rm(join(f.path, objectRel(f.objB)));
+    const found = await fsckProblems(f.path);
     assert.equal(found.map((p) => [p.kind, p.path, p.detail]), [['missing-object-ref', 'streams/layer', f.objB]]);
     const cat = await cfskit(['--repo', f.path, 'cat', 'layer']);
     assert.is(cat.status, 1);
-    assert.match(cat.stderr, `${rel(f.objB)}: object is missing`);
+    assert.match(cat.stderr, `${objectRel(f.objB)}: object is missing`);
   });
 });
 
 test('a broken symlink and a stray file are named', async () => {
   await withTempDir('fsck-link', async (dir) => {
     const f = await build(dir);
-    await symlink(`../${rel('ab'.repeat(64))}`, join(f.path, 'streams/dangling'));
+    await symlink(`../${objectRel('ab'.repeat(64))}`, join(f.path, 'streams/dangling'));
     await mkdir(join(f.path, 'streams/refs/x'), { recursive: true });
     await symlink('../../nothing-here', join(f.path, 'streams/refs/x/gone'));
     await (await open(join(f.path, 'streams/plain-file'), 'w')).close();
-    const found = (await problems(f.path)).map((p) => [p.kind, p.path]);
+    const found = (await fsckProblems(f.path)).map((p) => [p.kind, p.path]);
     assert.equal(found, [
       ['broken-symlink', 'streams/dangling'],
       ['entry-not-symlink', 'streams/plain-file'],
@@ -103,12 +92,12 @@ test('a broken symlink and a stray file are named', async () => {
 test('a truncated stream: its object mismatches and the stream cannot be read', async () => {
   await withTempDir('fsck-truncate', async (dir) => {
     const f = await build(dir);
-    const file = join(f.path, rel(f.streamId));
+    const file = join(f.path, objectRel(f.streamId));
     const size = (await readFile(file)).length;
     await truncate(file, size - 7);
-    const found = await problems(f.path);
+    const found = await fsckProblems(f.path);
     const kinds = found.map((p) => [p.kind, p.path]);
-    assert.ok(kinds.some(([k, p]) => k === 'object-digest-mismatch' && p === rel(f.streamId)), JSON.stringify(kinds));
+    assert.ok(kinds.some(([k, p]) => k === 'object-digest-mismatch' && p === objectRel(f.streamId)), JSON.stringify(kinds));
     assert.ok(kinds.some(([k, p]) => (k === 'stream-open-failed' || k === 'stream-read-failed') && p === 'streams/layer'), JSON.stringify(kinds));
   });
 });

@@ -25,7 +25,8 @@ import { readFileSync } from 'node:fs';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pack as tarPack, type Header, type Pack } from 'tar-stream';
-import type { FixtureImage, PodmanStore } from './podman.js';
+import { createPodmanStore, havePodman, type FixtureImage, type PodmanStore } from './podman.js';
+import type { Test } from 'uvu';
 import { pattern } from './pattern.js';
 
 export const IMAGE_NAMES = {
@@ -157,4 +158,31 @@ export async function buildHardContentImages(store: PodmanStore): Promise<Record
   const siblingCtx = await runContext(store.dir, 'sibling-ctx', IMAGE_NAMES.base, ['echo sibling > /etc/sibling && chmod 4711 /etc/sibling']);
   const sibling = await store.build(siblingCtx, IMAGE_NAMES.sibling, TIMESTAMP);
   return { base, gnu, copy, deleted, sibling };
+}
+
+export interface HardContentContext {
+  store?: PodmanStore;
+  images?: Record<FixtureName, FixtureImage>;
+}
+
+/**
+ * Gives `test` a podman store holding the hard-content images for its
+ * tests, destroyed after them (or at once if building them fails). Nothing
+ * is built where podman cannot run; the suite's gate then skips it.
+ */
+export function withHardContentImages<T extends HardContentContext>(test: Test<T>): void {
+  test.before(async (ctx) => {
+    if (havePodman() !== undefined) return;
+    ctx.store = await createPodmanStore();
+    try {
+      ctx.images = await buildHardContentImages(ctx.store);
+    } catch (err) {
+      await ctx.store.destroy();
+      ctx.store = undefined;
+      throw err;
+    }
+  });
+  test.after(async (ctx) => {
+    await ctx.store?.destroy();
+  });
 }

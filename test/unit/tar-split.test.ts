@@ -17,14 +17,7 @@ import { splitTar, TarSplitter, type TarEntry } from '../../src/tar/split.js';
 import { pattern } from '../support/pattern.js';
 import { gated, haveTool } from '../support/prereq.js';
 import { withTempDir } from '../support/tmp.js';
-
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
+import { seededRandom } from '../support/random.js';
 
 interface Split {
   rebuilt: Buffer;
@@ -35,7 +28,7 @@ interface Split {
 
 /** Splits `tar` pushed in random chunks and joins the pieces back. */
 function splitInChunks(tar: Buffer, seed: number, maxChunk: number): Split {
-  const rand = random(seed);
+  const rand = seededRandom(seed);
   using splitter = new TarSplitter('test tar');
   const pieces: Uint8Array[] = [];
   const entries: TarEntry[] = [];

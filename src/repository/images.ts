@@ -3,15 +3,15 @@
  * objects cfskit (or composefs-rs) made — the only objects that may ever be
  * mounted — and `images/refs/<name>` names them.
  */
-import { lstat, readdir, unlink } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NotFoundError, UsageError, systemError } from '../errors.js';
+import { UsageError, systemError } from '../errors.js';
 import type { HashAlg } from '../fsverity/params.js';
 import { resolveLink } from './links.js';
 import { checkRefName } from './names.js';
 import { isObjectId, objectRelPath, type ObjectId } from './object-id.js';
 import type { ObjectStore, StoredObject } from './objects.js';
-import { replaceSymlink } from './symlinks.js';
+import { replaceSymlink, removeRefLink } from './symlinks.js';
 
 export class ImageStore {
   constructor(
@@ -41,14 +41,7 @@ export class ImageStore {
 
   async removeRef(ref: string): Promise<void> {
     checkRefName(ref);
-    const path = join(this.root, 'images/refs', ref);
-    try {
-      if (!(await lstat(path)).isSymbolicLink()) throw new NotFoundError(path, 'is not a ref');
-      await unlink(path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`refs/${ref}`, 'no such image ref');
-      throw systemError(err, path, 'unlink');
-    }
+    await removeRefLink(this.root, 'images/refs', ref, 'image ref');
   }
 
   /**

@@ -4,7 +4,7 @@
  * (`streams/refs/<name>`, GC roots), and opening or reassembling a stream
  * by content id, by `refs/…` name or by its verified digest.
  */
-import { lstat, readdir, unlink, type FileHandle } from 'node:fs/promises';
+import { readdir, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { NotFoundError, systemError } from '../errors.js';
@@ -14,7 +14,7 @@ import { resolveLink, openObjectFile } from './links.js';
 import { checkContentId, checkRefName } from './names.js';
 import { isObjectId, objectRelPath, toObjectId, type ObjectId } from './object-id.js';
 import { expectVerified, type ObjectStore } from './objects.js';
-import { replaceSymlink } from './symlinks.js';
+import { replaceSymlink, removeRefLink } from './symlinks.js';
 
 export interface StreamRef {
   /** The ref's name below streams/refs/. */
@@ -87,14 +87,7 @@ export class StreamStore {
 
   async removeRef(ref: string): Promise<void> {
     checkRefName(ref);
-    const path = join(this.root, 'streams/refs', ref);
-    try {
-      if (!(await lstat(path)).isSymbolicLink()) throw new NotFoundError(path, 'is not a ref');
-      await unlink(path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`refs/${ref}`, 'no such ref');
-      throw systemError(err, path, 'unlink');
-    }
+    await removeRefLink(this.root, 'streams/refs', ref, 'ref');
   }
 
   /** Refs below streams/refs/<prefix>, each resolved to its stream. */

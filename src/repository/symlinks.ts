@@ -92,3 +92,15 @@ export async function readRepoLink(root: string, relPath: string): Promise<strin
   }
   return resolved;
 }
+
+/** Removes the ref symlink `refsDir/ref`; `what` names the kind in errors. */
+export async function removeRefLink(root: string, refsDir: string, ref: string, what: string): Promise<void> {
+  const path = join(root, refsDir, ref);
+  try {
+    if (!(await lstat(path)).isSymbolicLink()) throw new NotFoundError(path, 'is not a ref');
+    await unlink(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`refs/${ref}`, `no such ${what}`);
+    throw systemError(err, path, 'unlink');
+  }
+}

@@ -14,10 +14,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { computeOciImageId, importTarLayer, manifestContentId, sha256Digest, tagRef } from '../src/oci/index.js';
-import { writeConfigStream, writeManifestStream, type LayerRef } from '../src/oci/image-streams.js';
+import { computeOciImageId } from '../src/oci/index.js';
 import { Repository } from '../src/repository/index.js';
-import { ociDocuments } from '../test/support/oci-image-fixtures.js';
+import { importLayers } from '../test/support/oci-import.js';
 import { dir, file, hardlink, opaque, symlink, tarBytes, whiteout, type TarMember } from '../test/support/tar-writer.js';
 import { printTable, timeCommand, type Timing } from './support.js';
 import { seededRandom } from '../test/support/random.js';
@@ -50,23 +49,10 @@ function layer(top: string, count: number, seed: number, extra: TarMember[] = []
   return tarBytes([...members, ...extra]);
 }
 
-async function* once(data: Buffer): AsyncGenerator<Uint8Array> {
-  yield data;
-}
-
 async function setUp(repoPath: string, layers: readonly Buffer[]): Promise<void> {
   const repo = await Repository.open(repoPath, { write: true });
   try {
-    const docs = ociDocuments(layers);
-    const refs: LayerRef[] = [];
-    for (const [i, tar] of layers.entries()) {
-      const diffId = docs.diffIds[i] ?? '';
-      refs.push({ diffId, streamId: (await importTarLayer(repo, diffId, once(tar))).streamId });
-    }
-    const configDigest = sha256Digest(docs.config);
-    const configStream = await writeConfigStream(repo, docs.config, configDigest, refs);
-    await writeManifestStream(repo, docs.manifest, sha256Digest(docs.manifest), { digest: configDigest, streamId: configStream }, refs);
-    await repo.streams.setRef(tagRef(TAG), manifestContentId(sha256Digest(docs.manifest)));
+    await importLayers(repo, TAG, layers);
   } finally {
     await repo.close();
   }

@@ -15,7 +15,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import {
   computeOciImageId,
   ensureImage,
-  importTarLayer,
   layerInfo,
   manifestContentId,
   openImageStreams,
@@ -32,6 +31,7 @@ import { dumpMatches, loadOciVectors, ociVectorFile, type OciVector } from '../s
 import { rejects } from '../support/rejects.js';
 import { InputError } from '../../src/errors.js';
 import { tarBytes, dir, file, hardlink, symlink, type TarMember } from '../support/tar-writer.js';
+import { importLayers } from '../support/oci-import.js';
 
 const VECTORS = loadOciVectors();
 const FIXTURES = ['single', 'layers', 'names', 'selinux'] as const;
@@ -65,25 +65,6 @@ function vector(name: string): OciVector {
   return v;
 }
 
-async function* once(data: Buffer): AsyncGenerator<Uint8Array> {
-  yield data;
-}
-
-/** Imports layers and writes the streams and tag a pull writes; returns the tag. */
-async function importLayers(repo: Repository, tag: string, layers: readonly Buffer[]): Promise<{ tag: string; refs: LayerRef[] }> {
-  const docs = ociDocuments(layers);
-  const refs: LayerRef[] = [];
-  for (const [i, tar] of layers.entries()) {
-    const diffId = docs.diffIds[i] ?? '';
-    refs.push({ diffId, streamId: (await importTarLayer(repo, diffId, once(tar))).streamId });
-  }
-  const configDigest = sha256Digest(docs.config);
-  const configStream = await writeConfigStream(repo, docs.config, configDigest, refs);
-  const manifestDigest = sha256Digest(docs.manifest);
-  await writeManifestStream(repo, docs.manifest, manifestDigest, { digest: configDigest, streamId: configStream }, refs);
-  await repo.streams.setRef(tagRef(tag), manifestContentId(manifestDigest));
-  return { tag, refs };
-}
 
 const imported = new Map<Fixture, { tag: string; refs: LayerRef[] }>();
 

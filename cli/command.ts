@@ -5,7 +5,7 @@
  * itself accepts anything.
  */
 import { defineCommand, type ArgsDef, type CommandDef } from 'citty';
-import { UsageError } from '../src/errors.js';
+import { UsageError } from '../common/index.js';
 
 export interface CommandShape {
   /** The last positional takes any number of values (FILE...). */

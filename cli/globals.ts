@@ -3,7 +3,7 @@
  * `--system`. Like cfsctl they go before the subcommand; cfskit also
  * accepts them after it.
  */
-import { UsageError } from '../src/errors.js';
+import { UsageError } from '../common/index.js';
 
 export interface GlobalOptions {
   readonly repo: string | undefined;

@@ -5,8 +5,7 @@
  * happens to be called that). The rule is syntactic, so what a command
  * reads never depends on which files exist.
  */
-import { openImageFile, type ComposefsImageFile } from '../src/image/reader.js';
-import { readStoredImage } from '../src/image/stored.js';
+import { openImageFile, type ComposefsImageFile, readStoredImage } from '../src/image/index.js';
 import { withRepository } from './repo.js';
 
 export const IMAGE_ARG_HELP =

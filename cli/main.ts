@@ -4,7 +4,7 @@
  * arguments strictly and runs it. Commands load lazily so --help is instant.
  */
 import { renderUsage, runCommand, type CommandDef } from 'citty';
-import { UsageError } from '../src/errors.js';
+import { UsageError } from '../common/index.js';
 import { checkArgs, kebab } from './command.js';
 import { extractGlobals, setGlobals } from './globals.js';
 import { EXIT_FAILURE, EXIT_USAGE, exitCodeFor, reportError } from './output.js';

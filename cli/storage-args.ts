@@ -3,8 +3,8 @@
  * `--storage-root DIR` and any number of `--additional-image-store DIR`.
  */
 import type { ArgsDef } from 'citty';
-import type { StorageOptions } from '../src/cstor/config.js';
-import { UsageError } from '../src/errors.js';
+import type { StorageOptions } from '../src/cstor/index.js';
+import { UsageError } from '../common/index.js';
 import { optionValues } from './command.js';
 
 export const storageArgs = {

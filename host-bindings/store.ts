@@ -7,7 +7,8 @@
  * result.
  */
 import { describe, hostCall } from './call.js';
-import { errnoOf, toSystemError, type PathArg } from './native.js';
+import { errnoOf } from '../common/index.js';
+import { toSystemError, type PathArg } from './native.js';
 
 export type StoreMethodName = 'reflink' | 'link' | 'copy';
 

@@ -102,7 +102,7 @@ function buildAddon() {
 
 function buildTypeScript() {
   const tsc = join(root, 'node_modules/typescript/bin/tsc');
-  const inputs = ['src', 'cli', 'host-bindings', 'test', 'bench', 'tsconfig.json'].map((p) => join(root, p));
+  const inputs = ['common', 'src', 'cli', 'host-bindings', 'test', 'bench', 'tsconfig.json'].map((p) => join(root, p));
   if (stale(join(root, 'dist/.tsbuildinfo'), inputs)) {
     log('tsc');
     run(process.execPath, [tsc, '-p', 'tsconfig.json']);

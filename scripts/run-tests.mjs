@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // Runs every test suite and ends with one line: "N passed, N failed".
+//   lint         module boundaries and the public API (scripts/check-boundaries.mjs)
 //   rust         wasm-core's own tests (native) and clippy
 //   unit         uvu, pure logic through the wasm core
 //   integration  uvu, real tools, file systems, containers-storage
@@ -16,6 +17,7 @@ const rustEnv = { ...process.env, PATH: `/usr/bin:${process.env.PATH ?? ''}`, RU
 const uvu = (dir) => ({ cmd: process.execPath, args: ['node_modules/uvu/bin.js', dir, '.test.js$'], parse: parseUvu });
 
 const suites = {
+  lint: [{ cmd: process.execPath, args: ['scripts/check-boundaries.mjs'], parse: checkPassed }],
   rust: [
     { cmd: '/usr/bin/cargo', args: ['test', '--profile', 'ci-test', '--quiet'], cwd: 'wasm-core', env: rustEnv, parse: parseCargo },
     {

@@ -1,4 +1,4 @@
-import { createRepositoryImage } from '../../src/image/commit.js';
+import { createRepositoryImage } from '../../src/image/index.js';
 import type { StoreStrategy } from '../../src/repository/index.js';
 import { command } from '../command.js';
 import { PROPAGATE_USR_TO_ROOT, TREE_PATH } from '../tree-args.js';

@@ -1,4 +1,4 @@
-import { ContainersStorage, shortId } from '../../src/cstor/storage.js';
+import { ContainersStorage, shortId } from '../../src/cstor/index.js';
 import { command } from '../command.js';
 import { EXIT_FAILURE, errorJson, printJson, reportError } from '../output.js';
 import { storageArgs, storageOptions } from '../storage-args.js';

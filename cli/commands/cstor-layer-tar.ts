@@ -1,6 +1,5 @@
-import { writeLayerTar } from '../../src/cstor/layer-tar.js';
-import { ContainersStorage } from '../../src/cstor/storage.js';
-import { UsageError } from '../../src/errors.js';
+import { writeLayerTar, ContainersStorage } from '../../src/cstor/index.js';
+import { UsageError } from '../../common/index.js';
 import { command } from '../command.js';
 import { storageArgs, storageOptions } from '../storage-args.js';
 

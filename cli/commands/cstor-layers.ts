@@ -1,4 +1,4 @@
-import { ContainersStorage, shortId, type StoredLayer } from '../../src/cstor/storage.js';
+import { ContainersStorage, shortId, type StoredLayer } from '../../src/cstor/index.js';
 import { command } from '../command.js';
 import { printJson } from '../output.js';
 import { storageArgs, storageOptions } from '../storage-args.js';

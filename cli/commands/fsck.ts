@@ -1,4 +1,4 @@
-import { fsck } from '../../src/repository/fsck.js';
+import { fsck } from '../../src/repository/index.js';
 import { command } from '../command.js';
 import { EXIT_FAILURE, printJson } from '../output.js';
 import { ProgressLine } from '../progress.js';

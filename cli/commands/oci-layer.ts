@@ -1,4 +1,4 @@
-import { UsageError } from '../../src/errors.js';
+import { UsageError } from '../../common/index.js';
 import { checkDigest, layerContentId, layerInfo, writeLayerDumpfile } from '../../src/oci/index.js';
 import { CONTENT_TYPES } from '../../src/splitstream/index.js';
 import { command } from '../command.js';

@@ -1,4 +1,4 @@
-import { UsageError } from '../../src/errors.js';
+import { UsageError } from '../../common/index.js';
 import { CSTOR_PREFIX, pullFromContainersStorage } from '../../src/oci/index.js';
 import { command } from '../command.js';
 import { progressSink, type ProgressMode } from '../import-progress.js';

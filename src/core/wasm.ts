@@ -3,7 +3,7 @@
  * Errors the core returns become InputErrors naming the caller's input.
  */
 import * as core from '../../gen/wasm-core/cfskit-core.js';
-import { InputError } from '../errors.js';
+import { InputError } from '../../common/index.js';
 
 export const fsverity = core.fsverity;
 export const splitstream = core.splitstream;

@@ -2,8 +2,8 @@
  * A layer file's content checked against what tar-split recorded for it:
  * its size and its CRC-64 (Go's crc64 ISO table, computed in the wasm core).
  */
-import { tarsplit } from '../core/wasm.js';
-import { IntegrityError, systemError } from '../errors.js';
+import { tarsplit } from '../core/index.js';
+import { IntegrityError, systemError } from '../../common/index.js';
 import { readFd } from './fd.js';
 
 export const READ_CHUNK = 1 << 20;

@@ -9,7 +9,7 @@
 import { constants } from 'node:fs';
 import { lstat, realpath } from 'node:fs/promises';
 import { sep } from 'node:path';
-import { CfskitError, IntegrityError, SystemError, systemError } from '../errors.js';
+import { CfskitError, IntegrityError, SystemError, systemError } from '../../common/index.js';
 import { closeFd, fstatFd, openAndReadSync, openFd } from './fd.js';
 
 export interface OpenedFile {

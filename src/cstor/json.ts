@@ -10,7 +10,7 @@
 import { open, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InputError, systemError } from '../errors.js';
+import { InputError, systemError } from '../../common/index.js';
 
 /** No metadata file of a sane store comes near this. */
 const MAX_JSON_BYTES = 512 << 20;

@@ -24,9 +24,8 @@
  */
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { tarsplit, withInput } from '../core/wasm.js';
-import { InputError, NotFoundError, systemError } from '../errors.js';
-import type { Entry as CoreRecord, FileEntry } from '../../gen/wasm-core/interfaces/cfskit-core-tarsplit.js';
+import { tarsplit, withInput, type CoreTarSplitRecord as CoreRecord, type CoreTarSplitFileEntry as FileEntry } from '../core/index.js';
+import { InputError, NotFoundError, systemError } from '../../common/index.js';
 import { checkContent, readContent, type ContentClaim } from './content.js';
 import { DiffFiles, accessError } from './diff-files.js';
 import { closeFd } from './fd.js';

@@ -12,7 +12,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InputError, NotFoundError, UnsupportedError, systemError } from '../errors.js';
+import { InputError, NotFoundError, UnsupportedError, systemError } from '../../common/index.js';
 import type { StoreLocation } from './config.js';
 import { readSmallFile, readStoreJson } from './json.js';
 import { isStoreId, parseImages, parseLayers, type ImageRecord, type LayerRecord } from './records.js';

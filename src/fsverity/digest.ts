@@ -8,10 +8,10 @@ import { closeSync, constants, fstat, fstatSync, openSync, readSync } from 'node
 import type { FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { availableParallelism } from 'node:os';
-import { fsverity, tarsplit, withInput } from '../core/wasm.js';
-import { InputError, IntegrityError, UsageError, systemError } from '../errors.js';
-import { WorkerPool } from '../workers/pool.js';
-import { resolveParams, type HashAlg, type VerityOptions, type VerityParams } from './params.js';
+import { fsverity, tarsplit, withInput } from '../core/index.js';
+import { InputError, IntegrityError, UsageError, systemError, type HashAlg } from '../../common/index.js';
+import { WorkerPool } from '../workers/index.js';
+import { resolveParams, type VerityOptions, type VerityParams } from './params.js';
 import { planRanges } from './plan.js';
 import type { RangeJob, RangeResult } from './range.js';
 import { READ_CHUNK, readChunks } from './reader.js';

@@ -7,11 +7,9 @@
  */
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { IntegrityError, systemError } from '../errors.js';
-import type { Repository } from '../repository/repository.js';
-import { ImportContext, type StoreMethod, type StoreStrategy } from '../repository/objects.js';
-import type { ObjectId } from '../repository/object-id.js';
-import { withInput } from '../core/wasm.js';
+import { IntegrityError, systemError } from '../../common/index.js';
+import { type Repository, ImportContext, type StoreMethod, type StoreStrategy, type ObjectId } from '../repository/index.js';
+import { withInput } from '../core/index.js';
 import { takeBlob } from './blob.js';
 import { openImage } from './reader.js';
 import { scanTreeWithFiles, type ExternalFile, type ScanOptions } from './scan.js';

@@ -5,9 +5,8 @@
  * promise API's thread-pool round trips would cost more than the hashing.
  */
 import { closeSync, constants, openSync, readSync } from 'node:fs';
-import { IntegrityError, systemError } from '../errors.js';
-import { digestBytes } from '../fsverity/digest.js';
-import type { HashAlg } from '../fsverity/params.js';
+import { IntegrityError, systemError, type HashAlg } from '../../common/index.js';
+import { digestBytes } from '../fsverity/index.js';
 
 /** Files up to this size are digested in batches. */
 export const SMALL_FILE = 1 << 20;

@@ -1,5 +1,5 @@
 /** Worker thread entry: digests batches of small files for a tree scan. */
-import { serve } from '../workers/pool.js';
+import { serve } from '../workers/index.js';
 import { digestBatch, SMALL_FILE, type DigestBatch } from './digest-batch.js';
 
 const buffer = Buffer.allocUnsafe(SMALL_FILE + 1);

@@ -9,12 +9,10 @@ import { closeSync, constants, lstatSync, openSync, readdirSync, readlinkSync, r
 import { open, type FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
-import type { Entry, Node, Tree, Xattr } from '../../gen/wasm-core/interfaces/cfskit-core-composefs.js';
-import { composefs, withInput } from '../core/wasm.js';
-import { InputError, IntegrityError, systemError } from '../errors.js';
-import { digestFile } from '../fsverity/digest.js';
-import { resolveParams, type HashAlg, type VerityOptions } from '../fsverity/params.js';
-import { WorkerPool } from '../workers/pool.js';
+import { type TreeEntry as Entry, type TreeNode as Node, type Tree, type Xattr, composefs, withInput } from '../core/index.js';
+import { InputError, IntegrityError, systemError, type HashAlg } from '../../common/index.js';
+import { digestFile, resolveParams, type VerityOptions } from '../fsverity/index.js';
+import { WorkerPool } from '../workers/index.js';
 import { SMALL_FILE, type DigestBatch } from './digest-batch.js';
 import { readTreeXattrs, type XattrMap } from './xattrs.js';
 

@@ -7,8 +7,7 @@
  */
 import { closeSync } from 'node:fs';
 import { checkContent, readLayerEntries, type LayerFile, type StoredLayer } from '../cstor/index.js';
-import type { ImportContext, Repository } from '../repository/index.js';
-import type { StoredObject } from '../repository/objects.js';
+import type { ImportContext, Repository, StoredObject } from '../repository/index.js';
 import { layerContentId } from './identifiers.js';
 import { INLINE_MAX, LayerStreamBuilder } from './layer-stream.js';
 import type { ImportStats } from './stats.js';

@@ -4,8 +4,8 @@
  * `oci-manifest-<digest>`, and tags under `streams/refs/oci/`.
  */
 import { createHash } from 'node:crypto';
-import { UsageError } from '../errors.js';
-import { encodeTag } from '../repository/names.js';
+import { UsageError } from '../../common/index.js';
+import { encodeTag } from '../repository/index.js';
 
 const DIGEST = /^sha256:[0-9a-f]{64}$|^sha512:[0-9a-f]{128}$/;
 

@@ -1,5 +1,5 @@
 /** What an import did, in the terms composefs-rs's ImportStats uses. */
-import type { StoreMethod } from '../repository/objects.js';
+import type { StoreMethod } from '../repository/index.js';
 
 export class ImportStats {
   layers = 0;

@@ -5,10 +5,9 @@
  * input's sha256 must be the diff_id, or nothing is committed.
  */
 import { createHash } from 'node:crypto';
-import { IntegrityError } from '../errors.js';
-import type { Repository } from '../repository/index.js';
-import { ObjectWriter } from '../repository/object-writer.js';
-import { splitTar } from '../tar/split.js';
+import { IntegrityError } from '../../common/index.js';
+import { type Repository, ObjectWriter } from '../repository/index.js';
+import { splitTar } from '../tar/index.js';
 import { checkDigest, layerContentId } from './identifiers.js';
 import { INLINE_MAX, LayerStreamBuilder } from './layer-stream.js';
 import { ImportStats } from './stats.js';

@@ -6,7 +6,7 @@
  */
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { openImage } from '../image/reader.js';
+import { openImage } from '../image/index.js';
 import { openObjectFile, resolveLink } from './links.js';
 import { META_FILE, parseMeta } from './meta.js';
 import { isObjectId, objectRelPath, toObjectId, type ObjectId } from './object-id.js';

@@ -5,8 +5,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UsageError, systemError } from '../errors.js';
-import type { HashAlg } from '../fsverity/params.js';
+import { UsageError, systemError, type HashAlg } from '../../common/index.js';
 import { resolveLink } from './links.js';
 import { checkRefName } from './names.js';
 import { isObjectId, objectRelPath, type ObjectId } from './object-id.js';

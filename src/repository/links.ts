@@ -6,8 +6,7 @@
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InputError, NotFoundError, systemError } from '../errors.js';
-import type { HashAlg } from '../fsverity/params.js';
+import { InputError, NotFoundError, systemError, type HashAlg } from '../../common/index.js';
 import { idFromObjectTarget, objectRelPath, type ObjectId } from './object-id.js';
 import { checkParents, readRepoLink } from './symlinks.js';
 

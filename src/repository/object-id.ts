@@ -2,8 +2,7 @@
  * Object IDs: fs-verity digests as lowercase hex, and where each lives in a
  * repository (`objects/<first byte>/<rest>`).
  */
-import { InputError } from '../errors.js';
-import type { HashAlg } from '../fsverity/params.js';
+import { InputError, type HashAlg } from '../../common/index.js';
 
 /** A full fs-verity digest in lowercase hex (64 or 128 characters). */
 export type ObjectId = string;

@@ -6,8 +6,8 @@
  */
 import { write } from 'node:fs';
 import { promisify } from 'node:util';
-import { fsverity } from '../core/wasm.js';
-import { resolveParams } from '../fsverity/params.js';
+import { fsverity } from '../core/index.js';
+import { resolveParams } from '../fsverity/index.js';
 import { toObjectId } from './object-id.js';
 import type { ObjectStore, StoredObject } from './objects.js';
 import { TempObject } from './temp-object.js';

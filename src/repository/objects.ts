@@ -10,12 +10,10 @@ import { close, constants, open, write } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { enableVerity, measureVerity, statx, storeObject, VerityNotEnabledError, type StoreMethodName } from '../../host-bindings/index.js';
-import { IntegrityError, UnsupportedError, systemError } from '../errors.js';
-import { digestBytes, digestFile } from '../fsverity/digest.js';
-import { readChunks } from '../fsverity/reader.js';
-import { tarsplit } from '../core/wasm.js';
-import type { HashAlg } from '../fsverity/params.js';
+import { enableVerity, measureVerity, statx, storeObject, type StoreMethodName } from '../../host-bindings/index.js';
+import { IntegrityError, UnsupportedError, VerityNotEnabledError, systemError, type HashAlg } from '../../common/index.js';
+import { digestBytes, digestFile, readChunks } from '../fsverity/index.js';
+import { tarsplit } from '../core/index.js';
 import { objectPathname, toObjectId, type ObjectId } from './object-id.js';
 import { TempObject } from './temp-object.js';
 

@@ -16,11 +16,8 @@ import {
   openTmpfile,
   reopenReadOnly,
   syncfs,
-  VerityNotEnabledError,
-  VerityUnsupportedError,
 } from '../../host-bindings/index.js';
-import { CfskitError, InputError, NotFoundError, UnsupportedError, systemError } from '../errors.js';
-import type { HashAlg } from '../fsverity/params.js';
+import { CfskitError, InputError, NotFoundError, UnsupportedError, VerityNotEnabledError, VerityUnsupportedError, systemError, type HashAlg } from '../../common/index.js';
 import { ImageStore } from './images.js';
 import { RepositoryLock } from './lock.js';
 import { META_FILE, hashAlgOf, newMeta, parseAlgorithm, parseMeta, serializeMeta, type Algorithm } from './meta.js';

@@ -7,8 +7,7 @@
 import { readdir, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { NotFoundError, systemError } from '../errors.js';
-import type { HashAlg } from '../fsverity/params.js';
+import { NotFoundError, systemError, type HashAlg } from '../../common/index.js';
 import { openSplitstream, reassemble, SplitstreamWriter, type SplitstreamReader } from '../splitstream/index.js';
 import { resolveLink, openObjectFile } from './links.js';
 import { checkContentId, checkRefName } from './names.js';

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readlink, rename, symlink, unlink } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
-import { InputError, NotFoundError, systemError } from '../errors.js';
+import { InputError, NotFoundError, systemError } from '../../common/index.js';
 
 /** The relative target for a link at `linkPath` to `targetPath` (both repo-relative). */
 export function relativeTarget(linkPath: string, targetPath: string): string {

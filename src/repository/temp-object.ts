@@ -11,7 +11,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { hostAvailability, linkTmpfile, openTmpfile, reopenReadOnly } from '../../host-bindings/index.js';
-import { systemError } from '../errors.js';
+import { systemError } from '../../common/index.js';
 import { objectPathname, type ObjectId } from './object-id.js';
 
 const openAsync = promisify(open);

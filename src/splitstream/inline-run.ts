@@ -6,7 +6,7 @@
  * moves to a temp file, so a run of any length costs bounded memory.
  */
 import { open, rm, type FileHandle } from 'node:fs/promises';
-import { systemError } from '../errors.js';
+import { systemError } from '../../common/index.js';
 
 /** Largest piece handed on at a time (and read back from the spill file). */
 export const PIECE_SIZE = 1 << 20;

@@ -5,10 +5,8 @@
  * stays bounded whatever the stream claims.
  */
 import type { FileHandle } from 'node:fs/promises';
-import type { Header, Info } from '../../gen/wasm-core/interfaces/cfskit-core-splitstream.js';
-import { splitstream, withInput } from '../core/wasm.js';
-import { CfskitError, InputError, IntegrityError, systemError } from '../errors.js';
-import type { HashAlg } from '../fsverity/params.js';
+import { type CoreSplitstreamHeader as Header, type CoreSplitstreamInfo as Info, splitstream, withInput } from '../core/index.js';
+import { CfskitError, InputError, IntegrityError, systemError, type HashAlg } from '../../common/index.js';
 
 export interface SplitstreamInfo {
   readonly hashAlg: HashAlg;

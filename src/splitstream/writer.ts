@@ -13,10 +13,8 @@
 import { randomBytes } from 'node:crypto';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Writer as CoreWriter } from '../../gen/wasm-core/interfaces/cfskit-core-splitstream.js';
-import { coreMessage, splitstream } from '../core/wasm.js';
-import { CfskitError, IntegrityError, UsageError, systemError } from '../errors.js';
-import { isHashAlg, type HashAlg } from '../fsverity/params.js';
+import { type CoreSplitstreamWriter as CoreWriter, coreMessage, splitstream } from '../core/index.js';
+import { CfskitError, IntegrityError, UsageError, systemError, type HashAlg, isHashAlg } from '../../common/index.js';
 import { InlineRun, PIECE_SIZE, writeAll } from './inline-run.js';
 
 export interface SplitstreamWriterOptions {

@@ -4,7 +4,7 @@
  * when free, and are unref'd while idle so they never keep a process alive.
  */
 import { Worker, parentPort } from 'node:worker_threads';
-import { reviveError, serializeError, type SerializedError } from '../errors.js';
+import { reviveError, serializeError, type SerializedError } from '../../common/index.js';
 
 type Reply<Res> = { id: number; ok: true; value: Res } | { id: number; ok: false; error: SerializedError };
 

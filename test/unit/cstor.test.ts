@@ -17,7 +17,7 @@ import { parseImages, parseLayers } from '../../src/cstor/records.js';
 import { normalizeName, parseReference } from '../../src/cstor/reference.js';
 import { bigDataFileName } from '../../src/cstor/store.js';
 import { tarsplit, withInput } from '../../src/core/wasm.js';
-import { InputError, IntegrityError, UsageError } from '../../src/errors.js';
+import { InputError, IntegrityError, UsageError } from '../../common/index.js';
 import { withTempDir } from '../support/tmp.js';
 
 async function rejects(promise: Promise<unknown>, check: RegExp | ((err: unknown) => boolean)): Promise<void> {

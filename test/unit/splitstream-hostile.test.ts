@@ -16,9 +16,9 @@ import {
   UsageError,
   openSplitstream,
   reassemble,
-  type SplitstreamExpectations,
   type SplitstreamReader,
 } from '../../src/index.js';
+import type { SplitstreamExpectations } from '../../src/splitstream/index.js';
 import { splitstreamVectors } from '../support/splitstream-vectors.js';
 import { withTempDir } from '../support/tmp.js';
 

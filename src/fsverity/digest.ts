@@ -9,7 +9,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { availableParallelism } from 'node:os';
 import { fsverity, tarsplit, withInput } from '../core/index.js';
-import { InputError, IntegrityError, UsageError, systemError, type HashAlg } from '../../common/index.js';
+import { CancelledError, InputError, IntegrityError, UsageError, systemError, type HashAlg } from '../../common/index.js';
 import { WorkerPool } from '../workers/index.js';
 import { resolveParams, type VerityOptions, type VerityParams } from './params.js';
 import { planRanges } from './plan.js';
@@ -163,20 +163,28 @@ async function digestSerial(fd: number, path: string, size: number, params: Veri
   }
 }
 
+/**
+ * One pool for every parallel digest, as large as the largest thread count
+ * asked for; each digest keeps at most its own `threads` jobs in flight, so
+ * concurrent digests with different counts share it.
+ */
 let pool: WorkerPool<RangeJob, RangeResult> | undefined;
 
 function rangePool(threads: number): WorkerPool<RangeJob, RangeResult> {
-  if (!pool || pool.size !== threads) {
-    void pool?.close();
-    pool = new WorkerPool(new URL('./worker.js', import.meta.url), threads);
-  }
+  pool ??= new WorkerPool(new URL('./worker.js', import.meta.url), threads);
+  pool.grow(threads);
   return pool;
 }
 
-/** Stops the digest worker threads (they also stop on their own at exit). */
+/**
+ * Stops the digest worker threads (idle ones never keep a process alive).
+ * Digests still running reject with a CancelledError; later ones start a
+ * new pool.
+ */
 export async function closeDigestWorkers(): Promise<void> {
-  await pool?.close();
+  const closing = pool;
   pool = undefined;
+  await closing?.close();
 }
 
 async function digestParallel(
@@ -190,18 +198,26 @@ async function digestParallel(
 ): Promise<Digested> {
   const plan = planRanges(params, size, jobBytes);
   const workers = rangePool(threads);
-  const jobs: Promise<RangeResult>[] = [];
-  for (let i = 0; i < plan.jobs; i++) {
-    const start = i * plan.jobSize;
-    const end = Math.min(size, start + plan.jobSize);
-    jobs.push(workers.run({ path, fd, start, end, height: plan.height, params, crc64: wantCrc }));
-  }
-  // Every job must settle before the caller may close the descriptor the
-  // workers read from; the first failure is reported.
-  const results = await Promise.allSettled(jobs);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
-  const parts = results.map((r) => (r as PromiseFulfilledResult<RangeResult>).value);
+  const parts: RangeResult[] = [];
+  let next = 0;
+  let failure: { readonly reason: unknown } | undefined;
+  // `threads` lanes each run one job after another. Every lane finishes
+  // before this returns, so no worker still reads the descriptor when the
+  // caller closes it; after a failure no lane starts another job.
+  const lane = async (): Promise<void> => {
+    while (next < plan.jobs && failure === undefined) {
+      const i = next++;
+      const start = i * plan.jobSize;
+      const end = Math.min(size, start + plan.jobSize);
+      try {
+        parts[i] = await workers.run({ path, fd, start, end, height: plan.height, params, crc64: wantCrc });
+      } catch (err) {
+        failure ??= { reason: err instanceof CancelledError ? new CancelledError(`${path}: digest abandoned: ${err.message}`) : err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(threads, plan.jobs) }, lane));
+  if (failure !== undefined) throw failure.reason;
   const entries = Buffer.concat(parts.map((p) => p.entries));
   const after = await fstatAsync(fd);
   if (after.size !== size) {

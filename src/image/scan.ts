@@ -173,8 +173,9 @@ let pool: WorkerPool<DigestBatch, Uint8Array[]> | undefined;
 
 /** Stops the scan's digest threads (idle ones never keep a process alive). */
 export async function closeScanWorkers(): Promise<void> {
-  await pool?.close();
+  const closing = pool;
   pool = undefined;
+  await closing?.close();
 }
 
 /**

@@ -6,6 +6,7 @@
  * reads never depends on which files exist.
  */
 import { openImageFile, type ComposefsImageFile, readStoredImage } from '../src/image/index.js';
+import type { LocationOptions } from '../src/repository/index.js';
 import { withRepository } from './repo.js';
 
 export const IMAGE_ARG_HELP =
@@ -16,7 +17,7 @@ export function isRepositoryImageName(arg: string): boolean {
 }
 
 /** Runs `body` with the image open, closing it (and the repository) afterwards. */
-export async function withImageArg<T>(arg: string, body: (image: ComposefsImageFile) => Promise<T>): Promise<T> {
+export async function withImageArg<T>(location: LocationOptions, arg: string, body: (image: ComposefsImageFile) => Promise<T>): Promise<T> {
   const use = async (image: ComposefsImageFile): Promise<T> => {
     try {
       return await body(image);
@@ -25,5 +26,5 @@ export async function withImageArg<T>(arg: string, body: (image: ComposefsImageF
     }
   };
   if (!isRepositoryImageName(arg)) return use(await openImageFile(arg));
-  return withRepository({}, async (repo) => use((await readStoredImage(repo, arg)).image));
+  return withRepository(location, {}, async (repo) => use((await readStoredImage(repo, arg)).image));
 }

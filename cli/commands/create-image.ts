@@ -28,7 +28,7 @@ export default command({
   async run({ args }) {
     const strategies: StoreStrategy[] = args.hardlink ? ['reflink', 'hardlink', 'copy'] : ['reflink', 'copy'];
     const progress = new ProgressLine();
-    const created = await withRepository({ write: true }, (repo) =>
+    const created = await withRepository(args, { write: true }, (repo) =>
       createRepositoryImage(repo, args.path, {
         name: args.name,
         propagateUsrToRoot: args.propagateUsrToRoot,

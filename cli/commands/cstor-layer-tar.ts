@@ -12,9 +12,9 @@ const args = {
 export default command({
   meta: { name: 'layer-tar', description: "Write a layer's original tar to stdout, rebuilt from containers-storage as `tar-split asm` does" },
   args,
-  async run({ args: parsed, rawArgs }) {
+  async run({ args: parsed }) {
     if (process.stdout.isTTY) throw new UsageError('refusing to write a tar to a terminal; redirect stdout to a file or pipe');
-    const storage = await ContainersStorage.open(storageOptions(args, rawArgs));
+    const storage = await ContainersStorage.open(storageOptions(parsed));
     const layer = await storage.findLayer(parsed.layer);
     await writeLayerTar(layer, process.stdout, { verifyDigest: parsed.verifyDigest });
     return 0;

@@ -14,8 +14,8 @@ const short = (value: string | undefined): string => (value ? shortId(value.repl
 export default command({
   meta: { name: 'layers', description: 'List the layers in containers-storage, or those of one image' },
   args,
-  async run({ args: parsed, rawArgs }) {
-    const storage = await ContainersStorage.open(storageOptions(args, rawArgs));
+  async run({ args: parsed }) {
+    const storage = await ContainersStorage.open(storageOptions(parsed));
     let layers: StoredLayer[];
     if (parsed.image) layers = await storage.imageLayers(await storage.findImage(parsed.image));
     else layers = await storage.layers();

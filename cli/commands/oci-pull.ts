@@ -24,18 +24,18 @@ const args = {
 export default command({
   meta: { name: 'pull', description: 'Import an image from containers-storage without copying its data' },
   args,
-  async run({ args: parsed, rawArgs }) {
+  async run({ args: parsed }) {
     if (!parsed.image.startsWith(CSTOR_PREFIX)) {
       throw new UsageError(`only ${CSTOR_PREFIX}REF sources are supported (got "${parsed.image}")`);
     }
     const started = process.hrtime.bigint();
     const progress = progressSink(parsed.progress as ProgressMode);
-    const result = await withRepository({ write: true }, (repo) =>
+    const result = await withRepository(parsed, { write: true }, (repo) =>
       pullFromContainersStorage(repo, parsed.image, {
         ...(parsed.name ? { tag: parsed.name } : {}),
         zerocopy: parsed.localFetch === 'zerocopy',
         bootable: parsed.bootable === true,
-        storage: storageOptions(args, rawArgs),
+        storage: storageOptions(parsed),
         ...(progress.sink ? { progress: progress.sink } : {}),
       }),
     ).finally(() => progress.done());

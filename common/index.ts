@@ -3,7 +3,7 @@
  * cfskit: error classes, the hash algorithms, errno and write helpers.
  */
 export * from './errors.js';
-export { ERROR_CLASSES, reviveError, serializeError, type SerializedError } from './serialize.js';
+export { ERROR_CLASSES, inContext, reviveError, serializeError, type SerializedError } from './serialize.js';
 export { HASH_ALGS, HASH_ALG_INFO, HEX_DIGEST, PREFIXED_DIGEST, hashAlgOfKernelId, hexLength, isHashAlg, isHexDigest, type HashAlg, type KernelHashId } from './hash-alg.js';
 export { errnoOf, isErrno } from './errno.js';
 export { writeAll } from './io.js';

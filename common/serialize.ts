@@ -52,3 +52,15 @@ export function reviveError(e: SerializedError): Error {
   for (const [key, value] of Object.entries(e.fields)) Object.defineProperty(err, key, { value, enumerable: true });
   return err;
 }
+
+/**
+ * The same error about `label` instead (a layer rather than the stream
+ * object it was read from): same class and code, message prefixed.
+ */
+export function inContext(err: CfskitError, label: string): CfskitError {
+  const e = serializeError(err);
+  const fields = 'input' in e.fields ? { ...e.fields, input: label } : e.fields;
+  const revived = reviveError({ ...e, message: `${label}: ${e.message}`, fields }) as CfskitError;
+  Object.defineProperty(revived, 'cause', { value: err, enumerable: false });
+  return revived;
+}

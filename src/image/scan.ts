@@ -9,15 +9,13 @@ import { closeSync, constants, lstatSync, openSync, readdirSync, readlinkSync, r
 import { open, type FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
-import { type TreeEntry as Entry, type TreeNode as Node, type Tree, type Xattr, composefs, withInput } from '../core/index.js';
+import { type TreeEntry as Entry, type TreeNode as Node, type Tree, type Xattr, composefs, withInput, INLINE_CONTENT_MAX } from '../core/index.js';
 import { InputError, IntegrityError, systemError, type HashAlg } from '../../common/index.js';
 import { digestFile, resolveParams, type VerityOptions } from '../fsverity/index.js';
 import { WorkerPool } from '../workers/index.js';
 import { SMALL_FILE, type DigestBatch } from './digest-batch.js';
 import { readTreeXattrs, type XattrMap } from './xattrs.js';
 
-/** composefs-rs `INLINE_CONTENT_MAX_V0`: larger files become objects. */
-export const INLINE_CONTENT_MAX = 64;
 /** Entries per call into the core. */
 const BATCH = 4096;
 /** Files digested at once (their reads overlap; hashing is one thread). */

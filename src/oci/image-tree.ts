@@ -7,7 +7,7 @@
  * core asks for. Also what `cfsctl oci compute-id` and `oci dump` print.
  */
 import { type SuppliedObject, type Tree, oci, withInput } from '../core/index.js';
-import { InputError, IntegrityError, systemError } from '../../common/index.js';
+import { InputError, IntegrityError, inContext, systemError } from '../../common/index.js';
 import { digestBytes } from '../fsverity/index.js';
 import { pipeBlob, takeBlob, type ImageId } from '../image/index.js';
 import { type Repository, toObjectId } from '../repository/index.js';
@@ -35,8 +35,7 @@ async function openLayerStream(repo: Repository, streamId: string, label: string
   try {
     return await repo.streams.open(streamId, { contentType: CONTENT_TYPES.ociLayer });
   } catch (err) {
-    if (err instanceof InputError) throw new InputError(label, err.message, { cause: err });
-    if (err instanceof IntegrityError) throw new IntegrityError(label, err.message, { cause: err });
+    if (err instanceof InputError || err instanceof IntegrityError) throw inContext(err, label);
     throw err;
   }
 }

@@ -9,8 +9,6 @@ import { type Repository, objectIdBytes, type ObjectId, type StoredObject } from
 import { CONTENT_TYPES, type SplitstreamWriter } from '../splitstream/index.js';
 import type { ImportStats } from './stats.js';
 
-/** composefs-rs's INLINE_CONTENT_MAX_V0: larger contents are objects. */
-export const INLINE_MAX = 64;
 const WINDOW = 64;
 
 type Pending = { readonly inline: Uint8Array } | { readonly size: number; readonly stored: Promise<StoredObject> };

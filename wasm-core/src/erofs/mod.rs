@@ -8,6 +8,7 @@
 //! `trusted.overlay.redirect` (object path) xattrs let overlayfs find their
 //! data in the repository. Not here: mounting, or reading file data.
 
+mod error;
 mod format;
 mod image;
 mod plan;
@@ -18,7 +19,8 @@ mod xxh32;
 
 pub use image::MAX_IMAGE_SIZE;
 pub use reader::{read_image, ImageTree, MAX_DEPTH};
-pub use writer::{image_id, write, WriteError};
+pub use error::Error;
+pub use writer::{image_id, write};
 
 #[cfg(test)]
 mod tests;

@@ -32,7 +32,7 @@ import { closeFd } from './fd.js';
 import { shortId, type StoredLayer } from './storage.js';
 
 /** Files up to this size are read whole while prefetching. */
-export const SMALL_FILE = 64 << 10;
+export const WHOLE_READ_MAX = 64 << 10;
 const PREFETCH = 32;
 
 export interface LayerSegment {
@@ -55,7 +55,7 @@ export interface LayerFile extends ContentClaim {
    * `release()` hands it over to you (then close it with fs.close).
    */
   readonly fd: number;
-  /** The content, for files up to SMALL_FILE bytes (checked if `verify`). */
+  /** The content, for files up to WHOLE_READ_MAX bytes (checked if `verify`). */
   readonly data: Buffer | undefined;
   release(): number;
   /** The content in chunks, checked against size and CRC-64 as it is read. */
@@ -111,7 +111,7 @@ async function prepare(record: FileEntry, label: string, diff: DiffFiles, verify
   const name = Buffer.from(record.name);
   const size = Number(record.size);
   const claim: ContentClaim = { input, displayName: name.toString('utf8'), size, crc64: record.crc64 ?? 0n };
-  const opened = await diff.open(input, Buffer.from(record.path), size, size <= SMALL_FILE);
+  const opened = await diff.open(input, Buffer.from(record.path), size, size <= WHOLE_READ_MAX);
   const shown = opened.path.toString();
   const data = opened.data;
   try {

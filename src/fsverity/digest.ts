@@ -40,6 +40,15 @@ export interface FileDigest {
 
 export const DEFAULT_PARALLEL_THRESHOLD = 16 << 20;
 
+/**
+ * During imports, contents at least this large are hashed on the digest
+ * worker threads: an import stores thousands of files at once, and the main
+ * thread alone would use one core of the machine. Lower thresholds measured
+ * no faster on 2 cores (bench/import): handing a file over costs about what
+ * hashing it in place does.
+ */
+export const IMPORT_PARALLEL_THRESHOLD = 1 << 20;
+
 const fstatAsync = promisify(fstat);
 
 
@@ -101,7 +110,7 @@ export async function digestFile(
     if (!st.isFile()) throw new InputError(path, 'not a regular file');
     const wantCrc = options.crc64 === true;
     const { digest, crc64 } =
-      st.size <= SMALL_FILE
+      st.size <= ONE_READ_MAX
         ? digestSmall(fd, path, st.size, params, wantCrc)
         : threads > 1 && st.size >= threshold
           ? await digestParallel(fd, path, st.size, params, threads, options.jobBytes, wantCrc)
@@ -115,8 +124,8 @@ export async function digestFile(
   }
 }
 
-/** Files up to this size are read whole in one go. */
-const SMALL_FILE = 64 << 10;
+/** Files up to this size are read whole, in one read and one call into the core. */
+const ONE_READ_MAX = 64 << 10;
 
 /**
  * A small file in one read and one call into the core: for the thousands of

@@ -13,7 +13,7 @@ import { type TreeEntry as Entry, type TreeNode as Node, type Tree, type Xattr, 
 import { InputError, IntegrityError, systemError, type HashAlg } from '../../common/index.js';
 import { digestFile, resolveParams, type VerityOptions } from '../fsverity/index.js';
 import { WorkerPool } from '../workers/index.js';
-import { SMALL_FILE, type DigestBatch } from './digest-batch.js';
+import { BATCH_FILE_MAX, type DigestBatch } from './digest-batch.js';
 import { readTreeXattrs, type XattrMap } from './xattrs.js';
 
 /** Entries per call into the core. */
@@ -108,7 +108,7 @@ class Scanner {
     }
     const item = { entry, file: { path: join(this.root, rel), size: Number(st.size), mtimeNs: st.mtimeNs } };
     this.pending.push(item);
-    if (item.file.size <= SMALL_FILE) this.small.add(item);
+    if (item.file.size <= BATCH_FILE_MAX) this.small.add(item);
   }
 
   /**
@@ -221,7 +221,7 @@ class SmallFiles {
 }
 
 async function digestLarge(pending: Pending[], options: VerityOptions): Promise<void> {
-  const large = pending.filter((p): p is Pending & { file: { path: Buffer; size: number } } => p.file !== undefined && p.file.size > SMALL_FILE);
+  const large = pending.filter((p): p is Pending & { file: { path: Buffer; size: number } } => p.file !== undefined && p.file.size > BATCH_FILE_MAX);
   // Large files: digestFile reads them asynchronously (and hashes the
   // largest on worker threads); a few at once overlap their reads.
   let next = 0;

@@ -6,7 +6,7 @@
  * The result is what composefs-rs writes for the same layer.
  */
 import { closeSync } from 'node:fs';
-import { checkContent, readLayerEntries, type LayerFile, type StoredLayer } from '../cstor/index.js';
+import { checkContent, readLayerEntries, tarSplitVerifier, type LayerFile, type StoredLayer } from '../cstor/index.js';
 import type { ImportContext, Repository, StoredObject } from '../repository/index.js';
 import { layerContentId } from './identifiers.js';
 import { INLINE_CONTENT_MAX } from '../core/index.js';
@@ -27,7 +27,7 @@ async function storeFile(repo: Repository, file: LayerFile, options: CstorLayerO
       name: `${file.input}: ${file.displayName}`,
       context: options.context,
       zerocopy: options.zerocopy,
-      crc64: file.crc64,
+      verify: tarSplitVerifier(file),
       ...(file.data ? { content: file.data } : {}),
     });
   } finally {

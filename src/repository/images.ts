@@ -21,10 +21,9 @@ export class ImageStore {
   ) {}
 
   /** Stores image bytes and links them under images/ (and images/refs/<ref>). */
-  async write(image: Uint8Array | { path: string; size: number }, ref?: string): Promise<StoredObject> {
+  async write(image: Uint8Array, ref?: string): Promise<StoredObject> {
     if (ref !== undefined) checkRefName(ref);
-    const stored =
-      image instanceof Uint8Array ? await this.objects.ensureObject(image) : await this.objects.ensureObjectFromFile(image.path, image.size);
+    const stored = await this.objects.ensureObject(image);
     await this.sync();
     await replaceSymlink(this.root, `images/${stored.id}`, objectRelPath(stored.id));
     if (ref !== undefined) await this.setRef(ref, stored.id);

@@ -1,6 +1,6 @@
 /** The composefs repository: objects, streams, images, refs, fsck. */
 export { Repository, type InitOptions, type OpenOptions, type Security } from './repository.js';
-export { expectVerified, ImportContext, ObjectStore, type Verification, type FromFileOptions, type StoreMethod, type StoreStrategy, type StoredObject } from './objects.js';
+export { expectVerified, ImportContext, ObjectStore, type ContentVerifier, type Verification, type VerifySource, type FromFileOptions, type StoreOutcome, type StoreStrategy, type StoredObject } from './objects.js';
 export { ObjectWriter } from './object-writer.js';
 export { StreamStore, type OpenedStream, type StreamRef } from './streams.js';
 export { ImageStore } from './images.js';

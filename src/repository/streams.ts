@@ -4,7 +4,7 @@
  * (`streams/refs/<name>`, GC roots), and opening or reassembling a stream
  * by content id, by `refs/…` name or by its verified digest.
  */
-import { readdir, unlink, type FileHandle } from 'node:fs/promises';
+import { readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { NotFoundError, systemError, type HashAlg } from '../../common/index.js';
@@ -64,12 +64,7 @@ export class StreamStore {
   async commit(file: { path: string; size: number }, contentId: string, ref?: string): Promise<ObjectId> {
     checkContentId(contentId);
     if (ref !== undefined) checkRefName(ref);
-    let id: ObjectId;
-    try {
-      id = (await this.objects.ensureObjectFromFile(file.path, file.size)).id;
-    } finally {
-      await unlink(file.path).catch(() => undefined);
-    }
+    const { id } = await this.objects.adoptFile(file);
     await this.sync();
     await replaceSymlink(this.root, `streams/${contentId}`, objectRelPath(id));
     if (ref !== undefined) await this.setRef(ref, contentId);

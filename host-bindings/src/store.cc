@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
-#include <linux/fsverity.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -17,7 +16,9 @@
 #include <vector>
 
 #include "args.h"
+#include "files.h"
 #include "task.h"
+#include "verity.h"
 
 namespace cfskit {
 
@@ -59,22 +60,6 @@ const char* StrategyName(Strategy m) {
   return "?";
 }
 
-std::string ProcFd(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
-
-// Closes on scope exit, so no path below leaks a descriptor.
-struct Fd {
-  int fd = -1;
-  Fd() = default;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-  void reset(int f = -1) {
-    if (fd >= 0) close(fd);
-    fd = f;
-  }
-};
-
 std::string Hex(const uint8_t* data, size_t n) {
   static const char* digits = "0123456789abcdef";
   std::string out;
@@ -88,7 +73,7 @@ std::string Hex(const uint8_t* data, size_t n) {
 // A writable O_TMPFILE's content, reopened read-only (fs-verity requires
 // that no writer remains); the writable descriptor is closed.
 int SealTmpfile(Fd& tmp, SysError& err) {
-  int ro = open(ProcFd(tmp.fd).c_str(), O_RDONLY | O_CLOEXEC);
+  int ro = open(ProcFdPath(tmp.fd).c_str(), O_RDONLY | O_CLOEXEC);
   if (ro < 0) err.fail(errno, "open(/proc/self/fd)");
   tmp.reset();
   return ro;
@@ -97,24 +82,11 @@ int SealTmpfile(Fd& tmp, SysError& err) {
 // Enables verity (tolerating "already enabled") and measures it. Returns
 // false with errno-like `code` set when the file system refuses.
 bool EnableAndMeasure(int fd, const StoreRequest& req, std::vector<uint8_t>& digest, int& code) {
-  fsverity_enable_arg arg;
-  memset(&arg, 0, sizeof(arg));
-  arg.version = 1;
-  arg.hash_algorithm = static_cast<uint32_t>(req.algorithm);
-  arg.block_size = static_cast<uint32_t>(req.block_size);
-  if (ioctl(fd, FS_IOC_ENABLE_VERITY, &arg) != 0 && errno != EEXIST) {
-    code = errno;
-    return false;
-  }
-  alignas(fsverity_digest) uint8_t buf[sizeof(fsverity_digest) + 64] = {};
-  auto* d = reinterpret_cast<fsverity_digest*>(buf);
-  d->digest_size = 64;
-  if (ioctl(fd, FS_IOC_MEASURE_VERITY, d) != 0) {
-    code = errno;
-    return false;
-  }
-  digest.assign(d->digest, d->digest + d->digest_size);
-  return true;
+  code = EnableVerityFd(fd, static_cast<uint32_t>(req.algorithm), static_cast<uint32_t>(req.block_size));
+  if (code != 0 && code != EEXIST) return false;
+  uint16_t algorithm = 0;
+  code = MeasureVerityFd(fd, algorithm, digest);
+  return code == 0;
 }
 
 bool Unchanged(int src, const struct stat& before) {
@@ -131,7 +103,7 @@ bool LinkObject(int fd, int dirfd, const std::string& name, int& code) {
     code = errno;
     return false;
   }
-  if (linkat(AT_FDCWD, ProcFd(fd).c_str(), dirfd, name.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+  if (linkat(AT_FDCWD, ProcFdPath(fd).c_str(), dirfd, name.c_str(), AT_SYMLINK_FOLLOW) != 0) {
     code = errno;
     return false;
   }

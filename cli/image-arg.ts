@@ -5,6 +5,7 @@
  * happens to be called that). The rule is syntactic, so what a command
  * reads never depends on which files exist.
  */
+import { HEX_DIGEST } from '../common/index.js';
 import { openImageFile, type ComposefsImageFile, readStoredImage } from '../src/image/index.js';
 import type { LocationOptions } from '../src/repository/index.js';
 import { withRepository } from './repo.js';
@@ -13,7 +14,7 @@ export const IMAGE_ARG_HELP =
   'an image of the repository (its digest, 64 or 128 hex digits, or refs/NAME) or else an image file (e.g. ./img, /tmp/img; ./refs/x for a file named refs/x)';
 
 export function isRepositoryImageName(arg: string): boolean {
-  return /^(?:[0-9a-f]{64}|[0-9a-f]{128})$/.test(arg) || arg.startsWith('refs/');
+  return HEX_DIGEST.test(arg) || arg.startsWith('refs/');
 }
 
 /** Runs `body` with the image open, closing it (and the repository) afterwards. */

@@ -2,10 +2,9 @@
  * A layer file's content checked against what tar-split recorded for it:
  * its size and its CRC-64 (Go's crc64 ISO table, computed in the wasm core).
  */
-import { IntegrityError, systemError, type HashAlg } from '../../common/index.js';
+import { IntegrityError, systemError, type HashAlg, readFd } from '../../common/index.js';
 import { tarsplit } from '../core/index.js';
 import { IMPORT_PARALLEL_THRESHOLD, digestFile, readChunks } from '../fsverity/index.js';
-import { readFd } from './fd.js';
 
 export const READ_CHUNK = 1 << 20;
 

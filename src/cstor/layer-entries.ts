@@ -25,10 +25,9 @@
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { tarsplit, withInput, type CoreTarSplitRecord as CoreRecord, type CoreTarSplitFileEntry as FileEntry } from '../core/index.js';
-import { InputError, NotFoundError, systemError } from '../../common/index.js';
+import { InputError, NotFoundError, systemError, errnoOf, closeFd } from '../../common/index.js';
 import { checkContent, readContent, type ContentClaim } from './content.js';
 import { DiffFiles, accessError } from './diff-files.js';
-import { closeFd } from './fd.js';
 import { shortId, type StoredLayer } from './storage.js';
 
 /** Files up to this size are read whole while prefetching. */
@@ -84,7 +83,7 @@ async function* records(layer: StoredLayer, label: string): AsyncGenerator<CoreR
         yield* withInput(label, () => reader.push(chunk));
       }
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
+      const code = errnoOf(err);
       if (code === 'ENOENT') throw new NotFoundError(label, `no tar-split metadata (${path}): the layer cannot be rebuilt byte-for-byte`);
       if (code === 'Z_DATA_ERROR') throw new InputError(input, `not gzip data, or damaged (${(err as Error).message})`);
       if (code === 'Z_BUF_ERROR') throw new InputError(input, 'truncated gzip data');

@@ -11,6 +11,7 @@ import { openObjectFile, resolveLink } from './links.js';
 import { META_FILE, parseMeta } from './meta.js';
 import { isObjectId, objectRelPath, toObjectId, type ObjectId } from './object-id.js';
 import type { Repository } from './repository.js';
+import { isErrno } from '../../common/index.js';
 
 export type ProblemKind =
   | 'metadata-parse-failed'
@@ -88,7 +89,7 @@ async function listDir(path: string): Promise<string[]> {
   try {
     return (await readdir(path)).sort();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if (isErrno(err, 'ENOENT')) return [];
     throw err;
   }
 }
@@ -248,7 +249,7 @@ async function checkRefs(repo: Repository, dir: string, add: Add): Promise<void>
   try {
     entries = await readdir(base, { recursive: true, withFileTypes: true });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if (isErrno(err, 'ENOENT')) return;
     throw err;
   }
   for (const entry of entries) {

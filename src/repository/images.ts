@@ -5,7 +5,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UsageError, systemError, type HashAlg } from '../../common/index.js';
+import { UsageError, systemError, type HashAlg, isErrno } from '../../common/index.js';
 import { resolveLink } from './links.js';
 import { checkRefName } from './names.js';
 import { isObjectId, objectRelPath, type ObjectId } from './object-id.js';
@@ -64,7 +64,7 @@ export class ImageStore {
     try {
       entries = await readdir(join(this.root, 'images'));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      if (isErrno(err, 'ENOENT')) return [];
       throw systemError(err, join(this.root, 'images'), 'readdir');
     }
     return entries.filter((e) => isObjectId(e, this.hashAlg)).sort();

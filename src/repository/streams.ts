@@ -7,7 +7,7 @@
 import { readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { NotFoundError, systemError, type HashAlg } from '../../common/index.js';
+import { NotFoundError, systemError, type HashAlg, isErrno } from '../../common/index.js';
 import { openSplitstream, reassemble, SplitstreamWriter, type SplitstreamReader } from '../splitstream/index.js';
 import { resolveLink, openObjectFile } from './links.js';
 import { checkContentId, checkRefName } from './names.js';
@@ -92,7 +92,7 @@ export class StreamStore {
     try {
       entries = await readdir(base, { recursive: true, withFileTypes: true });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return refs;
+      if (isErrno(err, 'ENOENT')) return refs;
       throw systemError(err, base, 'readdir');
     }
     for (const entry of entries) {

@@ -14,8 +14,8 @@ import { randomBytes } from 'node:crypto';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type CoreSplitstreamWriter as CoreWriter, coreMessage, splitstream } from '../core/index.js';
-import { CfskitError, IntegrityError, UsageError, systemError, type HashAlg, isHashAlg } from '../../common/index.js';
-import { InlineRun, PIECE_SIZE, writeAll } from './inline-run.js';
+import { CfskitError, IntegrityError, UsageError, systemError, type HashAlg, isHashAlg, writeAll } from '../../common/index.js';
+import { InlineRun, PIECE_SIZE } from './inline-run.js';
 
 export interface SplitstreamWriterOptions {
   readonly hashAlg: HashAlg;

@@ -15,7 +15,6 @@ mod plan;
 mod reader;
 mod writer;
 mod xattr;
-mod xxh32;
 
 pub use image::MAX_IMAGE_SIZE;
 pub use reader::{read_image, ImageTree, MAX_DEPTH};

@@ -11,7 +11,7 @@ import { Durability } from './durability.js';
 import { ImageStore } from './images.js';
 import { RepositoryLock } from './lock.js';
 import { readMeta, writeMeta } from './meta-file.js';
-import { META_FILE, hashAlgOf, parseAlgorithm, parseMeta, type Algorithm } from './meta.js';
+import { META_FILE, algorithmFor, hashAlgOf, parseAlgorithm, parseMeta, type Algorithm } from './meta.js';
 import { ObjectStore } from './objects.js';
 import { securityOf, type Security } from './security.js';
 import { StreamStore } from './streams.js';
@@ -173,8 +173,7 @@ async function inferOldRepository(path: string, probe: boolean): Promise<{ algor
       const hashAlg: HashAlg | undefined =
         name.length === hexLength('sha256') - 2 ? 'sha256' : name.length === hexLength('sha512') - 2 ? 'sha512' : undefined;
       if (hashAlg && /^[0-9a-f]+$/.test(name)) {
-        const algorithm: Algorithm = hashAlg === 'sha256' ? 'fsverity-sha256-12' : 'fsverity-sha512-12';
-        return { algorithm, security: await securityOf(join(objects, dir, name), probe) };
+        return { algorithm: algorithmFor(hashAlg), security: await securityOf(join(objects, dir, name), probe) };
       }
     }
   }

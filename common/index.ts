@@ -8,3 +8,4 @@ export { HASH_ALGS, HASH_ALG_INFO, HEX_DIGEST, PREFIXED_DIGEST, hashAlgOfKernelI
 export { errnoOf, isErrno } from './errno.js';
 export { writeAll } from './io.js';
 export { closeFd, fstatFd, openAndReadSync, openFd, readFd } from './fd.js';
+export { fileKind, openRegularFile, readBounded, readOptionalFile, readRegularFile, type OpenFileOptions, type ReadFileOptions } from './read-file.js';

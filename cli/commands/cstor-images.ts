@@ -15,6 +15,9 @@ export default command({
     const storage = await ContainersStorage.open(storageOptions(parsed));
     const images = await storage.images();
     let failed = false;
+    // A damaged layers.json fails every image the same way (one cached
+    // error): say it once, not once per image.
+    const reported = new Set<unknown>();
     const rows: Record<string, unknown>[] = [];
     for (const image of images) {
       const row: Record<string, unknown> = {
@@ -31,7 +34,8 @@ export default command({
         failed = true;
         row.layers = null;
         row.error = errorJson(err);
-        if (!parsed.json) reportError('cstor images', err);
+        if (!parsed.json && !reported.has(err)) reportError('cstor images', err);
+        reported.add(err);
       }
       rows.push(row);
     }

@@ -6,11 +6,14 @@
  * `$STORAGE_DRIVER`, `$STORAGE_OPTS` (`additionalimagestore=DIR`, comma
  * separated), then the default roots. Only reads; never creates anything.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
-import { InputError, NotFoundError, systemError, isErrno } from '../../common/index.js';
+import { InputError, NotFoundError, readRegularFile, systemError, isErrno } from '../../common/index.js';
+
+/** storage.conf is a few KiB; containers-storage has no bound, this one is generous. */
+const MAX_CONF_BYTES = 1 << 20;
 
 export interface StorageOptions {
   /** The primary store; skips discovery (storage.conf roots, $STORAGE_OPTS). */
@@ -75,12 +78,10 @@ function table(path: string, parent: Record<string, unknown>, key: string): Reco
 
 /** Reads the settings cfskit uses from one storage.conf. */
 export async function readStorageConf(path: string, personal = false): Promise<StorageConf> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw systemError(err, path, 'open');
-  }
+  // A symlink is fine (distributions link storage.conf); a FIFO or
+  // /dev/zero is not a configuration.
+  const bytes = await readRegularFile(path, { what: 'a storage.conf', maxBytes: MAX_CONF_BYTES, follow: true });
+  const text = bytes.toString('utf8');
   let doc: Record<string, unknown>;
   try {
     doc = parseToml(text) as Record<string, unknown>;

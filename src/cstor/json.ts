@@ -7,10 +7,10 @@
  * is retried when the file was replaced meanwhile; if it was not, the file
  * is damaged and the error names it.
  */
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InputError, systemError, isErrno } from '../../common/index.js';
+import { InputError, NotFoundError, openRegularFile, readBounded as readBoundedHandle } from '../../common/index.js';
 
 /** No metadata file of a sane store comes near this. */
 const MAX_JSON_BYTES = 512 << 20;
@@ -25,20 +25,18 @@ const sameFile = (a: Stats, b: Stats): boolean =>
  * undefined when it does not exist.
  */
 async function readBounded(path: string, maxBytes: number, what: string): Promise<{ bytes: Buffer; stats: Stats } | undefined> {
-  let handle;
+  // podman writes these files by rename: a symlink, FIFO or device in
+  // their place is damage (and must not make the read hang or run away).
+  let opened;
   try {
-    handle = await open(path, 'r');
+    opened = await openRegularFile(path, { what });
   } catch (err) {
-    if (isErrno(err, 'ENOENT')) return undefined;
-    throw systemError(err, path, 'open');
+    if (err instanceof NotFoundError && err.input === path) return undefined;
+    throw err;
   }
+  const { handle, stats } = opened;
   try {
-    const stats = await handle.stat();
-    if (!stats.isFile()) throw new InputError(path, 'not a regular file');
-    if (stats.size > maxBytes) throw new InputError(path, `${stats.size} bytes is too large for ${what}`);
-    return { bytes: await handle.readFile(), stats };
-  } catch (err) {
-    throw systemError(err, path, 'read');
+    return { bytes: await readBoundedHandle(handle, path, stats.size, { what, maxBytes }), stats };
   } finally {
     await handle.close();
   }
@@ -51,7 +49,7 @@ async function readBounded(path: string, maxBytes: number, what: string): Promis
  */
 export async function readStoreJson(path: string): Promise<unknown> {
   for (let attempt = 1; ; attempt++) {
-    const read = await readBounded(path, MAX_JSON_BYTES, 'store metadata');
+    const read = await readBounded(path, MAX_JSON_BYTES, 'containers-storage metadata');
     const text = read?.bytes.toString('utf8') ?? '';
     // containers-storage itself treats an empty file as an empty list.
     if (read === undefined || text.trim() === '') return undefined;
@@ -75,5 +73,5 @@ export async function readStoreJson(path: string): Promise<unknown> {
 
 /** A small file's bytes (big data items), or undefined if it does not exist. */
 export async function readSmallFile(path: string, maxBytes: number): Promise<Buffer | undefined> {
-  return (await readBounded(path, maxBytes, 'image metadata'))?.bytes;
+  return (await readBounded(path, maxBytes, 'an image\'s big data (manifest, config)'))?.bytes;
 }

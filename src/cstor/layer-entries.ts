@@ -22,10 +22,9 @@
  * the latency of each open and read overlaps the others; at most PREFETCH
  * descriptors are open besides those the consumer has released.
  */
-import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { tarsplit, withInput, type CoreTarSplitRecord as CoreRecord, type CoreTarSplitFileEntry as FileEntry } from '../core/index.js';
-import { InputError, NotFoundError, systemError, errnoOf, closeFd } from '../../common/index.js';
+import { CfskitError, InputError, NotFoundError, closeFd, errnoOf, inContext, openRegularFile, systemError } from '../../common/index.js';
 import { checkContent, readContent, type ContentClaim } from './content.js';
 import { DiffFiles, accessError } from './diff-files.js';
 import { shortId, type StoredLayer } from './storage.js';
@@ -72,7 +71,16 @@ export interface LayerEntryOptions {
 async function* records(layer: StoredLayer, label: string): AsyncGenerator<CoreRecord> {
   const path = layer.tarSplitPath;
   const input = `${label}: ${path}`;
-  const source = createReadStream(path, { highWaterMark: 1 << 20 });
+  let opened;
+  try {
+    // containers-storage writes it: a regular file, never a symlink, FIFO or device.
+    opened = await openRegularFile(path, { what: "a layer's tar-split metadata" });
+  } catch (err) {
+    if (err instanceof NotFoundError) throw new NotFoundError(label, `no tar-split metadata (${path}): the layer cannot be rebuilt byte-for-byte`);
+    if (errnoOf(err) === 'EACCES') throw accessError(path, 'open');
+    throw inContext(err instanceof CfskitError ? err : systemError(err, path, 'open'), label);
+  }
+  const source = opened.handle.createReadStream({ highWaterMark: 1 << 20 });
   const gunzip = createGunzip({ chunkSize: 1 << 20 });
   source.on('error', (err) => gunzip.destroy(err));
   source.pipe(gunzip);

@@ -3,12 +3,12 @@
  * computes (`cfsctl compute-id`), the dumpfile it prints
  * (`cfsctl create-dumpfile`), and the image bytes themselves.
  */
-import { readFile } from 'node:fs/promises';
 import { type Tree, composefs, withInput } from '../core/index.js';
 import { digestBytes, resolveParams, type VerityOptions } from '../fsverity/index.js';
 import { takeBlob } from './blob.js';
 import { scanTree, type ScanOptions } from './scan.js';
-import type { HashAlg } from '../../common/index.js';
+import { readRegularFile, type HashAlg } from '../../common/index.js';
+import { IMAGE_SIZE_MAX } from './reader.js';
 
 export interface ImageId {
   readonly hashAlg: HashAlg;
@@ -70,5 +70,7 @@ export function imageFromDumpfile(text: string | Uint8Array, options: VerityOpti
 
 /** The same, reading the dumpfile from a file. */
 export async function imageFromDumpfileFile(path: string, options: VerityOptions = {}): Promise<ComposefsImage> {
-  return imageFromDumpfile(await readFile(path), { ...options, name: path });
+  // Dumpfile text goes into the core whole: the same budget as images.
+  const text = await readRegularFile(path, { what: 'a composefs dumpfile', maxBytes: IMAGE_SIZE_MAX, follow: true });
+  return imageFromDumpfile(text, { ...options, name: path });
 }

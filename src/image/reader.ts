@@ -3,13 +3,17 @@
  * xattrs, the objects files are backed by, dumpfiles. The wasm core checks
  * the whole image as hostile input when it is opened.
  */
-import { readFile } from 'node:fs/promises';
 import { type DirEntry, type ImageReader, type InodeStat, composefs, withInput } from '../core/index.js';
-import { systemError, type HashAlg } from '../../common/index.js';
+import { LimitError, readRegularFile, type HashAlg } from '../../common/index.js';
 import { resolveParams } from '../fsverity/index.js';
 import { takeBlob } from './blob.js';
 
 export type FileType = InodeStat['fileType'];
+
+/** The largest image the core reads (its memory budget). */
+export const IMAGE_SIZE_MAX = Number(composefs.imageSizeMax());
+/** How an image file is read: a path the user gave (symlinks followed), bounded by the budget. */
+export const IMAGE_READ = { what: 'a composefs image', maxBytes: IMAGE_SIZE_MAX, follow: true } as const;
 
 export interface ImageStat {
   readonly fileType: FileType;
@@ -104,17 +108,14 @@ export class ComposefsImageFile {
 /** Opens image bytes; `hashAlg` undefined takes it from the image. */
 export function openImage(bytes: Uint8Array, options: { hashAlg?: string; name?: string } = {}): ComposefsImageFile {
   const name = options.name ?? 'image';
+  // Checked before the bytes are copied into the core (its memory budget).
+  if (bytes.length > IMAGE_SIZE_MAX) throw new LimitError(name, `${bytes.length} bytes is larger than the ${IMAGE_SIZE_MAX} bytes cfskit reads of a composefs image`);
   const alg = options.hashAlg === undefined ? undefined : resolveParams({ hashAlg: options.hashAlg }).hashAlg;
   return new ComposefsImageFile(withInput(name, () => composefs.ImageReader.open(bytes, alg)), name);
 }
 
 /** Opens the image file at `path`. */
 export async function openImageFile(path: string, options: { hashAlg?: string } = {}): Promise<ComposefsImageFile> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    throw systemError(err, path, 'open');
-  }
+  const bytes = await readRegularFile(path, IMAGE_READ);
   return openImage(bytes, { ...options, name: path });
 }

@@ -5,10 +5,10 @@
  * anything trusts their content.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { IntegrityError, systemError } from '../../common/index.js';
+import { IntegrityError, readBounded } from '../../common/index.js';
 import { digestBytes } from '../fsverity/index.js';
 import { openObjectFile, expectVerified, objectRelPath, toObjectId, type ObjectId, type Repository } from '../repository/index.js';
-import { openImage, type ComposefsImageFile } from './reader.js';
+import { IMAGE_READ, openImage, type ComposefsImageFile } from './reader.js';
 
 export interface StoredImageFile {
   readonly id: ObjectId;
@@ -48,9 +48,7 @@ export async function readStoredImage(repo: Repository, name: string): Promise<{
   const handle = await openObjectFile(repo.path, id);
   let bytes: Buffer;
   try {
-    bytes = await handle.readFile();
-  } catch (err) {
-    throw systemError(err, rel, 'read');
+    bytes = await readBounded(handle, rel, (await handle.stat()).size, IMAGE_READ);
   } finally {
     await handle.close();
   }

@@ -4,14 +4,14 @@
  * objects and streams it references. Problems are collected (kind, path,
  * detail) with the same kinds composefs-rs reports; nothing is modified.
  */
-import { lstat, readdir, readFile } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { openImage } from '../image/index.js';
+import { IMAGE_READ, openImage } from '../image/index.js';
 import { openObjectFile, resolveLink } from './links.js';
-import { META_FILE, parseMeta } from './meta.js';
+import { META_FILE, META_READ, parseMeta } from './meta.js';
 import { isObjectId, objectRelPath, toObjectId, type ObjectId } from './object-id.js';
 import type { Repository } from './repository.js';
-import { isErrno } from '../../common/index.js';
+import { isErrno, readBounded, readRegularFile } from '../../common/index.js';
 
 export type ProblemKind =
   | 'metadata-parse-failed'
@@ -79,7 +79,7 @@ type Add = (kind: ProblemKind, path: string, detail?: string) => void;
 async function checkMeta(repo: Repository, add: Add): Promise<void> {
   if (!repo.hasMeta) return;
   try {
-    parseMeta(await readFile(join(repo.path, META_FILE)), META_FILE);
+    parseMeta(await readRegularFile(join(repo.path, META_FILE), META_READ), META_FILE);
   } catch (err) {
     add('metadata-parse-failed', META_FILE, describeProblem(err));
   }
@@ -220,7 +220,7 @@ async function checkImage(repo: Repository, id: ObjectId, rel: string, present: 
   try {
     const handle = await openObjectFile(repo.path, id);
     try {
-      bytes = await handle.readFile();
+      bytes = await readBounded(handle, rel, (await handle.stat()).size, IMAGE_READ);
     } finally {
       await handle.close();
     }

@@ -6,7 +6,7 @@
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InputError, NotFoundError, systemError, type HashAlg, errnoOf } from '../../common/index.js';
+import { InputError, NotFoundError, fileKind, systemError, type HashAlg, errnoOf } from '../../common/index.js';
 import { idFromObjectTarget, objectRelPath, type ObjectId } from './object-id.js';
 import { checkParents, readRepoLink } from './symlinks.js';
 
@@ -44,12 +44,23 @@ export async function openObjectFile(root: string, id: ObjectId): Promise<FileHa
   const rel = objectRelPath(id);
   await checkParents(root, rel);
   const path = join(root, rel);
+  let handle: FileHandle;
   try {
-    return await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    // Non-blocking: a FIFO put in an object's place must not hang the reader.
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
     const code = errnoOf(err);
     if (code === 'ENOENT') throw new NotFoundError(path, 'object is missing');
     if (code === 'ELOOP') throw new InputError(path, 'object is a symlink; refusing to follow it');
+    if (code === 'ENXIO') throw new InputError(path, 'object is not a regular file');
     throw systemError(err, path, 'open');
+  }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) throw new InputError(path, `object is ${fileKind(st)}, not a regular file`);
+    return handle;
+  } catch (err) {
+    await handle.close();
+    throw err instanceof InputError ? err : systemError(err, path, 'fstat');
   }
 }

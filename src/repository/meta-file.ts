@@ -7,24 +7,20 @@
  */
 import { randomBytes } from 'node:crypto';
 import { close } from 'node:fs';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CfskitError, InputError, UnsupportedError, VerityUnsupportedError, errnoOf, isErrno, systemError, writeAll } from '../../common/index.js';
+import { InputError, UnsupportedError, VerityUnsupportedError, errnoOf, readOptionalFile, systemError, writeAll } from '../../common/index.js';
 import { enableVerity, fsyncFd, hostAvailability, linkTmpfile, openTmpfile, reopenReadOnly } from '../../host-bindings/index.js';
 import { fsyncDirectory } from './durability.js';
-import { META_FILE, hashAlgOf, newMeta, parseMeta, serializeMeta, type Algorithm } from './meta.js';
+import { META_FILE, META_READ, hashAlgOf, newMeta, parseMeta, serializeMeta, type Algorithm } from './meta.js';
 
 const closeAsync = promisify(close);
 
 export async function readMeta(path: string): Promise<{ algorithm: Algorithm } | undefined> {
   const metaPath = join(path, META_FILE);
-  try {
-    return parseMeta(await readFile(metaPath), metaPath).meta;
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return undefined;
-    throw err instanceof CfskitError ? err : systemError(err, metaPath, 'read');
-  }
+  const bytes = await readOptionalFile(metaPath, META_READ);
+  return bytes === undefined ? undefined : parseMeta(bytes, metaPath).meta;
 }
 
 /** Writes a new repository's meta.json; fs-verity on it unless `insecure`. */

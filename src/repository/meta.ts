@@ -6,6 +6,10 @@ import { InputError, UsageError, type HashAlg } from '../../common/index.js';
 
 export const META_FILE = 'meta.json';
 export const FORMAT_VERSION = 1;
+/** No meta.json comes near this; a larger one is not one. */
+export const META_MAX_BYTES = 1 << 20;
+/** How readers open it: a regular file (never a symlink), bounded. */
+export const META_READ = { what: 'a repository meta.json', maxBytes: META_MAX_BYTES } as const;
 
 export type Algorithm = 'fsverity-sha512-12' | 'fsverity-sha256-12';
 export const ALGORITHMS: readonly Algorithm[] = ['fsverity-sha512-12', 'fsverity-sha256-12'];
@@ -65,7 +69,7 @@ export interface MetaCheck {
 
 /** Parses and checks meta.json; `input` names the file in errors. */
 export function parseMeta(bytes: Uint8Array, input: string): MetaCheck {
-  if (bytes.length > 1 << 20) throw new InputError(input, 'larger than 1 MiB; not a repository meta.json');
+  if (bytes.length > META_MAX_BYTES) throw new InputError(input, 'larger than 1 MiB; not a repository meta.json');
   let doc: unknown;
   try {
     doc = JSON.parse(Buffer.from(bytes).toString('utf8'));
@@ -77,6 +81,9 @@ export function parseMeta(bytes: Uint8Array, input: string): MetaCheck {
   if (typeof o.version !== 'number' || !Number.isInteger(o.version) || o.version < 0) {
     throw new InputError(input, 'missing or invalid "version"');
   }
+  // composefs-rs takes 0 too, but no writer ever made it: meta.json starts
+  // at version 1, so a 0 is damage, not an older format.
+  if (o.version === 0) throw new InputError(input, 'repository format version 0 does not exist (meta.json starts at version 1)');
   if (o.version > FORMAT_VERSION) {
     throw new InputError(input, `repository format version ${o.version} is newer than this cfskit understands (${FORMAT_VERSION})`);
   }

@@ -3,15 +3,15 @@
  * create one, then reach its objects, streams and images. An open
  * repository holds a shared lock (see lock.ts) until closed.
  */
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InputError, NotFoundError, UnsupportedError, hexLength, isErrno, systemError, type HashAlg } from '../../common/index.js';
+import { InputError, NotFoundError, UnsupportedError, hexLength, isErrno, readOptionalFile, systemError, type HashAlg } from '../../common/index.js';
 import { hostAvailability } from '../../host-bindings/index.js';
 import { Durability } from './durability.js';
 import { ImageStore } from './images.js';
 import { RepositoryLock } from './lock.js';
 import { readMeta, writeMeta } from './meta-file.js';
-import { META_FILE, algorithmFor, hashAlgOf, parseAlgorithm, parseMeta, type Algorithm } from './meta.js';
+import { META_FILE, META_READ, algorithmFor, hashAlgOf, parseAlgorithm, parseMeta, type Algorithm } from './meta.js';
 import { ObjectStore } from './objects.js';
 import { securityOf, type Security } from './security.js';
 import { StreamStore } from './streams.js';
@@ -92,10 +92,7 @@ export class Repository {
     const lock = await RepositoryLock.acquire(path);
     try {
       const metaPath = join(path, META_FILE);
-      const bytes = await readFile(metaPath).catch((err: unknown) => {
-        if (isErrno(err, 'ENOENT')) return undefined;
-        throw systemError(err, metaPath, 'read');
-      });
+      const bytes = await readOptionalFile(metaPath, META_READ);
       let algorithm: Algorithm;
       let security: Security;
       if (bytes) {

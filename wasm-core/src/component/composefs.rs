@@ -3,9 +3,12 @@ use super::errors::{malformed, wit_error, wit_error_at};
 use super::exports::cfskit::core::errors::Error as WitError;
 use super::Core;
 use crate::dumpfile::{dump_files, parse_dumpfile, write_dumpfile};
-use crate::erofs::{image_id, read_image, write, ImageTree};
+use crate::erofs::{image_id, read_image, write, ImageTree, MAX_IMAGE_SIZE};
 use crate::fsverity::HashAlgorithm;
-use crate::tree::{FileType, INLINE_CONTENT_MAX, Leaf, LeafContent, NewEntry, Node, ObjectId, RegularFile, Stat, Tree, Xattrs};
+use crate::tree::{
+    FileType, Leaf, LeafContent, NewEntry, Node, ObjectId, RegularFile, Stat, Tree, Xattrs, INLINE_CONTENT_MAX, MAX_EXTERNAL_SIZE,
+    MAX_TREE_ENTRIES,
+};
 use std::cell::RefCell;
 
 fn wit_algorithm(alg: HashAlgorithm) -> wit::HashAlgorithm {
@@ -244,5 +247,17 @@ impl wit::Guest for Core {
 
     fn inline_content_max() -> u32 {
         INLINE_CONTENT_MAX as u32
+    }
+
+    fn external_size_max() -> u64 {
+        MAX_EXTERNAL_SIZE
+    }
+
+    fn image_size_max() -> u64 {
+        MAX_IMAGE_SIZE as u64
+    }
+
+    fn tree_entries_max() -> u64 {
+        MAX_TREE_ENTRIES
     }
 }

@@ -167,6 +167,7 @@ pub mod sb {
     pub const FEATURE_INCOMPAT: usize = 80;
     pub const COMPR_ALGS: usize = 84;
     pub const EXTRA_DEVICES: usize = 86;
+    pub const DIRBLKBITS: usize = 90;
     pub const XATTR_PREFIX_COUNT: usize = 91;
     pub const PACKED_NID: usize = 96;
 }

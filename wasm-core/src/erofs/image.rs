@@ -13,8 +13,22 @@ use super::error::Error;
 use super::xattr::full_name;
 use crate::tree::FileType;
 
-/// Images are metadata only; composefs-rs refuses anything over 1 GiB too.
-pub const MAX_IMAGE_SIZE: usize = 1 << 30;
+/// Images are metadata only (a million files make about 100 MiB);
+/// composefs-rs refuses anything over 1 GiB. The core's memory budget is
+/// lower: the image, the tree read from it and what is made of it (a
+/// dumpfile) must stay under 1 GiB of wasm memory together, since jco
+/// keeps resource pointers in 30 bits (one above 2^30 silently becomes
+/// another, seen as a bounds panic reading a 1023 MiB image).
+pub const MAX_IMAGE_SIZE: usize = 256 << 20;
+
+/// composefs header flags any writer sets (LCFS_EROFS_FLAGS_HAS_ACL).
+const KNOWN_HEADER_FLAGS: u32 = 1;
+/// composefs_version values composefs-rs 0.9 reads: 0 and 1 (the C
+/// format), 2 (its own).
+const MAX_COMPOSEFS_VERSION: u32 = 2;
+/// Offsets in the composefs header (before the superblock).
+const HEADER_FLAGS: usize = 8;
+const HEADER_COMPOSEFS_VERSION: usize = 12;
 
 pub type Result<T> = std::result::Result<T, Error>;
 
@@ -60,7 +74,10 @@ impl<'a> Image<'a> {
     /// composefs does not use (compression, devices, custom prefixes…).
     pub fn open(data: &'a [u8]) -> Result<Self> {
         if data.len() > MAX_IMAGE_SIZE {
-            return Err(Error::limit(format!("{} bytes is larger than any composefs image (1 GiB at most)", data.len())));
+            return Err(Error::limit(format!(
+                "{} bytes is larger than the {MAX_IMAGE_SIZE} bytes cfskit reads of a composefs image",
+                data.len()
+            )));
         }
         if data.len() < SUPERBLOCK_OFFSET + SUPERBLOCK_SIZE {
             return Err(format!("{} bytes is too short for an EROFS image (truncated?)", data.len()).into());
@@ -70,6 +87,16 @@ impl<'a> Image<'a> {
         }
         if le32(data, 4) != COMPOSEFS_EROFS_VERSION {
             return Err(Error::unsupported(format!("unsupported composefs header version {}", le32(data, 4))));
+        }
+        let composefs_version = le32(data, HEADER_COMPOSEFS_VERSION);
+        if composefs_version > MAX_COMPOSEFS_VERSION {
+            return Err(Error::unsupported(format!(
+                "unknown composefs_version {composefs_version} (composefs-rs writes 0, 1 or 2)"
+            )));
+        }
+        let flags = le32(data, HEADER_FLAGS);
+        if flags & !KNOWN_HEADER_FLAGS != 0 {
+            return Err(Error::unsupported(format!("unknown composefs header flags {:#x}", flags & !KNOWN_HEADER_FLAGS)));
         }
         let s = &data[SUPERBLOCK_OFFSET..SUPERBLOCK_OFFSET + SUPERBLOCK_SIZE];
         if le32(s, sb::MAGIC) != EROFS_MAGIC {
@@ -87,7 +114,10 @@ impl<'a> Image<'a> {
         if incompat & !FEATURE_INCOMPAT_CHUNKED_FILE != 0 {
             return Err(Error::unsupported(format!("unsupported incompatible features {:#x} (compression? devices?)", incompat)));
         }
-        let checks: [(&str, u64); 6] = [
+        let checks: [(&str, u64); 7] = [
+            // Directory blocks larger than the block size: the kernel
+            // refuses to mount such an image, and cfskit reads 4 KiB ones.
+            ("directory blocks larger than 4096 bytes (dirblkbits)", u64::from(s[sb::DIRBLKBITS])),
             ("compression algorithms", u64::from(le16(s, sb::COMPR_ALGS))),
             ("extra devices", u64::from(le16(s, sb::EXTRA_DEVICES))),
             ("superblock extension slots", u64::from(s[sb::EXTSLOTS])),
@@ -98,10 +128,12 @@ impl<'a> Image<'a> {
         if let Some((what, value)) = checks.iter().find(|(_, v)| *v != 0) {
             return Err(Error::unsupported(format!("composefs images have no {what} (found {value})")));
         }
-        let xattr_base = le32(s, sb::XATTR_BLKADDR) as usize * BLOCK_SIZE;
-        if xattr_base > data.len() {
+        // In u64: on wasm32 a block address times the block size would wrap.
+        let xattr_base = u64::from(le32(s, sb::XATTR_BLKADDR)) * BLOCK_SIZE as u64;
+        if xattr_base > data.len() as u64 {
             return Err(format!("shared xattr area at {xattr_base} is past the end of the image").into());
         }
+        let xattr_base = xattr_base as usize;
         let blocks = u64::from(le32(s, sb::BLOCKS));
         if blocks.saturating_mul(BLOCK_SIZE as u64) > data.len() as u64 {
             return Err(format!("superblock claims {blocks} blocks but the image has {} bytes (truncated?)", data.len()).into());

@@ -20,6 +20,8 @@ pub use image::MAX_IMAGE_SIZE;
 pub use reader::{read_image, ImageTree, MAX_DEPTH};
 pub use error::Error;
 pub use writer::{image_id, write};
+#[cfg(test)]
+pub(crate) use writer::encode;
 
 #[cfg(test)]
 mod tests;

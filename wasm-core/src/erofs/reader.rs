@@ -3,7 +3,7 @@
 //! Besides every bounds check in `image`, the walk refuses what would make
 //! it loop or balloon: a directory reached twice (loops, hard-linked
 //! directories), `.`/`..` naming the wrong inode, unsorted or duplicate
-//! names, nesting deeper than 2048, and link counts that disagree with the
+//! names, nesting 2048 levels or deeper, and link counts that disagree with the
 //! tree. A budget proportional to the image size caps the bytes of
 //! directories and xattrs it may read, so overlapping structures cannot
 //! multiply the work.
@@ -18,7 +18,9 @@ use crate::tree::{
 };
 use std::collections::{HashMap, HashSet};
 
-/// composefs-rs's limit: PATH_MAX / 2 levels.
+/// composefs-rs's limit, PATH_MAX / 2: it reads a directory only while its
+/// depth (the root's children are at 1) is below this, so the deepest
+/// directory it accepts is at 2047. The writer refuses deeper trees.
 pub const MAX_DEPTH: usize = 2048;
 
 /// A tree read from an image, with the inode number (nid) of every
@@ -207,8 +209,8 @@ impl<'a> Walk<'a> {
             return Err(format!("entry type {ft} does not match its inode ({})", inode.file_type.name()).into());
         }
         if inode.file_type == FileType::Directory {
-            if depth + 1 > MAX_DEPTH {
-                return Err(Error::limit(format!("directories nest deeper than {MAX_DEPTH} levels")));
+            if depth + 1 >= MAX_DEPTH {
+                return Err(Error::limit(format!("directories nest {MAX_DEPTH} or more levels deep (composefs-rs reads at most {})", MAX_DEPTH - 1)));
             }
             let (stat, _) = self.stat(&inode)?;
             let id = self.tree.add_dir(dir, name, stat).map_err(|e| e.to_string())?;

@@ -95,6 +95,48 @@ mod hostile {
         assert!(err(&m).contains("superblock"));
     }
 
+    /// Decided against composefs-rs 0.9's reader: an unknown
+    /// composefs_version is refused as it refuses it; header flags other
+    /// than HAS_ACL (which no writer sets) and directory blocks other than
+    /// 4 KiB (which the kernel refuses to mount) are refused as well.
+    #[test]
+    fn unknown_versions_flags_and_directory_block_sizes_are_refused() {
+        let img = image("types.dump");
+        let kind = |m: &[u8]| read_image(m, None).err().map(|e| crate::error::CoreError::kind(&e));
+        let mut m = img.clone();
+        le32_at(&mut m, 12, 99);
+        assert!(err(&m).contains("unknown composefs_version 99"), "{}", err(&m));
+        assert_eq!(kind(&m), Some(crate::error::ErrorKind::Unsupported));
+        for version in [0, 1, 2] {
+            let mut m = img.clone();
+            le32_at(&mut m, 12, version);
+            assert!(read_image(&m, None).is_ok(), "composefs_version {version}");
+        }
+        let mut m = img.clone();
+        le32_at(&mut m, 8, !0);
+        assert!(err(&m).contains("unknown composefs header flags 0xfffffffe"), "{}", err(&m));
+        let mut m = img.clone();
+        le32_at(&mut m, 8, 1);
+        assert!(read_image(&m, None).is_ok(), "HAS_ACL is a known flag");
+        let mut m = img.clone();
+        m[1024 + 90] = 1;
+        assert!(err(&m).contains("dirblkbits"), "{}", err(&m));
+        assert_eq!(kind(&m), Some(crate::error::ErrorKind::Unsupported));
+    }
+
+    /// The memory budget, on both sides of the limit: an image padded to
+    /// exactly MAX_IMAGE_SIZE is read, one byte more is refused as a limit.
+    #[test]
+    fn images_up_to_the_size_budget_are_read() {
+        let mut img = image("types.dump");
+        img.resize(crate::erofs::MAX_IMAGE_SIZE, 0);
+        assert!(read_image(&img, None).is_ok());
+        img.push(0);
+        let e = read_image(&img, None).err().unwrap();
+        assert_eq!(crate::error::CoreError::kind(&e), crate::error::ErrorKind::Limit);
+        assert!(e.to_string().contains("larger than the 268435456 bytes"), "{e}");
+    }
+
     /// Finds the 12-byte dirent header whose nid field is `nid` and whose
     /// name is `name` (names of a block follow its headers).
     fn find_dirent(img: &[u8], nid: u64, name: &[u8]) -> usize {

@@ -11,6 +11,8 @@ use super::plan::{plan, Body, Dirent, Plan, PlanInode};
 use crate::fsverity::{FileHasher, Params};
 use crate::tree::{LeafContent, RegularFile, Tree};
 use super::error::Error;
+use super::image::MAX_IMAGE_SIZE;
+use super::reader::MAX_DEPTH;
 
 trait Sink {
     fn len(&self) -> usize;
@@ -211,10 +213,30 @@ fn check(plan: &Plan<'_>) -> Result<(), Error> {
 /// The composefs EROFS image of `tree`, byte for byte as composefs-rs
 /// writes it.
 pub fn write(tree: &Tree) -> Result<Vec<u8>, Error> {
+    // What cfskit writes, cfskit (and composefs-rs) must read back.
+    let depth = tree.max_dir_depth();
+    if depth >= MAX_DEPTH {
+        return Err(Error::limit(format!(
+            "directories nest {depth} levels deep; composefs-rs and cfskit read images at most {} deep",
+            MAX_DEPTH - 1
+        )));
+    }
+    encode(tree)
+}
+
+/// The image bytes without the depth check, for tests of the reader's
+/// refusal of images other writers made deeper.
+pub(crate) fn encode(tree: &Tree) -> Result<Vec<u8>, Error> {
     let plan = plan(tree);
     check(&plan)?;
     let mut counter = Counter(0);
     let offsets = write_image(&mut counter, &plan, &Offsets::default());
+    if offsets.end > MAX_IMAGE_SIZE {
+        return Err(Error::limit(format!(
+            "the image would be {} bytes, more than the {MAX_IMAGE_SIZE} bytes an image may have to be read back",
+            offsets.end
+        )));
+    }
     let mut image = Vec::with_capacity(offsets.end);
     let again = write_image(&mut image, &plan, &offsets);
     debug_assert_eq!(again, offsets);

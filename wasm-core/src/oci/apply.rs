@@ -22,7 +22,7 @@ use super::layer::LayerReader;
 use super::paths::{components, file_name, split, PathError};
 use super::stream::{Chunk, FeedError, StreamFeed};
 use crate::fsverity::HashAlgorithm;
-use crate::tree::{check_leaf, check_name, check_stat, DirId, Directory, Leaf, LeafId, Node, ObjectId, Stat, Tree};
+use crate::tree::{check_leaf, check_name, check_stat, DirId, Directory, Leaf, LeafId, Node, ObjectId, Stat, Tree, TreeError};
 
 const WHITEOUT_PREFIX: &[u8] = b".wh.";
 /// `.wh..wh..opq` once the prefix is taken off.
@@ -78,12 +78,17 @@ pub fn apply_entry(tree: &mut Tree, entry: &LayerEntry) -> Result<(), Error> {
                 tree.dirs[existing.0].stat = tree_stat(entry);
                 return Ok(());
             }
+            tree.spend_entry().map_err(TreeError::from)?;
             let id = DirId(tree.dirs.len());
             tree.dirs.push(Directory { stat: tree_stat(entry), entries: Default::default() });
             Node::Dir(id)
         }
-        (_, Some(id)) => Node::Leaf(id),
+        (_, Some(id)) => {
+            tree.spend_entry().map_err(TreeError::from)?;
+            Node::Leaf(id)
+        }
         (LayerItem::Leaf(content), None) => {
+            tree.spend_entry().map_err(TreeError::from)?;
             let id = LeafId(tree.leaves.len());
             tree.leaves.push(Leaf { stat: tree_stat(entry), content: content.clone() });
             Node::Leaf(id)

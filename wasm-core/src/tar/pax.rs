@@ -21,10 +21,15 @@ pub(crate) fn parse_records(mut data: &[u8]) -> Result<Records, String> {
         if digits.is_empty() || digits.len() > 12 || !digits.iter().all(u8::is_ascii_digit) {
             return Err(bad("has no valid length"));
         }
-        let length = digits.iter().fold(0usize, |n, d| n * 10 + usize::from(d - b'0'));
-        if length < 5 || length > data.len() || space + 1 >= length {
-            return Err(format!("PAX record {index} has length {length}, outside its {} bytes of data", data.len()));
+        // At most 12 digits: a u64 holds it; the comparison with the data
+        // is made before the length becomes an index (usize is 32 bits on
+        // wasm32, where 2^32 + 20 would otherwise read as 20).
+        let length = digits.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+        let available = data.len() as u64;
+        if length < 5 || length > available || space as u64 + 1 >= length {
+            return Err(format!("PAX record {index} has length {length}, outside its {available} bytes of data"));
         }
+        let length = usize::try_from(length).map_err(|_| bad("is longer than this platform can index"))?;
         let (record, rest) = data.split_at(length);
         let body = &record[space + 1..length - 1];
         if record[length - 1] != b'\n' {

@@ -1,7 +1,7 @@
 //! Adding entries by path, with every limit checked on the way in so the
 //! image writer and dumpfile writer can rely on them.
 
-use super::model::{DirId, Directory, Leaf, LeafContent, LeafId, Node, RegularFile, Stat, Tree};
+use super::model::{DirId, Directory, Leaf, LeafContent, LeafId, Node, RegularFile, Stat, TooManyEntries, Tree};
 use crate::error::{CoreError, ErrorKind};
 use std::fmt;
 
@@ -50,6 +50,13 @@ pub enum TreeError {
     IsDirectory,
     /// The tree lacks what a transformation needs (/usr for a container root).
     Layout(&'static str),
+    TooMany(TooManyEntries),
+}
+
+impl From<TooManyEntries> for TreeError {
+    fn from(e: TooManyEntries) -> Self {
+        Self::TooMany(e)
+    }
 }
 
 impl fmt::Display for TreeError {
@@ -72,6 +79,7 @@ impl fmt::Display for TreeError {
             Self::NotDirectory => f.write_str("not a directory"),
             Self::IsDirectory => f.write_str("is a directory"),
             Self::Layout(why) => f.write_str(why),
+            Self::TooMany(e) => e.fmt(f),
         }
     }
 }
@@ -82,7 +90,7 @@ impl CoreError for TreeError {
     fn kind(&self) -> ErrorKind {
         match self {
             // What an image can describe: file sizes and xattr space.
-            Self::TooLarge(_) | Self::Xattr(_) => ErrorKind::Limit,
+            Self::TooLarge(_) | Self::Xattr(_) | Self::TooMany(_) => ErrorKind::Limit,
             _ => ErrorKind::Malformed,
         }
     }
@@ -248,6 +256,7 @@ impl Tree {
     pub fn add_dir(&mut self, parent: DirId, name: &[u8], stat: Stat) -> Result<DirId, TreeError> {
         self.claim(parent, name)?;
         check_stat(&stat)?;
+        self.spend_entry()?;
         let id = DirId(self.dirs.len());
         self.dirs.push(Directory { stat, entries: Default::default() });
         self.dirs[parent.0].entries.insert(name.into(), Node::Dir(id));
@@ -258,6 +267,7 @@ impl Tree {
     pub fn add_leaf(&mut self, parent: DirId, name: &[u8], leaf: Leaf) -> Result<LeafId, TreeError> {
         self.claim(parent, name)?;
         check_leaf(self, &leaf)?;
+        self.spend_entry()?;
         let id = LeafId(self.leaves.len());
         self.leaves.push(leaf);
         self.dirs[parent.0].entries.insert(name.into(), Node::Leaf(id));
@@ -267,6 +277,7 @@ impl Tree {
     /// Adds `name` to `parent` as another hard link to `leaf`.
     pub fn add_link(&mut self, parent: DirId, name: &[u8], leaf: LeafId) -> Result<(), TreeError> {
         self.claim(parent, name)?;
+        self.spend_entry()?;
         self.dirs[parent.0].entries.insert(name.into(), Node::Leaf(leaf));
         Ok(())
     }

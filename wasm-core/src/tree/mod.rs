@@ -18,7 +18,8 @@ pub use build::{
     SYMLINK_MAX, XATTR_NAME_MAX, XATTR_TOTAL_MAX, XATTR_VALUE_MAX,
 };
 pub use model::{
-    hex, DirId, Directory, FileType, Leaf, LeafContent, LeafId, Node, ObjectId, RegularFile, Stat, Tree, Xattrs,
+    hex, DirId, Directory, FileType, Leaf, LeafContent, LeafId, Node, ObjectId, RegularFile, Stat, TooManyEntries, Tree,
+    Xattrs, MAX_TREE_ENTRIES,
 };
 pub use transform::CONTAINER_XATTR_ALLOWLIST;
 pub(crate) use build::{check_leaf, check_stat};

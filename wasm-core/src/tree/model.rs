@@ -203,6 +203,16 @@ impl LeafId {
     }
 }
 
+/// More entries than [`MAX_TREE_ENTRIES`].
+#[derive(Debug, PartialEq, Eq)]
+pub struct TooManyEntries;
+
+impl fmt::Display for TooManyEntries {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "more than {MAX_TREE_ENTRIES} entries, over what cfskit's core holds in memory")
+    }
+}
+
 /// A directory entry: a subdirectory (owned by exactly one entry) or a leaf
 /// (shared by every hard link to it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -244,13 +254,47 @@ pub struct Tree {
     pub(crate) algorithm: HashAlgorithm,
     pub(crate) dirs: Vec<Directory>,
     pub(crate) leaves: Vec<Leaf>,
+    /// Entries ever inserted (removals do not give any back: the arenas
+    /// keep their slots), against [`MAX_TREE_ENTRIES`].
+    pub(crate) inserted: u64,
 }
+
+/// The most entries one tree may take: the core's memory budget. A tree
+/// costs a few hundred bytes per entry in wasm32 memory, which must stay
+/// under 1 GiB (jco's handle tables keep resource pointers in 30 bits), and
+/// an image, its tree and a dumpfile of it must fit there together.
+pub const MAX_TREE_ENTRIES: u64 = 1 << 20;
 
 impl Tree {
     /// An empty tree whose external files are named by `algorithm` digests.
     /// The root starts with all-zero metadata, as composefs-rs's does.
     pub fn new(algorithm: HashAlgorithm) -> Self {
-        Self { algorithm, dirs: vec![Directory::default()], leaves: Vec::new() }
+        Self { algorithm, dirs: vec![Directory::default()], leaves: Vec::new(), inserted: 0 }
+    }
+
+    /// Counts one more entry against the budget; the error says which limit.
+    pub(crate) fn spend_entry(&mut self) -> Result<(), TooManyEntries> {
+        if self.inserted >= MAX_TREE_ENTRIES {
+            return Err(TooManyEntries);
+        }
+        self.inserted += 1;
+        Ok(())
+    }
+
+    /// The deepest directory's depth below the root (the root's children
+    /// are at 1), walking iteratively.
+    pub fn max_dir_depth(&self) -> usize {
+        let mut deepest = 0;
+        let mut stack = vec![(Self::ROOT, 0usize)];
+        while let Some((dir, depth)) = stack.pop() {
+            deepest = deepest.max(depth);
+            for node in self.dirs[dir.0].entries.values() {
+                if let Node::Dir(d) = node {
+                    stack.push((*d, depth + 1));
+                }
+            }
+        }
+        deepest
     }
 
     pub fn algorithm(&self) -> HashAlgorithm {

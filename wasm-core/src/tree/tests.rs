@@ -58,3 +58,23 @@ fn container_transform_follows_composefs_rs() {
     assert_eq!(t.dir(run).stat.mtime, 99);
     assert_eq!(t.nlinks(), vec![1]);
 }
+
+/// The core's memory budget on both sides: a tree takes MAX_TREE_ENTRIES
+/// entries (directories, files and hard links alike) and refuses the next
+/// with a limit error.
+#[test]
+fn a_tree_holds_at_most_its_entry_budget() {
+    use crate::error::{CoreError, ErrorKind};
+    let mut t = Tree::new(HashAlgorithm::Sha512);
+    let dir = t.add_dir(Tree::ROOT, b"d", Stat::default()).unwrap();
+    let first = t.add_leaf(dir, b"f", Leaf { stat: Stat::default(), content: LeafContent::Fifo }).unwrap();
+    for i in 2..MAX_TREE_ENTRIES {
+        t.add_link(dir, format!("l{i}").as_bytes(), first).unwrap();
+    }
+    assert_eq!(t.entry_count(), MAX_TREE_ENTRIES + 1, "the root is not an entry");
+    let err = t.add_dir(Tree::ROOT, b"one-more", Stat::default()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Limit);
+    assert!(err.to_string().contains("more than 1048576 entries"), "{err}");
+    assert!(t.add_leaf(Tree::ROOT, b"x", Leaf { stat: Stat::default(), content: LeafContent::Fifo }).is_err());
+    assert!(t.add_link(Tree::ROOT, b"y", first).is_err());
+}

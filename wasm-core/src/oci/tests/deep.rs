@@ -44,12 +44,17 @@ fn a_hundred_thousand_nested_directories_overflow_nothing() {
         let copy = tree.clone();
         assert_eq!(copy, tree);
         drop(copy);
-        let image = erofs::write(&tree).unwrap();
-        assert_eq!(erofs::image_id(&tree).unwrap().len(), ALG.digest_size());
-        // composefs-rs's reader stops at PATH_MAX / 2 levels; so does ours,
-        // with an error rather than a deeper and deeper walk.
+        // What cfskit writes it must read: the writer refuses what readers
+        // (composefs-rs's and ours, PATH_MAX / 2 levels) would not take.
+        let err = erofs::write(&tree).err().unwrap();
+        assert!(err.to_string().contains("100001 levels deep"), "{err}");
+        assert_eq!(err.kind(), ErrorKind::Limit);
+        assert_eq!(erofs::image_id(&tree).err().unwrap().kind(), ErrorKind::Limit);
+        // Another writer's deep image: the reader stops with an error
+        // rather than a deeper and deeper walk.
+        let image = erofs::encode(&tree).unwrap();
         let err = erofs::read_image(&image, Some(ALG)).err().unwrap();
-        assert!(err.to_string().contains("deeper than"), "{err}");
+        assert!(err.to_string().contains("2048 or more levels deep"), "{err}");
         assert_eq!(err.kind(), ErrorKind::Limit);
     });
 }
@@ -65,10 +70,30 @@ fn deep_trees_write_dumpfiles_and_relabel_without_recursion() {
         const CONTEXTS: &[u8] = b"/.*  system_u:object_r:default_t:s0\n/usr(/.*)?  system_u:object_r:usr_t:s0\n";
         let mut policy = Policy::build(&|name: &str| (name == "file_contexts").then_some(CONTEXTS)).unwrap();
         relabel_tree(&mut tree, &mut policy).unwrap();
-        let image = erofs::write(&tree).unwrap();
+        assert_eq!(erofs::write(&tree).err().unwrap().kind(), ErrorKind::Limit);
+        let image = erofs::encode(&tree).unwrap();
         let err = erofs::read_image(&image, Some(ALG)).err().unwrap();
-        assert!(err.to_string().contains("deeper than"), "{err}");
+        assert!(err.to_string().contains("levels deep"), "{err}");
         assert_eq!(err.kind(), ErrorKind::Limit);
+    });
+}
+
+#[test]
+fn the_writer_and_the_reader_agree_on_the_deepest_directory() {
+    on_wasm_stack(|| {
+        // chain(n): /usr plus n levels, the deepest directory at n + 1.
+        // composefs-rs reads directories down to depth 2047.
+        let tree = chain(2046);
+        assert_eq!(tree.max_dir_depth(), 2047);
+        let image = erofs::write(&tree).unwrap();
+        let back = erofs::read_image(&image, Some(ALG)).unwrap().tree;
+        assert_eq!(write_dumpfile(&back), write_dumpfile(&tree));
+        let deeper = chain(2047);
+        let err = erofs::write(&deeper).err().unwrap();
+        assert_eq!(err.kind(), ErrorKind::Limit);
+        assert!(err.to_string().contains("2048 levels deep"), "{err}");
+        let image = erofs::encode(&deeper).unwrap();
+        assert_eq!(erofs::read_image(&image, Some(ALG)).err().unwrap().kind(), ErrorKind::Limit);
     });
 }
 

@@ -18,6 +18,9 @@ export const oci = core.oci;
 /** composefs-rs's INLINE_CONTENT_MAX_V0, as the core applies it: larger files are objects. */
 export const INLINE_CONTENT_MAX: number = composefs.inlineContentMax();
 
+/** The largest file a composefs image can describe (one chunk of 2^43 bytes): refused before it is read. */
+export const EXTERNAL_SIZE_MAX: number = Number(composefs.externalSizeMax());
+
 type CoreFailure = { readonly tag: 'malformed' | 'integrity' | 'limit' | 'unsupported'; readonly val: string };
 
 function failureOf(err: unknown): CoreFailure | undefined {

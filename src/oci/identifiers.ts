@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { PREFIXED_DIGEST, UsageError } from '../../common/index.js';
-import { encodeTag } from '../repository/index.js';
+import { STREAM_PREFIXES, encodeTag } from '../repository/index.js';
 
 /** Checks an OCI digest (`sha256:<64 hex>` or `sha512:<128 hex>`). */
 export function checkDigest(value: string, what: string): string {
@@ -17,9 +17,9 @@ export function sha256Digest(bytes: Uint8Array): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
-export const layerContentId = (diffId: string): string => `oci-layer-${diffId}`;
-export const configContentId = (digest: string): string => `oci-config-${digest}`;
-export const manifestContentId = (digest: string): string => `oci-manifest-${digest}`;
+export const layerContentId = (diffId: string): string => `${STREAM_PREFIXES.layer}${diffId}`;
+export const configContentId = (digest: string): string => `${STREAM_PREFIXES.config}${digest}`;
+export const manifestContentId = (digest: string): string => `${STREAM_PREFIXES.manifest}${digest}`;
 
 /** The ref (below streams/refs/) of a tag. */
 export const tagRef = (tag: string): string => `oci/${encodeTag(tag)}`;

@@ -11,7 +11,14 @@ import { openObjectFile, resolveLink } from './links.js';
 import { META_FILE, META_READ, parseMeta } from './meta.js';
 import { isObjectId, objectRelPath, toObjectId, type ObjectId } from './object-id.js';
 import type { Repository } from './repository.js';
+import { createHash } from 'node:crypto';
 import { isErrno, readBounded, readRegularFile } from '../../common/index.js';
+import { readChunks } from '../fsverity/index.js';
+import { describeContentType, type SplitstreamReader } from '../splitstream/index.js';
+import { STREAM_PREFIXES, claimOf, digestAlgorithm, type StreamClaim } from './stream-claims.js';
+
+/** Where OCI tags live below streams/refs/ (composefs-oci's). */
+const TAG_REFS = 'oci/';
 
 export type ProblemKind =
   | 'metadata-parse-failed'
@@ -29,7 +36,14 @@ export type ProblemKind =
   | 'missing-named-ref'
   | 'image-read-failed'
   | 'image-invalid'
-  | 'image-missing-object';
+  | 'image-missing-object'
+  // cfskit's own, beyond composefs-rs: a stream's header against what it
+  // reassembles to, and streams and tags against their role.
+  | 'stream-size-mismatch'
+  | 'stream-trailing-data'
+  | 'stream-type-mismatch'
+  | 'stream-digest-mismatch'
+  | 'ref-not-a-manifest';
 
 export interface Problem {
   readonly kind: ProblemKind;
@@ -201,13 +215,71 @@ async function checkStream(repo: Repository, name: string, rel: string, present:
       const id = toObjectId(ref);
       if (!present.has(id)) add('missing-named-ref', rel, `ref ${refName}: ${id}`);
     }
-    // Decoding every chunk checks the compressed stream and its indexes.
-    for await (const chunk of stream.reader.chunks()) void chunk;
+    if (info.sectionsEnd < info.fileSize) {
+      add('stream-trailing-data', rel, `${info.fileSize - info.sectionsEnd} bytes after its last section (at ${info.sectionsEnd})`);
+    }
+    const claim = claimOf(name);
+    if (claim && info.contentType !== claim.contentType) {
+      add('stream-type-mismatch', rel, `content type ${describeContentType(info.contentType)}, but an ${claim.role} stream is ${describeContentType(claim.contentType)}`);
+    }
+    // Decoding every chunk checks the compressed stream and its indexes;
+    // adding up what it rebuilds checks stream_size; a stream whose name
+    // claims a digest is reassembled and hashed.
+    const rebuilt = await rebuild(repo, stream.reader, present, claim);
+    if (rebuilt.complete && rebuilt.size !== info.streamSize) {
+      add('stream-size-mismatch', rel, `stream_size says ${info.streamSize} bytes, its chunks make ${rebuilt.size}`);
+    } else if (claim && rebuilt.digest !== undefined && rebuilt.digest !== claim.digest) {
+      add('stream-digest-mismatch', rel, `reassembled content has digest ${rebuilt.digest}, not its ${claim.what}`);
+    }
   } catch (err) {
     add('stream-read-failed', rel, describeProblem(err));
   } finally {
     await stream.close();
   }
+}
+
+/**
+ * What a stream reassembles to: its size (inline bytes plus each object's
+ * size, each time it is referenced) and, with a claim, its digest. Objects
+ * already reported missing are left out (the size then differs too), so
+ * objects are only read for a claimed digest.
+ */
+async function rebuild(
+  repo: Repository,
+  reader: SplitstreamReader,
+  present: ReadonlySet<ObjectId>,
+  claim: StreamClaim | undefined,
+): Promise<{ size: bigint; digest: string | undefined; complete: boolean }> {
+  const hash = claim ? createHash(digestAlgorithm(claim.digest)) : undefined;
+  let size = 0n;
+  let complete = true;
+  for await (const chunk of reader.chunks()) {
+    if (chunk.kind === 'inline') {
+      size += BigInt(chunk.data.length);
+      hash?.update(chunk.data);
+      continue;
+    }
+    const id = toObjectId(chunk.objectId);
+    if (!present.has(id)) {
+      complete = false;
+      continue;
+    }
+    const handle = await openObjectFile(repo.path, id);
+    try {
+      if (!hash) {
+        size += BigInt((await handle.stat()).size);
+        continue;
+      }
+      for await (const data of readChunks(handle.fd, objectRelPath(id), 0, Number((await handle.stat()).size))) {
+        size += BigInt(data.length);
+        hash.update(data);
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+  const digest = hash && complete && claim ? `${digestAlgorithm(claim.digest)}:${hash.digest('hex')}` : undefined;
+  return { size, digest, complete };
 }
 
 /**
@@ -259,10 +331,17 @@ async function checkRefs(repo: Repository, dir: string, add: Add): Promise<void>
       add('unexpected-file-type', rel, 'not a symlink');
       continue;
     }
+    let chain: readonly string[];
     try {
-      await resolveLink(repo.path, rel, repo.hashAlg);
+      chain = (await resolveLink(repo.path, rel, repo.hashAlg)).chain;
     } catch (err) {
       add('broken-symlink', rel, describeProblem(err));
+      continue;
+    }
+    // An OCI tag names an image by its manifest stream, nothing else.
+    const target = chain[1] ?? '';
+    if (rel.startsWith(`streams/refs/${TAG_REFS}`) && !target.startsWith(`streams/${STREAM_PREFIXES.manifest}`)) {
+      add('ref-not-a-manifest', rel, `an OCI tag points at ${target || 'an object'}, not at an oci-manifest- stream`);
     }
   }
 }

@@ -10,3 +10,4 @@ export { decodeTag, encodeTag, checkRefName, checkContentId } from './names.js';
 export { isObjectId, objectIdBytes, objectRelPath, toObjectId, type ObjectId } from './object-id.js';
 export { openObjectFile } from './links.js';
 export { fsck, type FsckProgress, type FsckReport } from './fsck.js';
+export { claimOf, STREAM_PREFIXES, type StreamClaim, type StreamRole } from './stream-claims.js';

@@ -4,16 +4,18 @@
  * (`streams/refs/<name>`, GC roots), and opening or reassembling a stream
  * by content id, by `refs/…` name or by its verified digest.
  */
+import { createHash } from 'node:crypto';
 import { readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { NotFoundError, systemError, type HashAlg, isErrno } from '../../common/index.js';
+import { IntegrityError, NotFoundError, systemError, type HashAlg, isErrno } from '../../common/index.js';
 import { openSplitstream, reassemble, SplitstreamWriter, type SplitstreamReader } from '../splitstream/index.js';
 import { resolveLink, openObjectFile } from './links.js';
 import { checkContentId, checkRefName } from './names.js';
 import { isObjectId, objectRelPath, toObjectId, type ObjectId } from './object-id.js';
 import { expectVerified, type ObjectStore } from './objects.js';
 import { replaceSymlink, removeRefLink } from './symlinks.js';
+import { claimOf, digestAlgorithm } from './stream-claims.js';
 
 export interface StreamRef {
   /** The ref's name below streams/refs/. */
@@ -145,11 +147,38 @@ export class StreamStore {
     }
   }
 
-  /** Writes the original bytes of stream `name` to `out`; returns how many. */
+  /**
+   * The content id `name` leads to: itself, or the stream a `refs/…` name
+   * points at; undefined for a bare digest.
+   */
+  private async contentIdOf(name: string): Promise<string | undefined> {
+    if (isObjectId(name, this.hashAlg)) return undefined;
+    if (!name.startsWith('refs/')) return name;
+    const link = (await resolveLink(this.root, `streams/${name}`, this.hashAlg)).chain[1];
+    return link?.startsWith('streams/') ? link.slice('streams/'.length) : undefined;
+  }
+
+  /**
+   * Writes the original bytes of stream `name` to `out`; returns how many.
+   * A stream whose name claims a digest (`oci-layer-<diff_id>`, …) is
+   * hashed as it is written, and a mismatch is an IntegrityError once
+   * everything is out: the bytes written are then not that content, and
+   * the caller must say so (a non-zero exit).
+   */
   async cat(name: string, out: Writable, expect?: { contentType?: bigint }): Promise<bigint> {
     const stream = await this.open(name, expect);
     try {
-      return await reassemble(stream.reader, (objectId) => this.openObject(toObjectId(objectId), false), out);
+      const contentId = await this.contentIdOf(name);
+      const claim = contentId === undefined ? undefined : claimOf(contentId);
+      const hash = claim ? createHash(digestAlgorithm(claim.digest)) : undefined;
+      const total = await reassemble(stream.reader, (objectId) => this.openObject(toObjectId(objectId), false), out, hash && ((d) => hash.update(d)));
+      if (claim && hash) {
+        const got = `${digestAlgorithm(claim.digest)}:${hash.digest('hex')}`;
+        if (got !== claim.digest) {
+          throw new IntegrityError(name, `its content (${total} bytes written) has digest ${got}, not the ${claim.what} its name says: the stream is damaged`);
+        }
+      }
+      return total;
     } finally {
       await stream.close();
     }

@@ -20,6 +20,9 @@ export interface SplitstreamInfo {
   /** Streams referenced by name (and possibly some no name points at any more). */
   readonly streamRefs: readonly Uint8Array[];
   readonly namedRefs: ReadonlyMap<string, Uint8Array>;
+  /** The file's size, and where its last section (header, info, refs, stream) ends: bytes between are trailing data. */
+  readonly fileSize: bigint;
+  readonly sectionsEnd: bigint;
 }
 
 export type SplitstreamChunk =
@@ -128,6 +131,8 @@ export async function openSplitstream(
     objectRefs,
     streamRefs,
     namedRefs,
+    fileSize,
+    sectionsEnd: [header.info, info.streamRefs, info.objectRefs, info.namedRefs, info.stream].reduce((end, r) => (r.end > end ? r.end : end), 32n),
   };
   const stream = span(info.stream);
   return {

@@ -24,7 +24,13 @@ const hex = (id: Uint8Array): string => Buffer.from(id).toString('hex');
  * their count. Handles from `openObject` are closed here. A total other
  * than the recorded stream_size is an IntegrityError.
  */
-export async function reassemble(reader: SplitstreamReader, openObject: OpenObject, out: Writable): Promise<bigint> {
+export async function reassemble(
+  reader: SplitstreamReader,
+  openObject: OpenObject,
+  out: Writable,
+  /** Shown every byte in order before it is written (a digest of the output). */
+  tap?: (data: Uint8Array) => void,
+): Promise<bigint> {
   const { name } = reader;
   const want = reader.info.streamSize;
   let total = 0n;
@@ -34,6 +40,7 @@ export async function reassemble(reader: SplitstreamReader, openObject: OpenObje
     if (chunk.kind === 'inline') {
       total += BigInt(chunk.data.length);
       if (total > want) throw tooLong('inline data');
+      tap?.(chunk.data);
       await write(out, chunk.data);
       continue;
     }
@@ -60,7 +67,9 @@ export async function reassemble(reader: SplitstreamReader, openObject: OpenObje
         pos += bytesRead;
         total += BigInt(bytesRead);
         if (total > want) throw tooLong(`object ${hex(chunk.objectId)}`);
-        await write(out, buffer.subarray(0, bytesRead));
+        const data = buffer.subarray(0, bytesRead);
+        tap?.(data);
+        await write(out, data);
       }
     } finally {
       await handle.close();

@@ -112,6 +112,56 @@ it('damaged tar-split metadata and a damaged images.json', async (ctx) => {
   );
 });
 
+/** Segments' bytes, decoded, with where each starts in the rebuilt tar's header blocks. */
+function segments(records: Record<string, unknown>[]): { record: Record<string, unknown>; bytes: Buffer }[] {
+  return records.filter((r) => r.type === 2).map((record) => ({ record, bytes: Buffer.from(String(record.payload ?? ''), 'base64') }));
+}
+
+/** Rewrites the first header block in a segment whose mode field can be found, fixing its checksum. */
+function changeMode(records: Record<string, unknown>[]): void {
+  for (const { record, bytes } of segments(records)) {
+    const at = bytes.indexOf('ustar');
+    if (at < 257) continue;
+    const h = at - 257;
+    bytes.write('0000777\0', h + 100, 'latin1');
+    bytes.fill(0x20, h + 148, h + 156);
+    let sum = 0;
+    for (let i = h; i < h + 512; i++) sum += bytes[i] ?? 0;
+    bytes.write(`${sum.toString(8).padStart(6, '0')}\0 `, h + 148, 'latin1');
+    record.payload = bytes.toString('base64');
+    return;
+  }
+  throw new Error('no header block found in the tar-split segments');
+}
+
+/** Changes one character of a PAX record's value (same length: every record stays well formed). */
+function changePaxValue(records: Record<string, unknown>[]): void {
+  for (const { record, bytes } of segments(records)) {
+    const at = bytes.indexOf('user.cfskit=fixture');
+    if (at < 0) continue;
+    bytes.write('X', at + 'user.cfskit=fixtur'.length, 'latin1');
+    record.payload = bytes.toString('base64');
+    return;
+  }
+  throw new Error('no PAX record user.cfskit found');
+}
+
+/** Drops the two zero blocks that end the archive. */
+function dropEndOfArchive(records: Record<string, unknown>[]): void {
+  const last = segments(records).at(-1);
+  if (!last || last.bytes.length < 1024 || last.bytes.subarray(-1024).some((b) => b !== 0)) throw new Error('the last segment does not end with the end-of-archive blocks');
+  last.record.payload = last.bytes.subarray(0, last.bytes.length - 1024).toString('base64');
+}
+
+it('a tar-split whose every record is well formed but which rebuilds another tar is refused by its diff_id', async (ctx) => {
+  const wrongDigest = /layer sha256:[0-9a-f]{64}: the tar rebuilt from containers-storage layer [0-9a-f]{12}… \(\d+ bytes\) has digest sha256:[0-9a-f]{64}, not its diff_id/;
+  await pullFails(ctx, (d) => replaceFile(d.tarSplit, gzipSync('')), wrongDigest);
+  await pullFails(ctx, (d) => replaceFile(d.tarSplit, gzipSync('\n\n\n')), wrongDigest);
+  await pullFails(ctx, (d) => editTarSplit(d.tarSplit, dropEndOfArchive), wrongDigest);
+  await pullFails(ctx, (d) => editTarSplit(d.tarSplit, changeMode), wrongDigest);
+  await pullFails(ctx, (d) => editTarSplit(d.tarSplit, changePaxValue), wrongDigest);
+});
+
 gated(test, havePodman(), haveRoot(), haveTool('setpriv', ['--version']))('not root: an unreadable file is named, with the way to run it', async (ctx) => {
   const fixtures = ctx.fixtures;
   if (!fixtures) throw new Error('fixtures were not built');

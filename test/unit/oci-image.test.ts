@@ -29,7 +29,8 @@ import { ociDocuments } from '../support/oci-image-fixtures.js';
 import { OCI_LAYERS } from '../support/oci-layers.js';
 import { dumpMatches, loadOciVectors, ociVectorFile, type OciVector } from '../support/oci-vectors.js';
 import { rejects } from '../support/rejects.js';
-import { InputError } from '../../common/index.js';
+import { InputError, LimitError } from '../../common/index.js';
+import { readStoredImage } from '../../src/image/index.js';
 import { tarBytes, dir, file, hardlink, symlink, type TarMember } from '../support/tar-writer.js';
 import { importLayers } from '../support/oci-import.js';
 
@@ -234,16 +235,40 @@ test('a layer ref naming a stream that is not a layer is refused naming the laye
   assert.match(String(err), new RegExp(`layer ${diffId}: ${bogus}: splitstream content type is .*ociconfg.*, expected .*ocilayer`));
 });
 
-test('a layer nesting directories 3000 deep builds through the wasm core without a trap', async (ctx) => {
-  const repo = repoOf(ctx);
+/** An image of one layer nesting `depth` directories below /usr. */
+async function deepImage(repo: Repository, name: string, depth: number): Promise<{ tag: string; path: string }> {
   const members: TarMember[] = [dir('usr/')];
   let path = 'usr';
-  for (let i = 0; i < 3000; i++) members.push(dir((path += '/d')));
+  for (let i = 0; i < depth; i++) members.push(dir((path += '/d')));
   members.push(file(`${path}/f`, 'bottom'));
-  const { tag } = await importLayers(repo, 'deep', [tarBytes(members)]);
-  assert.is((await computeOciImageId(repo, tag)).hex.length, 128);
+  const { tag } = await importLayers(repo, name, [tarBytes(members)]);
+  return { tag, path };
+}
+
+test('a layer nesting directories 3000 deep goes through the wasm core without a trap, and its image is refused', async (ctx) => {
+  const repo = repoOf(ctx);
+  const { tag, path } = await deepImage(repo, 'deep', 3000);
   const dump = await collect((w) => writeOciDumpfile(repo, tag, w));
   assert.ok(dump.toString('latin1').endsWith(`\n/${path}/f 6 100644 1 0 0 0 1700000000.0 - bottom -\n`));
+  // What cfskit writes it must read back, as composefs-rs reads: at most
+  // 2047 levels; a deeper image is refused before it is made.
+  const err = await rejects(computeOciImageId(repo, tag));
+  assert.instance(err, LimitError);
+  assert.match((err as Error).message, /3001 levels deep; composefs-rs and cfskit read images at most 2047 deep/);
+});
+
+test('an image nesting directories 2047 deep (the most composefs-rs reads) is made and read back', async (ctx) => {
+  const repo = repoOf(ctx);
+  // /usr and 2046 more: the deepest directory is at depth 2047.
+  const { tag } = await deepImage(repo, 'deepest', 2046);
+  const image = await ensureImage(repo, tag);
+  assert.ok(image);
+  const { image: read } = await readStoredImage(repo, image.imageId);
+  try {
+    assert.is(read.entryCount, 2049);
+  } finally {
+    read.close();
+  }
 });
 
 test.run();

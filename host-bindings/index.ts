@@ -6,6 +6,7 @@ export { hostAvailability, type PathArg, type Target } from './native.js';
 export { enableVerity, measureVerity, type VerityMeasurement } from './verity.js';
 export { copyFileRange, ficlone, fsyncFd, linkFile, linkTmpfile, openTmpfile, renameNoReplace, reopenReadOnly, syncfs } from './files.js';
 export { statx, type Statx } from './stat.js';
+export { linkFdBeneath, mkdirsBeneath, openBeneath, openBeneathSync, readlinkBeneath, renameBeneath, symlinkBeneath, unlinkBeneath } from './beneath.js';
 export { flock, type FlockMode } from './lock.js';
 export { storeObject, type StoreObjectRequest, type StoreObjectResult, type StoreStatus, type StoreStrategy } from './store.js';
 export { fsConfigCreate, fsConfigFlag, fsConfigString, fsMount, fsOpen, loopAttach, moveMount, unmount, type LoopDevice } from './mount.js';

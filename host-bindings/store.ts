@@ -50,7 +50,7 @@ type BatchReply = StoreObjectResult | { readonly error: unknown };
 declare module './native.js' {
   interface NativeHost {
     storeObjects(
-      objectsDir: PathArg,
+      objectsDir: PathArg | number,
       fds: readonly number[],
       sizes: readonly number[],
       names: readonly string[],
@@ -72,9 +72,9 @@ interface Waiting {
 /** Up to this many requests go in one call; more wait for the next. */
 const BATCH = 32;
 
-const queues = new Map<string, { dir: PathArg; waiting: Waiting[]; scheduled: boolean }>();
+const queues = new Map<string, { dir: PathArg | number; waiting: Waiting[]; scheduled: boolean }>();
 
-function keyOf(dir: PathArg, req: StoreObjectRequest): string {
+function keyOf(dir: PathArg | number, req: StoreObjectRequest): string {
   return [describe(dir), req.strategies.join(','), req.verityAlgorithm, req.verityBlockSize, req.skipReflinkDevs.join(',')].join('|');
 }
 
@@ -115,10 +115,12 @@ function flush(key: string): void {
 }
 
 /**
- * Stores one object from `srcFd` (which must stay open until this settles).
+ * Stores one object from `srcFd` (which must stay open until this settles)
+ * into `objectsDir`: best a descriptor opened beneath the repository (see
+ * beneath.ts), so that a symlink swapped in cannot redirect the links.
  * Calls made in the same turn of the event loop share a batch.
  */
-export function storeObject(srcFd: number, objectsDir: PathArg, req: StoreObjectRequest): Promise<StoreObjectResult> {
+export function storeObject(srcFd: number, objectsDir: PathArg | number, req: StoreObjectRequest): Promise<StoreObjectResult> {
   const key = keyOf(objectsDir, req);
   let queue = queues.get(key);
   if (!queue) {

@@ -9,6 +9,7 @@ void InitStat(Napi::Env env, Napi::Object exports);
 void InitLock(Napi::Env env, Napi::Object exports);
 void InitStore(Napi::Env env, Napi::Object exports);
 void InitMount(Napi::Env env, Napi::Object exports);
+void InitBeneath(Napi::Env env, Napi::Object exports);
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -18,6 +19,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   cfskit::InitLock(env, exports);
   cfskit::InitStore(env, exports);
   cfskit::InitMount(env, exports);
+  cfskit::InitBeneath(env, exports);
   return exports;
 }
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "args.h"
+#include "beneath.h"
 #include "files.h"
 #include "task.h"
 #include "verity.h"
@@ -28,7 +29,9 @@ enum class Strategy { kReflink, kHardlink, kCopy };
 
 struct StoreRequest {
   int src = -1;
-  std::string dir;
+  // objects/: a descriptor (opened beneath the repository without following
+  // symlinks), or a path.
+  Target dir;
   int64_t size = 0;
   // "xx/rest" when the caller knows the ID; empty: from the measurement.
   std::string name;
@@ -96,14 +99,32 @@ bool Unchanged(int src, const struct stat& before) {
          now.st_mtim.tv_nsec == before.st_mtim.tv_nsec;
 }
 
-// Links `fd` as dir/name (creating dir/xx); false for "exists".
+// Whether dir/xx/rest is there as a regular file of `size` bytes; xx is
+// resolved beneath dir without following a symlink.
+bool ObjectPresent(int dirfd, const std::string& name, int64_t size) {
+  SysError ignored;
+  std::string last;
+  Fd sub(OpenParentBeneath(dirfd, name, last, ignored));
+  struct stat st;
+  return sub.fd >= 0 && fstatat(sub.fd, last.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) && st.st_size == size;
+}
+
+// Links `fd` as dir/name (creating dir/xx, which must be a real directory
+// beneath dir: a symlink there is refused, ELOOP); false for "exists".
 bool LinkObject(int fd, int dirfd, const std::string& name, int& code) {
   std::string sub = name.substr(0, 2);
   if (mkdirat(dirfd, sub.c_str(), 0755) != 0 && errno != EEXIST) {
     code = errno;
     return false;
   }
-  if (linkat(AT_FDCWD, ProcFdPath(fd).c_str(), dirfd, name.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+  SysError err;
+  std::string last;
+  Fd subdir(OpenParentBeneath(dirfd, name, last, err));
+  if (subdir.fd < 0) {
+    code = err.errnum;
+    return false;
+  }
+  if (linkat(AT_FDCWD, ProcFdPath(fd).c_str(), subdir.fd, last.c_str(), AT_SYMLINK_FOLLOW) != 0) {
     code = errno;
     return false;
   }
@@ -118,11 +139,9 @@ void Store(const StoreRequest& req, StoreResult& out, SysError& err) {
   out.actual_size = st.st_size;
   if (!S_ISREG(st.st_mode)) return (void)(out.status = "not-regular");
   if (st.st_size != req.size) return (void)(out.status = "size-mismatch");
-  Fd dir(open(req.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  Fd dir(req.dir.fd >= 0 ? fcntl(req.dir.fd, F_DUPFD_CLOEXEC, 0) : open(req.dir.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir.fd < 0) return (void)err.fail(errno, "open(objects)");
-  struct stat existing;
-  if (!req.name.empty() && fstatat(dir.fd, req.name.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0 &&
-      S_ISREG(existing.st_mode) && existing.st_size == req.size) {
+  if (!req.name.empty() && ObjectPresent(dir.fd, req.name, req.size)) {
     out.status = "exists";
     return;
   }
@@ -174,8 +193,7 @@ void Store(const StoreRequest& req, StoreResult& out, SysError& err) {
       measured.insert(2, "/");
       if (!name.empty() && name != measured) return (void)(out.status = "digest-mismatch");
       name = measured;
-      if (fstatat(dir.fd, name.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(existing.st_mode) &&
-          existing.st_size == req.size) {
+      if (ObjectPresent(dir.fd, name, req.size)) {
         out.status = "exists";
         return;
       }
@@ -276,7 +294,7 @@ Napi::Value StoreObjects(const Napi::CallbackInfo& info) {
   StoreRequest shared;
   int64_t algorithm = 0;
   int64_t block = 0;
-  if (!ArgPath(info, 0, shared.dir) || info.Length() < 4 || !info[1].IsArray() || !info[2].IsArray() || !info[3].IsArray() ||
+  if (!ArgTarget(info, 0, shared.dir) || info.Length() < 4 || !info[1].IsArray() || !info[2].IsArray() || !info[3].IsArray() ||
       !ArgStrategies(info, 4, shared.strategies) || !ArgWhole(info, 5, 0, 2, algorithm) || !ArgWhole(info, 6, 1024, 65536, block) ||
       !ArgDevs(info, 7, shared.skip_reflink_devs)) {
     if (!env.IsExceptionPending()) Napi::TypeError::New(env, "fds, sizes and names must be arrays").ThrowAsJavaScriptException();
@@ -314,7 +332,7 @@ Napi::Value StoreObjects(const Napi::CallbackInfo& info) {
     if (!ArgName(env, e.req.name)) return env.Undefined();
   }
   return Task<Batch>::Start(
-      env, shared.dir,
+      env, shared.dir.path,
       [batch](Batch& out, SysError&) mutable {
         for (BatchEntry& e : batch.entries) {
           e.error.path = "fd " + std::to_string(e.req.src);

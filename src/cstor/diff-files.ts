@@ -1,15 +1,22 @@
 /**
  * Opening a layer's content files under `overlay/<id>/diff/` by the names
  * tar-split recorded, without letting a damaged or hostile store lead the
- * reader outside that directory: every directory on the way is checked
- * once (a symlink is followed only if it resolves inside diff/, which is
- * what containers-storage itself would have written), and the file itself
- * is opened with O_NOFOLLOW and must be a regular file.
+ * reader outside that directory. With the addon, diff/ is opened once
+ * (O_NOFOLLOW) and every file beneath its descriptor with openat2's
+ * RESOLVE_BENEATH: a symlinked directory is followed only while it stays
+ * inside diff/ (what containers-storage itself would have written), and a
+ * directory renamed or swapped for a symlink meanwhile cannot lead out,
+ * since nothing is looked up by absolute path after that first open.
+ * Without the addon every directory on the way is checked once (symlinks
+ * resolved with realpath) and files are opened by path. Either way the
+ * file itself is opened with O_NOFOLLOW, non-blocking, and must be a
+ * regular file of the recorded size.
  */
-import { constants } from 'node:fs';
+import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { lstat, realpath } from 'node:fs/promises';
 import { sep } from 'node:path';
 import { CfskitError, IntegrityError, SystemError, systemError, errnoOf, closeFd, fstatFd, openAndReadSync, openFd } from '../../common/index.js';
+import { hostAvailability, openBeneathSync } from '../../host-bindings/index.js';
 
 export interface OpenedFile {
   /** A raw descriptor, open read-only; the caller closes it. */
@@ -36,6 +43,8 @@ export function accessError(path: string, syscall: string): CfskitError {
 export class DiffFiles {
   readonly root: string;
   readonly #rootBytes: Buffer;
+  /** diff/'s descriptor for confined opens (the addon), once opened. */
+  #rootFd: number | undefined;
   #realRoot: string | undefined;
   /** Relative directory paths (latin1, so any bytes) already checked. */
   readonly #checked = new Set<string>();
@@ -93,6 +102,61 @@ export class DiffFiles {
     }
   }
 
+  /** diff/ itself, opened once: it must be a real directory (O_NOFOLLOW). */
+  #diffFd(input: string): number {
+    if (this.#rootFd !== undefined) return this.#rootFd;
+    try {
+      this.#rootFd = openSync(this.root, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT') throw new IntegrityError(input, `${this.root} is missing (the layer's files)`);
+      if (errnoOf(err) === 'ELOOP' || errnoOf(err) === 'ENOTDIR') throw new IntegrityError(input, `${this.root} is not a directory`);
+      if (errnoOf(err) === 'EACCES') throw accessError(this.root, 'open');
+      throw systemError(err, this.root, 'open');
+    }
+    return this.#rootFd;
+  }
+
+  /** The addon's way: the file opened beneath diff/'s descriptor (see the module comment). */
+  async #openBeneath(input: string, relative: Buffer, size: number, read: boolean): Promise<OpenedFile> {
+    const path = this.#absolute(relative);
+    const shown = path.toString();
+    let fd: number;
+    try {
+      fd = openBeneathSync(this.#diffFd(input), relative, OPEN_FLAGS, { symlinks: true });
+    } catch (err) {
+      if (errnoOf(err) === 'EXDEV') throw new IntegrityError(input, `${shown} leads outside the layer (a symlink or "..")`);
+      if (errnoOf(err) === 'ENOTDIR') throw new IntegrityError(input, `${shown} is missing from the layer (a parent is not a directory)`);
+      throw this.#openError(input, shown, err);
+    }
+    try {
+      if (read) {
+        const data = Buffer.allocUnsafe(size + 1);
+        let bytes = 0;
+        try {
+          for (let n = -1; n !== 0 && bytes < data.length; bytes += n) n = readSync(fd, data, bytes, data.length - bytes, bytes);
+        } catch (err) {
+          if (errnoOf(err) === 'EISDIR' || errnoOf(err) === 'EAGAIN') throw new IntegrityError(input, `${shown} is not a regular file`);
+          throw systemError(err, shown, 'read');
+        }
+        if (bytes !== size) throw await this.#mismatch(input, fd, shown, size);
+        return { fd, path, size, data: data.subarray(0, size) };
+      }
+      const st = await fstatFd(fd);
+      if (!st.isFile()) throw new IntegrityError(input, `${shown} is not a regular file`);
+      if (st.size !== size) throw new IntegrityError(input, `${shown} is ${st.size} bytes, tar-split says ${size}`);
+      return { fd, path, size, data: undefined };
+    } catch (err) {
+      await closeFd(fd);
+      throw err instanceof CfskitError ? err : systemError(err, shown, 'fstat');
+    }
+  }
+
+  /** Releases diff/'s descriptor. */
+  close(): void {
+    if (this.#rootFd !== undefined) closeSync(this.#rootFd);
+    this.#rootFd = undefined;
+  }
+
   /** Why `fd` is not a regular file of `size` bytes (for error messages). */
   async #mismatch(input: string, fd: number, shown: string, size: number): Promise<IntegrityError> {
     const st = await fstatFd(fd);
@@ -115,6 +179,7 @@ export class DiffFiles {
    * `input` and the file.
    */
   async open(input: string, relative: Buffer, size: number, read = false): Promise<OpenedFile> {
+    if (hostAvailability().available) return this.#openBeneath(input, relative, size, read);
     for (let i = relative.indexOf(0x2f); i >= 0; i = relative.indexOf(0x2f, i + 1)) {
       const check = this.#checkDirectory(input, relative.subarray(0, i));
       if (check) await check;

@@ -91,7 +91,8 @@ async function* records(layer: StoredLayer, label: string): AsyncGenerator<CoreR
         yield* withInput(label, () => reader.push(chunk));
       }
     } catch (err) {
-      const code = errnoOf(err);
+      // zlib's codes (Z_DATA_ERROR, …) are not errno names.
+      const code = errnoOf(err) ?? (err as { code?: unknown }).code;
       if (code === 'ENOENT') throw new NotFoundError(label, `no tar-split metadata (${path}): the layer cannot be rebuilt byte-for-byte`);
       if (code === 'Z_DATA_ERROR') throw new InputError(input, `not gzip data, or damaged (${(err as Error).message})`);
       if (code === 'Z_BUF_ERROR') throw new InputError(input, 'truncated gzip data');
@@ -206,5 +207,6 @@ export async function* readLayerEntries(layer: StoredLayer, options: LayerEntryO
     await source.return(undefined);
     // Entries opened ahead that will never be handed over.
     await Promise.all(queue.map(async ({ prepared }) => prepared.then(closeIfOwned, () => undefined)));
+    diff.close();
   }
 }

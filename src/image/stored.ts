@@ -26,7 +26,7 @@ export interface StoredImageFile {
  */
 export async function openStoredImage(repo: Repository, name: string): Promise<StoredImageFile> {
   const { id, byDigest } = await repo.images.resolve(name);
-  const handle = await openObjectFile(repo.path, id);
+  const handle = await openObjectFile(repo.dir, id);
   try {
     const st = await handle.stat();
     if (!st.isFile()) throw new IntegrityError(objectRelPath(id), 'image object is not a regular file');
@@ -45,7 +45,7 @@ export async function openStoredImage(repo: Repository, name: string): Promise<S
 export async function readStoredImage(repo: Repository, name: string): Promise<{ id: ObjectId; image: ComposefsImageFile }> {
   const { id } = await repo.images.resolve(name);
   const rel = objectRelPath(id);
-  const handle = await openObjectFile(repo.path, id);
+  const handle = await openObjectFile(repo.dir, id);
   let bytes: Buffer;
   try {
     bytes = await readBounded(handle, rel, (await handle.stat()).size, IMAGE_READ);

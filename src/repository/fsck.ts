@@ -144,7 +144,7 @@ async function checkObject(repo: Repository, rel: string, id: ObjectId | undefin
   present.add(id);
   let handle;
   try {
-    handle = await openObjectFile(repo.path, id);
+    handle = await openObjectFile(repo.dir, id);
   } catch (err) {
     add('object-open-failed', rel, describeProblem(err));
     return;
@@ -182,7 +182,7 @@ async function checkEntries(
     }
     let id: ObjectId;
     try {
-      id = (await resolveLink(repo.path, rel, repo.hashAlg)).id;
+      id = (await resolveLink(repo.dir, rel, repo.hashAlg)).id;
     } catch (err) {
       add('broken-symlink', rel, describeProblem(err));
       continue;
@@ -264,7 +264,7 @@ async function rebuild(
       complete = false;
       continue;
     }
-    const handle = await openObjectFile(repo.path, id);
+    const handle = await openObjectFile(repo.dir, id);
     try {
       if (!hash) {
         size += BigInt((await handle.stat()).size);
@@ -290,7 +290,7 @@ async function rebuild(
 async function checkImage(repo: Repository, id: ObjectId, rel: string, present: Set<ObjectId>, add: Add): Promise<void> {
   let bytes: Buffer;
   try {
-    const handle = await openObjectFile(repo.path, id);
+    const handle = await openObjectFile(repo.dir, id);
     try {
       bytes = await readBounded(handle, rel, (await handle.stat()).size, IMAGE_READ);
     } finally {
@@ -333,7 +333,7 @@ async function checkRefs(repo: Repository, dir: string, add: Add): Promise<void>
     }
     let chain: readonly string[];
     try {
-      chain = (await resolveLink(repo.path, rel, repo.hashAlg)).chain;
+      chain = (await resolveLink(repo.dir, rel, repo.hashAlg)).chain;
     } catch (err) {
       add('broken-symlink', rel, describeProblem(err));
       continue;

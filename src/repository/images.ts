@@ -4,8 +4,8 @@
  * mounted — and `images/refs/<name>` names them.
  */
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { UsageError, systemError, type HashAlg, isErrno } from '../../common/index.js';
+import { CfskitError, UsageError, systemError, type HashAlg, isErrno } from '../../common/index.js';
+import type { RepoDir } from './repo-dir.js';
 import { resolveLink } from './links.js';
 import { checkRefName } from './names.js';
 import { isObjectId, objectRelPath, type ObjectId } from './object-id.js';
@@ -14,7 +14,7 @@ import { replaceSymlink, removeRefLink } from './symlinks.js';
 
 export class ImageStore {
   constructor(
-    private readonly root: string,
+    private readonly dir: RepoDir,
     private readonly objects: ObjectStore,
     private readonly hashAlg: HashAlg,
     private readonly sync: () => Promise<void>,
@@ -25,7 +25,7 @@ export class ImageStore {
     if (ref !== undefined) checkRefName(ref);
     const stored = await this.objects.ensureObject(image);
     await this.sync();
-    await replaceSymlink(this.root, `images/${stored.id}`, objectRelPath(stored.id));
+    await replaceSymlink(this.dir, `images/${stored.id}`, objectRelPath(stored.id));
     if (ref !== undefined) await this.setRef(ref, stored.id);
     return stored;
   }
@@ -33,13 +33,13 @@ export class ImageStore {
   async setRef(ref: string, id: ObjectId): Promise<void> {
     checkRefName(ref);
     if (!isObjectId(id, this.hashAlg)) throw new UsageError(`"${id}" is not a ${this.hashAlg} image ID`);
-    await resolveLink(this.root, `images/${id}`, this.hashAlg);
-    await replaceSymlink(this.root, `images/refs/${ref}`, `images/${id}`);
+    await resolveLink(this.dir, `images/${id}`, this.hashAlg);
+    await replaceSymlink(this.dir, `images/refs/${ref}`, `images/${id}`);
   }
 
   async removeRef(ref: string): Promise<void> {
     checkRefName(ref);
-    await removeRefLink(this.root, 'images/refs', ref, 'image ref');
+    await removeRefLink(this.dir, 'images/refs', ref, 'image ref');
   }
 
   /**
@@ -48,24 +48,25 @@ export class ImageStore {
    */
   async resolve(name: string): Promise<{ id: ObjectId; byDigest: boolean }> {
     if (isObjectId(name, this.hashAlg)) {
-      const { id } = await resolveLink(this.root, `images/${name}`, this.hashAlg);
+      const { id } = await resolveLink(this.dir, `images/${name}`, this.hashAlg);
       return { id, byDigest: true };
     }
     if (!name.startsWith('refs/')) {
       throw new UsageError(`image name "${name}" must be a ${this.hashAlg} digest or refs/<name>`);
     }
     checkRefName(name.slice('refs/'.length));
-    return { id: (await resolveLink(this.root, `images/${name}`, this.hashAlg)).id, byDigest: false };
+    return { id: (await resolveLink(this.dir, `images/${name}`, this.hashAlg)).id, byDigest: false };
   }
 
   /** Every image linked under images/. */
   async list(): Promise<ObjectId[]> {
     let entries: string[];
     try {
-      entries = await readdir(join(this.root, 'images'));
+      await this.dir.checkParents('images/x');
+      entries = await readdir(this.dir.full('images'));
     } catch (err) {
       if (isErrno(err, 'ENOENT')) return [];
-      throw systemError(err, join(this.root, 'images'), 'readdir');
+      throw err instanceof CfskitError ? err : systemError(err, this.dir.full('images'), 'readdir');
     }
     return entries.filter((e) => isObjectId(e, this.hashAlg)).sort();
   }

@@ -3,12 +3,11 @@
  * image entry, that entry to an object) without ever leaving the
  * repository, and opening the object at the end.
  */
-import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import type { FileHandle } from 'node:fs/promises';
 import { InputError, NotFoundError, fileKind, systemError, type HashAlg, errnoOf } from '../../common/index.js';
 import { idFromObjectTarget, objectRelPath, type ObjectId } from './object-id.js';
-import { checkParents, readRepoLink } from './symlinks.js';
+import type { RepoDir } from './repo-dir.js';
+import { readRepoLink } from './symlinks.js';
 
 const MAX_HOPS = 8;
 
@@ -22,33 +21,33 @@ export interface Resolved {
  * Follows `relPath` (a link below streams/ or images/) to the object it
  * names. Every hop must stay in the repository and end in objects/.
  */
-export async function resolveLink(root: string, relPath: string, hashAlg: HashAlg): Promise<Resolved> {
+export async function resolveLink(dir: RepoDir, relPath: string, hashAlg: HashAlg): Promise<Resolved> {
   const chain: string[] = [];
   let current = relPath;
   for (let hop = 0; hop < MAX_HOPS; hop++) {
     chain.push(current);
-    const target = await readRepoLink(root, current);
+    const target = await readRepoLink(dir, current);
     if (target.startsWith('objects/')) {
-      return { id: idFromObjectTarget(target, hashAlg, join(root, current)), chain };
+      return { id: idFromObjectTarget(target, hashAlg, dir.full(current)), chain };
     }
     if (!target.startsWith('streams/') && !target.startsWith('images/')) {
-      throw new InputError(join(root, current), `points to "${target}", which is not a stream, image or object`);
+      throw new InputError(dir.full(current), `points to "${target}", which is not a stream, image or object`);
     }
     current = target;
   }
-  throw new InputError(join(root, relPath), `more than ${MAX_HOPS} symlinks deep (a loop?)`);
+  throw new InputError(dir.full(relPath), `more than ${MAX_HOPS} symlinks deep (a loop?)`);
 }
 
 /** Opens objects/xx/rest read-only without following a symlink anywhere on the way. */
-export async function openObjectFile(root: string, id: ObjectId): Promise<FileHandle> {
+export async function openObjectFile(dir: RepoDir, id: ObjectId): Promise<FileHandle> {
   const rel = objectRelPath(id);
-  await checkParents(root, rel);
-  const path = join(root, rel);
+  const path = dir.full(rel);
   let handle: FileHandle;
   try {
-    // Non-blocking: a FIFO put in an object's place must not hang the reader.
-    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    // Confined, and non-blocking: a FIFO put in an object's place must not hang the reader.
+    handle = await dir.open(rel);
   } catch (err) {
+    if (err instanceof InputError || err instanceof NotFoundError) throw err;
     const code = errnoOf(err);
     if (code === 'ENOENT') throw new NotFoundError(path, 'object is missing');
     if (code === 'ELOOP') throw new InputError(path, 'object is a symlink; refusing to follow it');

@@ -27,7 +27,9 @@ export async function storeNatively(
   context: ImportContext,
 ): Promise<StoredObject> {
   const dst = await store.repositoryDevice();
-  const r = await storeObject(fd, store.dir, {
+  // objects/ by the descriptor opened beneath the repository: links land there, wherever its path now leads.
+  const objectsDir = store.repoDir.confined ? await store.repoDir.objectsFd() : store.dir;
+  const r = await storeObject(fd, objectsDir, {
     size,
     name: id === undefined ? '' : objectPathname(id),
     strategies,

@@ -25,7 +25,7 @@ export class ObjectWriter {
   ) {}
 
   static async create(store: ObjectStore): Promise<ObjectWriter> {
-    const temp = await TempObject.create(store.dir, store.durability);
+    const temp = await TempObject.create(store.repoDir, store.tmpPath, store.durability);
     // A secure repository lets the kernel measure; no need to hash here.
     const hasher = store.secure ? undefined : fsverity.FileHasher.create(resolveParams({ hashAlg: store.hashAlg }).core);
     return new ObjectWriter(store, temp, hasher);

@@ -26,6 +26,7 @@ import { storeNatively } from './native-store.js';
 import { objectPathname, toObjectId, type ObjectId } from './object-id.js';
 import { adoptPortably, copyPortably } from './portable-store.js';
 import { OBJECT_MODE, TempObject } from './temp-object.js';
+import type { RepoDir } from './repo-dir.js';
 
 const openAsync = promisify(open);
 const closeAsync = promisify(close);
@@ -94,14 +95,17 @@ export class ObjectStore {
   private device: bigint | undefined;
 
   constructor(
-    root: string,
+    /** The repository directory every create and link goes through. */
+    readonly repoDir: RepoDir,
+    /** objects/ by a confined path (RepoDir.objectsPath), for temporary files. */
+    readonly tmpPath: string,
     readonly hashAlg: HashAlg,
     /** Whether every object must have fs-verity (a secure repository). */
     readonly secure: boolean,
     /** How writes are made durable, and whether the addon writes (see Durability). */
     readonly durability: Durability,
   ) {
-    this.dir = join(root, 'objects');
+    this.dir = repoDir.full('objects');
   }
 
   pathOf(id: ObjectId): string {
@@ -121,7 +125,7 @@ export class ObjectStore {
   async ensureObject(data: Uint8Array): Promise<StoredObject> {
     const id = toObjectId(digestBytes(data, { hashAlg: this.hashAlg }));
     if (await this.has(id, data.length)) return { id, size: data.length, method: 'already-present' };
-    const temp = await TempObject.create(this.dir, this.durability);
+    const temp = await TempObject.create(this.repoDir, this.tmpPath, this.durability);
     try {
       await writeAll(temp.fd, data, 0);
       return await this.finish(temp, data.length, id, 'written');

@@ -6,6 +6,7 @@
  * no reflinks or hardlinks: only the copy strategy.
  */
 import { open } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { IntegrityError, UnsupportedError, writeAll } from '../../common/index.js';
 import type { StoreStrategy } from '../../host-bindings/index.js';
 import { fsverity } from '../core/index.js';
@@ -31,7 +32,7 @@ export async function copyPortably(
       { input: name },
     );
   }
-  const temp = await TempObject.create(store.dir, store.durability);
+  const temp = await TempObject.create(store.repoDir, store.tmpPath, store.durability);
   const hasher = fsverity.FileHasher.create(resolveParams({ hashAlg: store.hashAlg }).core);
   try {
     let copied = 0;
@@ -60,6 +61,6 @@ export async function adoptPortably(store: ObjectStore, file: { readonly path: s
   } finally {
     await handle.close();
   }
-  const published = await renameIntoObjects(store.dir, file.path, id, store.durability);
+  const published = await renameIntoObjects(store.repoDir, basename(file.path), id, store.durability);
   return { id, size: file.size, method: published === 'exists' ? 'already-present' : 'written' };
 }

@@ -3,7 +3,7 @@
  * create one, then reach its objects, streams and images. An open
  * repository holds a shared lock (see lock.ts) until closed.
  */
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { lstat, mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError, NotFoundError, UnsupportedError, hexLength, isErrno, readOptionalFile, systemError, type HashAlg } from '../../common/index.js';
 import { hostAvailability } from '../../host-bindings/index.js';
@@ -15,6 +15,7 @@ import { META_FILE, META_READ, algorithmFor, hashAlgOf, parseAlgorithm, parseMet
 import { ObjectStore } from './objects.js';
 import { securityOf, type Security } from './security.js';
 import { StreamStore } from './streams.js';
+import { RepoDir } from './repo-dir.js';
 
 export type { Security } from './security.js';
 
@@ -40,6 +41,8 @@ export class Repository {
   readonly images: ImageStore;
 
   private constructor(
+    readonly dir: RepoDir,
+    objectsPath: string,
     readonly path: string,
     readonly algorithm: Algorithm,
     readonly security: Security,
@@ -52,9 +55,9 @@ export class Repository {
     this.durability = new Durability(lock.dirFd);
     // Only the kernel can check a secure repository's objects; without the
     // addon they are checked by digest like any other.
-    this.objects = new ObjectStore(path, hashAlg, security === 'secure' && this.durability.native, this.durability);
-    this.streams = new StreamStore(path, this.objects, hashAlg, this.objects.dir, sync);
-    this.images = new ImageStore(path, this.objects, hashAlg, sync);
+    this.objects = new ObjectStore(dir, objectsPath, hashAlg, security === 'secure' && this.durability.native, this.durability);
+    this.streams = new StreamStore(dir, this.objects, hashAlg, objectsPath, sync);
+    this.images = new ImageStore(dir, this.objects, hashAlg, sync);
   }
 
   get hashAlg(): HashAlg {
@@ -105,11 +108,18 @@ export class Repository {
       } else {
         ({ algorithm, security } = await inferOldRepository(path, options.write === true));
       }
-      if (options.write) {
-        checkWritable(path, security);
-        await mkdir(join(path, 'objects'), { recursive: true, mode: 0o755 });
+      const dir = new RepoDir(path, lock.dirFd);
+      try {
+        if (options.write) {
+          checkWritable(path, security);
+          await dir.mkdirs('objects');
+        }
+        const objectsPath = options.write || (await hasObjectsDir(path)) ? await dir.objectsPath() : join(path, 'objects');
+        return new Repository(dir, objectsPath, path, algorithm, security, bytes !== undefined, lock);
+      } catch (err) {
+        await dir.close();
+        throw err;
       }
-      return new Repository(path, algorithm, security, bytes !== undefined, lock);
     } catch (err) {
       await lock.release();
       throw err;
@@ -127,7 +137,17 @@ export class Repository {
   }
 
   async close(): Promise<void> {
+    await this.dir.close();
     await this.lock.release();
+  }
+}
+
+/** Whether objects/ is there as a real directory (an empty new repository has none until written). */
+async function hasObjectsDir(path: string): Promise<boolean> {
+  try {
+    return (await lstat(join(path, 'objects'))).isDirectory();
+  } catch {
+    return false;
   }
 }
 

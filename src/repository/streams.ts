@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { IntegrityError, NotFoundError, systemError, type HashAlg, isErrno } from '../../common/index.js';
+import { InputError, IntegrityError, NotFoundError, systemError, type HashAlg, isErrno } from '../../common/index.js';
 import { openSplitstream, reassemble, SplitstreamWriter, type SplitstreamReader } from '../splitstream/index.js';
 import { resolveLink, openObjectFile } from './links.js';
 import { checkContentId, checkRefName } from './names.js';
@@ -16,6 +16,7 @@ import { isObjectId, objectRelPath, toObjectId, type ObjectId } from './object-i
 import { expectVerified, type ObjectStore } from './objects.js';
 import { replaceSymlink, removeRefLink } from './symlinks.js';
 import { claimOf, digestAlgorithm } from './stream-claims.js';
+import type { RepoDir } from './repo-dir.js';
 
 export interface StreamRef {
   /** The ref's name below streams/refs/. */
@@ -33,9 +34,10 @@ export interface OpenedStream {
 
 export class StreamStore {
   constructor(
-    private readonly root: string,
+    private readonly dir: RepoDir,
     private readonly objects: ObjectStore,
     private readonly hashAlg: HashAlg,
+    /** Where splitstreams are written before they are committed: objects/, by a confined path (RepoDir.objectsPath). */
     private readonly tmpDir: string,
     /** Makes written data durable before a stream becomes visible. */
     private readonly sync: () => Promise<void>,
@@ -50,7 +52,7 @@ export class StreamStore {
   async has(contentId: string): Promise<ObjectId | undefined> {
     checkContentId(contentId);
     try {
-      return (await resolveLink(this.root, `streams/${contentId}`, this.hashAlg)).id;
+      return (await resolveLink(this.dir, `streams/${contentId}`, this.hashAlg)).id;
     } catch (err) {
       if (err instanceof NotFoundError) return undefined;
       throw err;
@@ -68,7 +70,7 @@ export class StreamStore {
     if (ref !== undefined) checkRefName(ref);
     const { id } = await this.objects.adoptFile(file);
     await this.sync();
-    await replaceSymlink(this.root, `streams/${contentId}`, objectRelPath(id));
+    await replaceSymlink(this.dir, `streams/${contentId}`, objectRelPath(id));
     if (ref !== undefined) await this.setRef(ref, contentId);
     return id;
   }
@@ -78,29 +80,31 @@ export class StreamStore {
     checkRefName(ref);
     checkContentId(contentId);
     if ((await this.has(contentId)) === undefined) throw new NotFoundError(contentId, 'no such stream in the repository');
-    await replaceSymlink(this.root, `streams/refs/${ref}`, `streams/${contentId}`);
+    await replaceSymlink(this.dir, `streams/refs/${ref}`, `streams/${contentId}`);
   }
 
   async removeRef(ref: string): Promise<void> {
     checkRefName(ref);
-    await removeRefLink(this.root, 'streams/refs', ref, 'ref');
+    await removeRefLink(this.dir, 'streams/refs', ref, 'ref');
   }
 
   /** Refs below streams/refs/<prefix>, each resolved to its stream. */
   async listRefs(prefix = ''): Promise<StreamRef[]> {
-    const base = join(this.root, 'streams/refs', prefix);
+    const base = join(this.dir.path, 'streams/refs', prefix);
     const refs: StreamRef[] = [];
     let entries;
     try {
+      // Listing follows no symlinked directory on the way to the refs.
+      await this.dir.checkParents(`streams/refs/${prefix}x`);
       entries = await readdir(base, { recursive: true, withFileTypes: true });
     } catch (err) {
-      if (isErrno(err, 'ENOENT')) return refs;
-      throw systemError(err, base, 'readdir');
+      if (isErrno(err, 'ENOENT') || err instanceof NotFoundError) return refs;
+      throw err instanceof InputError ? err : systemError(err, base, 'readdir');
     }
     for (const entry of entries) {
       if (!entry.isSymbolicLink()) continue;
-      const rel = join(entry.parentPath ?? entry.path, entry.name).slice(join(this.root, 'streams/refs').length + 1);
-      const resolved = await resolveLink(this.root, `streams/refs/${rel}`, this.hashAlg);
+      const rel = join(entry.parentPath ?? entry.path, entry.name).slice(join(this.dir.path, 'streams/refs').length + 1);
+      const resolved = await resolveLink(this.dir, `streams/refs/${rel}`, this.hashAlg);
       const streamLink = resolved.chain[1] ?? '';
       refs.push({ name: rel, contentId: streamLink.replace(/^streams\//, ''), id: resolved.id });
     }
@@ -115,15 +119,15 @@ export class StreamStore {
     if (isObjectId(name, this.hashAlg)) return { id: name, verify: true };
     if (name.startsWith('refs/')) {
       checkRefName(name.slice('refs/'.length));
-      return { id: (await resolveLink(this.root, `streams/${name}`, this.hashAlg)).id, verify: false };
+      return { id: (await resolveLink(this.dir, `streams/${name}`, this.hashAlg)).id, verify: false };
     }
     checkContentId(name);
-    return { id: (await resolveLink(this.root, `streams/${name}`, this.hashAlg)).id, verify: false };
+    return { id: (await resolveLink(this.dir, `streams/${name}`, this.hashAlg)).id, verify: false };
   }
 
   /** Opens an object, checking its digest when asked to or when the repository is secure. */
   async openObject(id: ObjectId, verify: boolean): Promise<FileHandle> {
-    const handle = await openObjectFile(this.root, id);
+    const handle = await openObjectFile(this.dir, id);
     if (verify || this.objects.secure) {
       try {
         expectVerified(await this.objects.verify(id, handle.fd), id);
@@ -154,7 +158,7 @@ export class StreamStore {
   private async contentIdOf(name: string): Promise<string | undefined> {
     if (isObjectId(name, this.hashAlg)) return undefined;
     if (!name.startsWith('refs/')) return name;
-    const link = (await resolveLink(this.root, `streams/${name}`, this.hashAlg)).chain[1];
+    const link = (await resolveLink(this.dir, `streams/${name}`, this.hashAlg)).chain[1];
     return link?.startsWith('streams/') ? link.slice('streams/'.length) : undefined;
   }
 

@@ -2,11 +2,13 @@
  * The repository's symlinks (streams/, images/ and their refs/): relative
  * targets computed the way composefs-rs computes them, atomic replacement,
  * and reading that refuses any link that would lead out of the repository.
+ * Every call goes through the repository directory (repo-dir.ts), so no
+ * directory on the way is ever a symlink followed.
  */
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readlink, rename, symlink, unlink } from 'node:fs/promises';
-import { dirname, join, posix } from 'node:path';
-import { InputError, NotFoundError, systemError, isErrno } from '../../common/index.js';
+import { posix } from 'node:path';
+import { InputError, NotFoundError, isErrno } from '../../common/index.js';
+import type { RepoDir } from './repo-dir.js';
 
 /** The relative target for a link at `linkPath` to `targetPath` (both repo-relative). */
 export function relativeTarget(linkPath: string, targetPath: string): string {
@@ -21,46 +23,27 @@ export function relativeTarget(linkPath: string, targetPath: string): string {
  * Points `linkPath` at `targetPath`, creating parent directories; an
  * existing link is replaced atomically (a temporary link renamed over it).
  */
-export async function replaceSymlink(root: string, linkPath: string, targetPath: string): Promise<void> {
+export async function replaceSymlink(dir: RepoDir, linkPath: string, targetPath: string): Promise<void> {
   const target = relativeTarget(linkPath, targetPath);
-  const full = join(root, linkPath);
-  await mkdir(dirname(full), { recursive: true, mode: 0o755 });
+  await dir.mkdirs(posix.dirname(linkPath));
   try {
-    await symlink(target, full);
+    await dir.symlink(target, linkPath);
     return;
   } catch (err) {
-    if (!isErrno(err, 'EEXIST')) throw systemError(err, full, 'symlink');
+    if (!isErrno(err, 'EEXIST')) throw err;
   }
   try {
-    if ((await readlink(full)) === target) return;
+    if ((await dir.readlink(linkPath)) === target) return;
   } catch (err) {
-    if (!isErrno(err, 'EINVAL') && !isErrno(err, 'ENOENT')) throw systemError(err, full, 'readlink');
+    if (!isErrno(err, 'EINVAL', 'ENOENT')) throw err;
   }
-  const temp = join(root, `.symlink-${randomBytes(6).toString('hex')}`);
-  await symlink(target, temp);
+  const temp = `.symlink-${randomBytes(6).toString('hex')}`;
+  await dir.symlink(target, temp);
   try {
-    await rename(temp, full);
+    await dir.rename(temp, linkPath);
   } catch (err) {
-    await unlink(temp).catch(() => undefined);
-    throw systemError(err, full, 'rename');
-  }
-}
-
-/** Checks that every directory from the root down to `relPath`'s parent is a real directory. */
-export async function checkParents(root: string, relPath: string): Promise<void> {
-  const parts = relPath.split('/');
-  let path = root;
-  for (const part of parts.slice(0, -1)) {
-    path = join(path, part);
-    let st;
-    try {
-      st = await lstat(path);
-    } catch (err) {
-      if (isErrno(err, 'ENOENT')) throw new NotFoundError(path, 'no such directory');
-      throw systemError(err, path, 'lstat');
-    }
-    if (st.isSymbolicLink()) throw new InputError(path, 'is a symlink where the repository needs a directory; refusing to follow it');
-    if (!st.isDirectory()) throw new InputError(path, 'is not a directory');
+    await dir.unlink(temp).catch(() => undefined);
+    throw err;
   }
 }
 
@@ -69,16 +52,15 @@ export async function checkParents(root: string, relPath: string): Promise<void>
  * the repository root. A target that is absolute or climbs out of the
  * repository is an error.
  */
-export async function readRepoLink(root: string, relPath: string): Promise<string> {
-  await checkParents(root, relPath);
-  const full = join(root, relPath);
+export async function readRepoLink(dir: RepoDir, relPath: string): Promise<string> {
+  const full = dir.full(relPath);
   let target: string;
   try {
-    target = await readlink(full);
+    target = await dir.readlink(relPath);
   } catch (err) {
     if (isErrno(err, 'ENOENT')) throw new NotFoundError(full, 'does not exist');
     if (isErrno(err, 'EINVAL')) throw new InputError(full, 'is not a symlink');
-    throw systemError(err, full, 'readlink');
+    throw err;
   }
   if (target.startsWith('/')) throw new InputError(full, `points to an absolute path "${target}" outside the repository`);
   if (target.includes('\0')) throw new InputError(full, 'has a NUL byte in its target');
@@ -90,13 +72,14 @@ export async function readRepoLink(root: string, relPath: string): Promise<strin
 }
 
 /** Removes the ref symlink `refsDir/ref`; `what` names the kind in errors. */
-export async function removeRefLink(root: string, refsDir: string, ref: string, what: string): Promise<void> {
-  const path = join(root, refsDir, ref);
+export async function removeRefLink(dir: RepoDir, refsDir: string, ref: string, what: string): Promise<void> {
+  const rel = `${refsDir}/${ref}`;
   try {
-    if (!(await lstat(path)).isSymbolicLink()) throw new NotFoundError(path, 'is not a ref');
-    await unlink(path);
+    await dir.readlink(rel);
+    await dir.unlink(rel);
   } catch (err) {
     if (isErrno(err, 'ENOENT')) throw new NotFoundError(`refs/${ref}`, `no such ${what}`);
-    throw systemError(err, path, 'unlink');
+    if (isErrno(err, 'EINVAL')) throw new NotFoundError(dir.full(rel), 'is not a ref');
+    throw err;
   }
 }

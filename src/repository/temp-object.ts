@@ -7,18 +7,18 @@
  * Either way an object appears under its name only when complete.
  */
 import { randomBytes } from 'node:crypto';
-import { close, constants, open, rename, unlink } from 'node:fs';
-import { lstat, mkdir } from 'node:fs/promises';
+import { close, constants, open, unlink } from 'node:fs';
+import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { isErrno, systemError } from '../../common/index.js';
+import { CfskitError, isErrno, systemError } from '../../common/index.js';
 import { hostAvailability, linkTmpfile, openTmpfile, reopenReadOnly } from '../../host-bindings/index.js';
+import type { RepoDir } from './repo-dir.js';
 import { fsyncFile, type Durability } from './durability.js';
 import { objectPathname, type ObjectId } from './object-id.js';
 
 const openAsync = promisify(open);
 const closeAsync = promisify(close);
-const renameAsync = promisify(rename);
 const unlinkAsync = promisify(unlink);
 
 export type Published = 'linked' | 'exists';
@@ -29,25 +29,25 @@ export const OBJECT_MODE = 0o644;
 /** objects/xx directories known to exist: an import links thousands of objects into 256 of them. */
 const knownDirs = new Set<string>();
 
-export async function ensureObjectDir(objectsDir: string, id: ObjectId): Promise<void> {
-  const dir = join(objectsDir, id.slice(0, 2));
-  if (knownDirs.has(dir)) return;
-  await mkdir(dir, { recursive: true, mode: 0o755 });
-  knownDirs.add(dir);
+export async function ensureObjectDir(dir: RepoDir, id: ObjectId): Promise<void> {
+  const key = join(dir.path, 'objects', id.slice(0, 2));
+  if (knownDirs.has(key)) return;
+  await dir.mkdirs(`objects/${id.slice(0, 2)}`);
+  knownDirs.add(key);
 }
 
 /**
  * Runs `place` into objects/xx/, creating the directory first; if garbage
  * collection removed a directory we believed in, once more after making it.
  */
-export async function placeIntoObjects(objectsDir: string, id: ObjectId, place: () => Promise<void>): Promise<void> {
-  await ensureObjectDir(objectsDir, id);
+export async function placeIntoObjects(dir: RepoDir, id: ObjectId, place: () => Promise<void>): Promise<void> {
+  await ensureObjectDir(dir, id);
   try {
     await place();
   } catch (err) {
     if (!isErrno(err, 'ENOENT')) throw err;
-    knownDirs.delete(join(objectsDir, id.slice(0, 2)));
-    await ensureObjectDir(objectsDir, id);
+    knownDirs.delete(join(dir.path, 'objects', id.slice(0, 2)));
+    await ensureObjectDir(dir, id);
     await place();
   }
 }
@@ -62,50 +62,58 @@ async function present(path: string): Promise<boolean> {
 }
 
 /**
- * Puts the complete file at `tempPath` (fsynced, read-only mode) in place
- * as object `id` by rename, unless the object is there already. The
+ * Puts the complete file `objects/<tempName>` (fsynced, read-only mode) in
+ * place as object `id` by rename, unless the object is there already. The
  * portable way to publish: no O_TMPFILE, no linkat.
  */
-export async function renameIntoObjects(objectsDir: string, tempPath: string, id: ObjectId, durability: Durability): Promise<Published> {
-  const final = join(objectsDir, objectPathname(id));
-  if (await present(final)) {
-    await unlinkAsync(tempPath).catch(() => undefined);
+export async function renameIntoObjects(dir: RepoDir, tempName: string, id: ObjectId, durability: Durability): Promise<Published> {
+  const temp = `objects/${tempName}`;
+  const rel = `objects/${objectPathname(id)}`;
+  if (await present(dir.full(rel))) {
+    await dir.unlink(temp).catch(() => undefined);
     return 'exists';
   }
   try {
-    await placeIntoObjects(objectsDir, id, () => renameAsync(tempPath, final));
+    await placeIntoObjects(dir, id, () => dir.rename(temp, rel));
   } catch (err) {
-    await unlinkAsync(tempPath).catch(() => undefined);
-    throw systemError(err, final, 'rename');
+    await dir.unlink(temp).catch(() => undefined);
+    throw err instanceof CfskitError ? err : systemError(err, dir.full(rel), 'rename');
   }
-  durability.touched(join(objectsDir, id.slice(0, 2)));
+  durability.touched(dir.full(`objects/${id.slice(0, 2)}`));
   return 'linked';
 }
 
 export class TempObject {
   private constructor(
-    private readonly objectsDir: string,
+    private readonly dir: RepoDir,
     private readonly durability: Durability,
     /** Writable descriptor until `sealed()`. */
     private writable: number | undefined,
-    /** Path of a named temp file; undefined for an O_TMPFILE. */
-    private readonly tempPath: string | undefined,
+    /** A named temp file in objects/: its name and a path to open it by; undefined for an O_TMPFILE. */
+    private readonly temp: { readonly name: string; readonly path: string } | undefined,
   ) {}
 
-  static async create(objectsDir: string, durability: Durability): Promise<TempObject> {
+  /**
+   * A new temporary object in objects/ (`tmpPath`: the confined path of
+   * objects/, RepoDir.objectsPath).
+   */
+  static async create(dir: RepoDir, tmpPath: string, durability: Durability): Promise<TempObject> {
     if (durability.native && hostAvailability().available) {
       try {
-        return new TempObject(objectsDir, durability, await openTmpfile(objectsDir, OBJECT_MODE), undefined);
+        const fd = dir.confined ? await dir.openTmpfileInObjects(OBJECT_MODE) : await openTmpfile(dir.full('objects'), OBJECT_MODE);
+        return new TempObject(dir, durability, fd, undefined);
       } catch (err) {
         if (!isErrno(err, 'EOPNOTSUPP', 'EISDIR', 'EINVAL')) throw err;
       }
     }
-    const tempPath = join(objectsDir, `.tmp-${randomBytes(8).toString('hex')}`);
+    const name = `.tmp-${randomBytes(8).toString('hex')}`;
+    const path = join(tmpPath, name);
     try {
-      const fd = await openAsync(tempPath, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, OBJECT_MODE);
-      return new TempObject(objectsDir, durability, fd, tempPath);
+      // O_EXCL: a name already there (a symlink planted, say) is never opened.
+      const fd = await openAsync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, OBJECT_MODE);
+      return new TempObject(dir, durability, fd, { name, path });
     } catch (err) {
-      throw systemError(err, tempPath, 'open');
+      throw systemError(err, dir.full(`objects/${name}`), 'open');
     }
   }
 
@@ -123,11 +131,11 @@ export class TempObject {
   async sealed(): Promise<number> {
     const fd = this.fd;
     let readOnly: number;
-    if (this.tempPath === undefined) {
+    if (this.temp === undefined) {
       readOnly = await reopenReadOnly(fd);
     } else {
-      await fsyncFile(fd, this.tempPath);
-      readOnly = await openAsync(this.tempPath, constants.O_RDONLY);
+      await fsyncFile(fd, this.temp.path);
+      readOnly = await openAsync(this.temp.path, constants.O_RDONLY | constants.O_NOFOLLOW);
     }
     this.writable = undefined;
     await closeAsync(fd);
@@ -136,15 +144,16 @@ export class TempObject {
 
   /** Puts the content under its object name; `exists` if it was already there. */
   async publish(readOnly: number, id: ObjectId): Promise<Published> {
-    const tempPath = this.tempPath;
-    if (tempPath !== undefined) return renameIntoObjects(this.objectsDir, tempPath, id, this.durability);
-    const final = join(this.objectsDir, objectPathname(id));
+    const temp = this.temp;
+    if (temp !== undefined) return renameIntoObjects(this.dir, temp.name, id, this.durability);
+    const rel = `objects/${objectPathname(id)}`;
+    const final = this.dir.full(rel);
     try {
-      await placeIntoObjects(this.objectsDir, id, () => linkTmpfile(readOnly, final));
+      await placeIntoObjects(this.dir, id, () => (this.dir.confined ? this.dir.linkFd(readOnly, rel) : linkTmpfile(readOnly, final)));
       return 'linked';
     } catch (err) {
       if (isErrno(err, 'EEXIST')) return 'exists';
-      throw systemError(err, final, 'link');
+      throw err instanceof CfskitError ? err : systemError(err, final, 'link');
     } finally {
       await this.discard();
     }
@@ -157,6 +166,6 @@ export class TempObject {
       this.writable = undefined;
       await closeAsync(fd).catch(() => undefined);
     }
-    if (this.tempPath !== undefined) await unlinkAsync(this.tempPath).catch(() => undefined);
+    if (this.temp !== undefined) await unlinkAsync(this.temp.path).catch(() => undefined);
   }
 }

@@ -9,8 +9,8 @@ import { closeSync, constants, lstatSync, openSync, readdirSync, readlinkSync, r
 import { open, type FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
-import { type TreeEntry as Entry, type TreeNode as Node, type Tree, type Xattr, composefs, withInput, INLINE_CONTENT_MAX } from '../core/index.js';
-import { InputError, IntegrityError, systemError, type HashAlg } from '../../common/index.js';
+import { type TreeEntry as Entry, type TreeNode as Node, type Tree, type Xattr, composefs, withInput, EXTERNAL_SIZE_MAX, INLINE_CONTENT_MAX } from '../core/index.js';
+import { InputError, IntegrityError, LimitError, systemError, type HashAlg } from '../../common/index.js';
 import { digestFile, resolveParams, type VerityOptions } from '../fsverity/index.js';
 import { WorkerPool } from '../workers/index.js';
 import { BATCH_FILE_MAX, type DigestBatch } from './digest-batch.js';
@@ -75,6 +75,10 @@ class Scanner {
     this.links.set(key, Buffer.concat([Buffer.from('/'), rel]));
     switch (type) {
       case 0o100000n:
+        if (st.size > BigInt(EXTERNAL_SIZE_MAX)) {
+          // Refused by its size, before hours of hashing a sparse file.
+          throw new LimitError(join(this.root, rel).toString(), `${st.size} bytes is more than a composefs image can describe (${EXTERNAL_SIZE_MAX})`);
+        }
         if (st.size > BigInt(INLINE_CONTENT_MAX)) return { tag: 'external-file', val: { objectId: new Uint8Array(), size: st.size } };
         return { tag: 'inline-file', val: readSmall(abs, Number(st.size)) };
       case 0o120000n:

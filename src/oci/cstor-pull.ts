@@ -65,7 +65,12 @@ export async function pullFromContainersStorage(repo: Repository, reference: str
   const configDigest = sha256Digest(docs.config);
   const manifestDigest = sha256Digest(docs.manifest);
   const config = parseConfig(docs.config, `config ${configDigest}`);
-  parseManifest(docs.manifest, `manifest ${manifestDigest}`);
+  const manifest = parseManifest(docs.manifest, `manifest ${manifestDigest}`);
+  // One diff_id per manifest layer, in order (image-spec): a manifest that
+  // lists more or fewer layers than its config describes is not one image.
+  if (manifest.layers.length !== config.diffIds.length) {
+    throw new InputError(`image ${ref}`, `its manifest lists ${manifest.layers.length} layers but its config has ${config.diffIds.length} diff_ids`);
+  }
   if (config.diffIds.length !== layers.length) {
     throw new InputError(`image ${ref}`, `${layers.length} layers in containers-storage but ${config.diffIds.length} diff_ids in its config`);
   }

@@ -4,7 +4,7 @@
  * mounted — and `images/refs/<name>` names them.
  */
 import { readdir } from 'node:fs/promises';
-import { CfskitError, UsageError, systemError, type HashAlg, isErrno } from '../../common/index.js';
+import { CfskitError, NotFoundError, UsageError, systemError, type HashAlg, isErrno } from '../../common/index.js';
 import type { RepoDir } from './repo-dir.js';
 import { resolveLink } from './links.js';
 import { checkRefName } from './names.js';
@@ -65,7 +65,7 @@ export class ImageStore {
       await this.dir.checkParents('images/x');
       entries = await readdir(this.dir.full('images'));
     } catch (err) {
-      if (isErrno(err, 'ENOENT')) return [];
+      if (isErrno(err, 'ENOENT') || err instanceof NotFoundError) return [];
       throw err instanceof CfskitError ? err : systemError(err, this.dir.full('images'), 'readdir');
     }
     return entries.filter((e) => isObjectId(e, this.hashAlg)).sort();

@@ -65,7 +65,7 @@ export class RepoDir {
     const full = this.full(rel);
     const code = errnoOf(err);
     if (code === 'ELOOP' || code === 'EXDEV') {
-      return new InputError(full, `a directory on the way is a symlink (or leads out of the repository); refusing to follow it`);
+      return new InputError(full, `a directory on the way is a symlink where the repository needs a directory (or leads out of it); refusing to follow it`);
     }
     return systemError(err, full, syscall);
   }

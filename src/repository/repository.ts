@@ -4,7 +4,7 @@
  * repository holds a shared lock (see lock.ts) until closed.
  */
 import { lstat, mkdir, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, parse, resolve, sep } from 'node:path';
 import { InputError, NotFoundError, UnsupportedError, hexLength, isErrno, readOptionalFile, systemError, type HashAlg } from '../../common/index.js';
 import { hostAvailability } from '../../host-bindings/index.js';
 import { Durability } from './durability.js';
@@ -71,9 +71,7 @@ export class Repository {
    */
   static async init(path: string, options: InitOptions = {}): Promise<Repository> {
     const algorithm = parseAlgorithm(options.algorithm ?? 'fsverity-sha512-12');
-    await mkdir(path, { recursive: true, mode: 0o700 }).catch((err: unknown) => {
-      throw systemError(err, path, 'mkdir');
-    });
+    await makeDirectories(path, 0o700);
     const existing = await readMeta(path);
     if (existing) {
       if (existing.algorithm !== algorithm) {
@@ -139,6 +137,33 @@ export class Repository {
   async close(): Promise<void> {
     await this.dir.close();
     await this.lock.release();
+  }
+}
+
+/**
+ * mkdir -p, one component at a time from the top: Node's recursive mkdir
+ * loops forever where a file system refuses creation with ENOENT although
+ * the parent exists (/proc: ENOENT, then EEXIST on the parent, again).
+ */
+async function makeDirectories(path: string, mode: number): Promise<void> {
+  const absolute = resolve(path);
+  const parts = absolute.split(sep).filter((p) => p !== '');
+  let at = parse(absolute).root;
+  for (const part of parts) {
+    at = join(at, part);
+    try {
+      await mkdir(at, { mode });
+      continue;
+    } catch (err) {
+      if (!isErrno(err, 'EEXIST')) {
+        const why = isErrno(err, 'ENOENT') ? 'the file system refuses to create it (ENOENT with its parent there: /proc, /sys?)' : undefined;
+        throw why ? new InputError(at, `cannot be made a directory: ${why}`) : systemError(err, at, 'mkdir');
+      }
+    }
+    const st = await stat(at).catch((err: unknown) => {
+      throw systemError(err, at, 'stat');
+    });
+    if (!st.isDirectory()) throw new InputError(at, 'exists and is not a directory');
   }
 }
 

@@ -167,7 +167,8 @@ it('missing, resized, changed or misplaced files in diff/ are named', async (ctx
       await rm(join(d.layerDir, 'data/many'), { recursive: true });
       await symlink('/etc', join(d.layerDir, 'data/many'));
     },
-    async (d) => layerTarFails(d, `${join(d.layerDir, 'data/many')} is a symlink leading outside the layer`),
+    // Opened beneath diff/ (openat2 RESOLVE_BENEATH): the first file below the symlink is refused.
+    async (d) => layerTarFails(d, new RegExp(`${join(d.layerDir, 'data/many')}/[^ ]+ leads outside the layer \\(a symlink or "\\.\\."\\)`)),
   );
   await withDamage(
     ctx,

@@ -168,6 +168,21 @@ it('a tar-split whose every record is well formed but which rebuilds another tar
   await pullFails(ctx, (d) => editTarSplit(d.tarSplit, changePaxValue), wrongDigest);
 });
 
+it('a manifest listing more layers than its config has diff_ids is refused', async (ctx) => {
+  const image = ctx.fixtures?.images.base.id ?? '';
+  await pullFails(
+    ctx,
+    async (d) => {
+      const path = join(d.root, 'overlay-images', image, 'manifest');
+      const manifest = JSON.parse(await readFile(path, 'utf8')) as { layers: unknown[] };
+      const layer = manifest.layers[0];
+      manifest.layers = Array.from({ length: 10_002 }, () => layer);
+      await replaceFile(path, JSON.stringify(manifest));
+    },
+    /its manifest lists 10002 layers but its config has 1 diff_ids/,
+  );
+});
+
 gated(test, havePodman(), haveRoot(), haveTool('setpriv', ['--version']))('not root: an unreadable file is named, with the way to run it', async (ctx) => {
   const fixtures = ctx.fixtures;
   if (!fixtures) throw new Error('fixtures were not built');

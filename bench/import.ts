@@ -6,6 +6,9 @@
  * diff/ directories plus `cfskit digest` of every file. Prints times,
  * ratios and peak memory. Needs root.
  *   node dist/bench/import.js [FILES_PER_LAYER]
+ * With CFSKIT_BASELINE=/path/to/other/bin/cfskit the pull is timed twice
+ * more, alternating that build and this one on the same store (a before
+ * and after of a change).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -76,7 +79,19 @@ await withLoopFs('btrfs', { sizeMiB: 12 * 1024 }, async (mnt) => {
   const rows: Row[] = [];
   const repo = join(mnt, 'repo');
   execFileSync(process.execPath, [cfskit, '--repo', repo, 'init', '--insecure']);
+  const pull = (label: string, bin: string, dir: string): Row => {
+    execFileSync(process.execPath, [bin, '--repo', dir, 'init', '--insecure']);
+    return timed(label, process.execPath, [bin, '--repo', dir, 'oci', 'pull', 'containers-storage:localhost/bench:1', '--storage-root', root, '--progress', 'none']);
+  };
   rows.push(timed('cfskit oci pull (auto)', process.execPath, [cfskit, '--repo', repo, 'oci', 'pull', 'containers-storage:localhost/bench:1', '--storage-root', root, '--progress', 'none']));
+  const baseline = process.env.CFSKIT_BASELINE;
+  const compared: Row[] = [];
+  if (baseline) {
+    for (let round = 1; round <= 2; round++) {
+      compared.push(pull(`baseline oci pull, round ${round}`, baseline, join(mnt, `repo-baseline-${round}`)));
+      compared.push(pull(`this oci pull, round ${round}`, cfskit, join(mnt, `repo-this-${round}`)));
+    }
+  }
   rows.push(
     timed('skopeo copy → oci:DIR', 'skopeo', ['copy', '-q', `containers-storage:[overlay@${root}+${runroot}]localhost/bench:1`, `oci:${join(mnt, 'oci')}:bench`]),
   );
@@ -92,5 +107,6 @@ await withLoopFs('btrfs', { sizeMiB: 12 * 1024 }, async (mnt) => {
         `${(r.seconds / skopeo).toFixed(2).padStart(5)}× skopeo  ${r.rssMiB.toFixed(0).padStart(5)} MiB peak`,
     );
   }
+  for (const r of compared) console.log(`${r.label.padEnd(32)} ${r.seconds.toFixed(2).padStart(7)} s  ${r.rssMiB.toFixed(0).padStart(5)} MiB peak`);
   sh(`podman ${podman.join(' ')} system reset -f >/dev/null 2>&1 || true`);
 });

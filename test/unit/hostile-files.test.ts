@@ -12,8 +12,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { InputError, LimitError } from '../../common/index.js';
 import { ContainersStorage, readStorageConf } from '../../src/cstor/index.js';
-import { computeImageId, openImageFile } from '../../src/image/index.js';
+import { IMAGE_SIZE_MAX, computeImageId, createImage, openImageFile } from '../../src/image/index.js';
 import { Repository } from '../../src/repository/index.js';
+import { splitTar } from '../../src/tar/index.js';
 import { cfskit } from '../support/cli.js';
 import { mkfifo } from '../support/mkfifo.js';
 import { rejects } from '../support/rejects.js';
@@ -76,6 +77,26 @@ test('an image file that is a FIFO, /dev/zero, or over the core budget', async (
   await refused(openImageFile(big), LimitError, /268435457 bytes is more than a composefs image may have \(268435456 at most\)/);
 });
 
+test('the core reads an image padded to exactly its budget, and refuses one byte more', async (ctx) => {
+  const tree = join(ctx.dir, 'tree');
+  await mkdir(join(tree, 'usr'), { recursive: true });
+  await writeFile(join(tree, 'usr/f'), 'x'.repeat(100));
+  const image = (await createImage(tree)).bytes;
+  const path = join(ctx.dir, 'padded');
+  await writeFile(path, image);
+  // 1023 MiB once read garbage through jco's 30-bit resource handles; the budget keeps far below.
+  await truncate(path, IMAGE_SIZE_MAX);
+  const opened = await openImageFile(path);
+  try {
+    assert.is(opened.entryCount, 3);
+    assert.equal(opened.readDir('/usr').map((e) => e.name.toString()), ['f']);
+  } finally {
+    opened.close();
+  }
+  await truncate(path, IMAGE_SIZE_MAX + 1);
+  await refused(openImageFile(path), LimitError, /268435457 bytes/);
+});
+
 test('containers-storage files: a FIFO images.json, storage.conf as /dev/zero', async (ctx) => {
   const root = join(ctx.dir, 'store');
   await mkdir(join(root, 'overlay-images'), { recursive: true });
@@ -112,6 +133,38 @@ test('a sparse file larger than an image can describe is refused by its size, be
   const started = Date.now();
   await refused(computeImageId(tree), LimitError, /usr\/sparse: 8796093022209 bytes is more than a composefs image can describe \(8796093022208\)/);
   assert.ok(Date.now() - started < 5000, 'refused before hashing');
+});
+
+/** A ustar header block for `name` of `size` bytes (typeflag `type`), checksum filled in. */
+function ustarHeader(name: string, type: string, size: number): Buffer {
+  const h = Buffer.alloc(512);
+  h.write(name, 0, 'latin1');
+  h.write('0000644\0', 100, 'latin1');
+  h.write('0000000\0', 108, 'latin1');
+  h.write('0000000\0', 116, 'latin1');
+  h.write(`${size.toString(8).padStart(11, '0')}\0`, 124, 'latin1');
+  h.write('14524572400\0', 136, 'latin1');
+  h.write(type, 156, 'latin1');
+  h.write('ustar\0' + '00', 257, 'latin1');
+  h.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  return h;
+}
+
+test('a PAX record length of 2^32 + 20 is refused by the wasm core, not read as 20 (renaming the member)', async () => {
+  const record = Buffer.from('4294967316 path=renamed\n');
+  const tar = Buffer.concat([ustarHeader('PaxHeaders/f', 'x', record.length), record, Buffer.alloc(512 - record.length), ustarHeader('f', '0', 0), Buffer.alloc(1024)]);
+  async function* once(): AsyncGenerator<Uint8Array> {
+    yield tar;
+  }
+  const events = async (): Promise<unknown[]> => {
+    const out: unknown[] = [];
+    for await (const e of splitTar(once(), 'layer.tar')) out.push(e);
+    return out;
+  };
+  await refused(events(), InputError, /PAX record 0 has length 4294967316, outside its 24 bytes of data/);
 });
 
 test('init under /proc ends with an error instead of looping', async () => {

@@ -19,7 +19,10 @@ use cfskit_core::tar::{Event as TarEvent, Splitter};
 use cfskit_core::tarsplit::RecordReader;
 use cfskit_core::tree::Tree;
 
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+/// A target: its name and what it does with one input.
+pub type Target = (&'static str, fn(&[u8]));
+
+pub const TARGETS: &[Target] = &[
     ("erofs_reader", erofs_reader),
     ("splitstream", splitstream),
     ("tarsplit", tarsplit),

@@ -13,7 +13,7 @@
 use cfskit_core::dumpfile::{parse_dumpfile, write_dumpfile};
 use cfskit_core::erofs;
 use cfskit_core::fsverity::HashAlgorithm;
-use cfskit_core::oci::{apply_entry, LayerReader, Policy};
+use cfskit_core::oci::{apply_entry, ImageBuilder, LayerReader, Policy};
 use cfskit_core::splitstream::{decode_named_refs, parse_header, parse_info, Event as StreamEvent, StreamDecoder};
 use cfskit_core::tar::{Event as TarEvent, Splitter};
 use cfskit_core::tarsplit::RecordReader;
@@ -137,20 +137,25 @@ pub fn oci_layer(data: &[u8]) {
     let _ = reader.finish();
 }
 
-/// A layer applied into a tree (whiteouts, hard links, parents), then the
-/// image of that tree, which the reader must take back.
+/// A layer applied into a tree as an image is built from its layers
+/// (whiteouts, hard links, parents, then the checks and the container
+/// transform), and the image of that tree, which the reader must take back.
+/// Entries applied without the final checks must not make an image either.
 pub fn oci_apply(data: &[u8]) {
-    let mut reader = LayerReader::new(HashAlgorithm::Sha256);
-    let mut tree = Tree::new(HashAlgorithm::Sha256);
-    let Ok(entries) = reader.inline(data) else { return };
-    for entry in &entries {
-        if apply_entry(&mut tree, entry).is_err() {
-            return;
+    let mut raw = Tree::new(HashAlgorithm::Sha256);
+    if let Ok(entries) = LayerReader::new(HashAlgorithm::Sha256).inline(data) {
+        for entry in &entries {
+            if apply_entry(&mut raw, entry).is_err() {
+                break;
+            }
         }
+        check_writer_reader(&raw);
     }
-    if reader.finish().is_err() {
+    let mut builder = ImageBuilder::new(HashAlgorithm::Sha256);
+    if builder.inline(data).is_err() || builder.end_layer().is_err() {
         return;
     }
+    let Ok(tree) = builder.finish() else { return };
     check_writer_reader(&tree);
 }
 

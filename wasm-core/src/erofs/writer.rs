@@ -9,7 +9,7 @@ use super::format::{
 };
 use super::plan::{plan, Body, Dirent, Plan, PlanInode};
 use crate::fsverity::{FileHasher, Params};
-use crate::tree::{LeafContent, RegularFile, Tree};
+use crate::tree::{check_leaf, check_name, check_stat, LeafContent, Node, RegularFile, Tree, TreeError};
 use super::error::Error;
 use super::image::MAX_IMAGE_SIZE;
 use super::reader::MAX_DEPTH;
@@ -199,6 +199,7 @@ fn write_image(out: &mut impl Sink, plan: &Plan<'_>, known: &Offsets) -> Offsets
 
 fn check(plan: &Plan<'_>) -> Result<(), Error> {
     for inode in &plan.inodes {
+
         if inode.shared.len() > usize::from(u8::MAX) {
             return Err(Error::limit(format!("an inode shares {} xattrs (at most 255)", inode.shared.len())));
         }
@@ -210,10 +211,34 @@ fn check(plan: &Plan<'_>) -> Result<(), Error> {
     Ok(())
 }
 
+/// Every reachable entry passes the checks the tree makes on insert (name,
+/// mode bits, symlink target, inline size, object ID): a tree assembled
+/// another way (layers applied, not yet validated) must not become an
+/// image the reader refuses.
+fn check_tree(tree: &Tree) -> Result<(), Error> {
+    check_stat(&tree.root().stat).map_err(|e| Error::malformed(format!("/: {e}")))?;
+    let mut stack = vec![Tree::ROOT];
+    while let Some(dir) = stack.pop() {
+        for (name, node) in tree.dir(dir).entries() {
+            let bad = |e: TreeError| Error::malformed(format!("{}: {e}", String::from_utf8_lossy(name)));
+            check_name(name).map_err(bad)?;
+            match node {
+                Node::Dir(d) => {
+                    check_stat(&tree.dir(d).stat).map_err(bad)?;
+                    stack.push(d);
+                }
+                Node::Leaf(l) => check_leaf(tree, tree.leaf(l)).map_err(bad)?,
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The composefs EROFS image of `tree`, byte for byte as composefs-rs
 /// writes it.
 pub fn write(tree: &Tree) -> Result<Vec<u8>, Error> {
     // What cfskit writes, cfskit (and composefs-rs) must read back.
+    check_tree(tree)?;
     let depth = tree.max_dir_depth();
     if depth >= MAX_DEPTH {
         return Err(Error::limit(format!(

@@ -82,6 +82,15 @@ export class ComposefsImageFile {
     return Buffer.from(withInput(this.name, () => this.reader.readlink(bytesOf(path))));
   }
 
+  /**
+   * A regular file's bytes when the image holds them (small files);
+   * undefined when they are a repository object (`stat().objectId`).
+   */
+  inlineContent(path: ImagePath): Buffer | undefined {
+    const data = withInput(this.name, () => this.reader.inlineContent(bytesOf(path)));
+    return data === undefined ? undefined : Buffer.from(data);
+  }
+
   /** Hex digests of every object the image references, sorted. */
   objects(): string[] {
     return this.reader.objects().map((o) => Buffer.from(o).toString('hex'));

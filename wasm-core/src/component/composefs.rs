@@ -209,6 +209,18 @@ impl wit::GuestImageReader for WitImageReader {
         }
     }
 
+    fn inline_content(&self, path: Vec<u8>) -> Result<Option<Vec<u8>>, String> {
+        let not_regular = || format!("{}: not a regular file", String::from_utf8_lossy(&path));
+        match self.node(&path)? {
+            Node::Leaf(l) => match &self.image.tree.leaf(l).content {
+                LeafContent::Regular(RegularFile::Inline(data)) => Ok(Some(data.to_vec())),
+                LeafContent::Regular(RegularFile::External { .. }) => Ok(None),
+                _ => Err(not_regular()),
+            },
+            Node::Dir(_) => Err(not_regular()),
+        }
+    }
+
     fn objects(&self) -> Vec<Vec<u8>> {
         let tree = &self.image.tree;
         let mut ids: Vec<&ObjectId> = Vec::new();

@@ -45,3 +45,8 @@ export {
   IMAGE_REF, BOOT_IMAGE_REF,
   type EnsureImageOptions, type EnsuredImage, type ImageTreeOptions, type ImageStreams, type LayerInfo,
 } from './oci/index.js';
+export { gc, TRANSACTION_ENV, type GcOptions, type GcProgress, type GcResult, type MountedImage as GcMountedImage, type MissingObject } from './gc/index.js';
+export {
+  sysrootStatus, sysrootGc, SysrootLayout, bootcTag, describePodmanConfig, writeDropin,
+  type SysrootStatus, type DeploymentStatus, type SysrootGcOptions, type SysrootGcResult,
+} from './sysroot/index.js';

@@ -121,7 +121,7 @@ export async function findReachable(repo: Repository, roots: readonly Root[], pr
   let next = 0;
   let failure: unknown;
   const worker = async (): Promise<void> => {
-    while (failure === undefined) {
+    while (failure === undefined && next < queue.length) {
       const work = queue[next++];
       if (work === undefined) return;
       try {

@@ -147,6 +147,24 @@ async function checkGraph(seed: number, mountable: boolean): Promise<void> {
   });
 }
 
+test('one tag: its whole chain stays (manifest, config, layers, composefs images), an untagged sibling goes', () =>
+  withTempDir('gc-chain', async (dir) => {
+    const repoPath = join(dir, 'repo');
+    const repo = await Repository.init(repoPath, { insecure: true });
+    try {
+      const base = makeLayer('base', 10, 3, true);
+      const kept = await importModelImage(repo, 'kept', [base, makeLayer('k', 5, 4)], 'localhost/kept:1');
+      await addComposefsImage(repo, kept, false);
+      await addComposefsImage(repo, kept, true);
+      const gone = await importModelImage(repo, 'gone', [base, makeLayer('g', 5, 5)], undefined);
+      await addComposefsImage(repo, gone, true);
+      await gc(repo);
+      assert.equal([...(await listObjects(repoPath))].sort(), [...new Set(await taggedNeeds(repo, kept))].sort());
+    } finally {
+      await repo.close();
+    }
+  }));
+
 test('random repositories: the survivors are exactly the reachable set', async () => {
   for (const seed of [1, 2, 3]) await checkGraph(seed, false);
 });

@@ -65,20 +65,26 @@ async function* once(data: Buffer): AsyncGenerator<Uint8Array> {
   yield data;
 }
 
+/** The image these layers make, before anything is stored (config and manifest as importModelImage writes them). */
+export function describeModelImage(label: string, layers: readonly ModelLayer[], tag: string | undefined): ModelImage {
+  const docs = ociDocuments(layers.map((l) => l.tar));
+  const manifestDigest = sha256Digest(docs.manifest);
+  return { label, layers, manifestDigest, config: docs.config, manifest: docs.manifest, tag, imageId: undefined, bootId: undefined, extra: undefined };
+}
+
 /** Imports the layers (once each), the config and manifest streams, the tag. */
 export async function importModelImage(repo: Repository, label: string, layers: readonly ModelLayer[], tag: string | undefined): Promise<ModelImage> {
-  const docs = ociDocuments(layers.map((l) => l.tar));
+  const image = describeModelImage(label, layers, tag);
   const refs: LayerRef[] = [];
   for (const layer of layers) {
     const existing = await repo.streams.has(layerContentId(layer.diffId));
     refs.push({ diffId: layer.diffId, streamId: existing ?? (await importTarLayer(repo, layer.diffId, once(layer.tar))).streamId });
   }
-  const configDigest = sha256Digest(docs.config);
-  const configStream = await writeConfigStream(repo, docs.config, configDigest, refs);
-  const manifestDigest = sha256Digest(docs.manifest);
-  await writeManifestStream(repo, docs.manifest, manifestDigest, { digest: configDigest, streamId: configStream }, refs);
-  if (tag !== undefined) await repo.streams.setRef(tagRef(tag), manifestContentId(manifestDigest));
-  return { label, layers, manifestDigest, config: docs.config, manifest: docs.manifest, tag, imageId: undefined, bootId: undefined, extra: undefined };
+  const configDigest = sha256Digest(image.config);
+  const configStream = await writeConfigStream(repo, image.config, configDigest, refs);
+  await writeManifestStream(repo, image.manifest, image.manifestDigest, { digest: configDigest, streamId: configStream }, refs);
+  if (tag !== undefined) await repo.streams.setRef(tagRef(tag), manifestContentId(image.manifestDigest));
+  return image;
 }
 
 export async function addComposefsImage(repo: Repository, image: ModelImage, bootable: boolean): Promise<void> {
@@ -140,4 +146,9 @@ export async function taggedNeeds(repo: Repository, image: ModelImage): Promise<
   if (image.bootId !== undefined) ids.push(image.bootId);
   if (image.extra !== undefined) ids.push(image.extra.id, image.extra.objectId);
   return ids;
+}
+
+/** The layers of an image in the concurrency tests: one of a few shared bases, and its own. */
+export function concurrencyLayers(base: number, seed: number): ModelLayer[] {
+  return [makeLayer(`base${base}`, 30, 1000 + base, true), makeLayer(`own${seed}`, 12, 5000 + seed)];
 }

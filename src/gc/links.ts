@@ -7,6 +7,7 @@ import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CfskitError, InputError, NotFoundError, systemError } from '../errors.js';
 import { resolveLink } from '../repository/links.js';
+import { entriesBelow } from '../repository/symlinks.js';
 import type { ObjectId } from '../repository/object-id.js';
 import type { Repository } from '../repository/repository.js';
 
@@ -68,20 +69,10 @@ export async function listEntries(repo: Repository, category: Category): Promise
 export async function listRefs(repo: Repository, category: Category): Promise<LinkState[]> {
   const base = `${category}/refs`;
   if (!(await checkDirectory(repo, category)) || !(await checkDirectory(repo, base))) return [];
-  const dir = join(repo.path, base);
-  let entries;
-  try {
-    entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  } catch (err) {
-    throw systemError(err, dir, 'readdir');
-  }
   const refs: LinkState[] = [];
-  for (const entry of entries) {
-    if (!entry.isSymbolicLink()) continue;
-    const rel = join(base, join(entry.parentPath, entry.name).slice(dir.length + 1));
-    refs.push(await follow(repo, rel));
-  }
-  return refs.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  const links = (await entriesBelow(repo.path, base)).filter((e) => e.symlink).map((e) => e.rel);
+  for (const rel of links.sort()) refs.push(await follow(repo, rel));
+  return refs;
 }
 
 /** A ref that cannot be a root: what is wrong, and how to get rid of it. */

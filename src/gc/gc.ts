@@ -115,7 +115,7 @@ export async function collect(repo: Repository, options: GcOptions = {}): Promis
   for (const m of mounted) roots.push({ kind: 'image', id: m.id, because: `mounted (${m.seenAt})` });
 
   const reachable = await findReachable(repo, roots, (done, total) => options.progress?.('walking', done, total));
-  const swept = await sweep(repo, reachable.live, dryRun, (stage, done, total) => options.progress?.(stage, done, total));
+  const swept = await sweep(repo, reachable.live, dryRun, ignore, (stage, done, total) => options.progress?.(stage, done, total));
   return { dryRun, ...swept, mounted, missing: reachable.missing };
 }
 

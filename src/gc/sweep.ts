@@ -87,7 +87,11 @@ async function objectDirs(repo: Repository): Promise<string[]> {
   return dirs;
 }
 
-export async function sweep(repo: Repository, live: ReadonlySet<ObjectId>, dryRun: boolean, progress?: SweepProgress): Promise<SweepResult> {
+/**
+ * `ignored`: links (repository-relative) the caller removes itself, which
+ * a dry run must not count as pruned.
+ */
+export async function sweep(repo: Repository, live: ReadonlySet<ObjectId>, dryRun: boolean, ignored: ReadonlySet<string>, progress?: SweepProgress): Promise<SweepResult> {
   const result: SweepResult = { objectsRemoved: 0, objectsBytes: 0, imagesPruned: 0, streamsPruned: 0, tempFilesRemoved: 0 };
   const count = (category: Category): void => {
     if (category === 'images') result.imagesPruned++;
@@ -135,7 +139,7 @@ export async function sweep(repo: Repository, live: ReadonlySet<ObjectId>, dryRu
   for (const category of ['images', 'streams'] as const) {
     const links = [...(await listEntries(repo, category)).values(), ...(await listRefs(repo, category))];
     for (const link of links) {
-      if (pruned.has(link.rel)) continue;
+      if (pruned.has(link.rel) || ignored.has(link.rel)) continue;
       // A dry run removed nothing, so it asks what step 2 would have left.
       const broken = dryRun ? await breaks(repo, link, live) : await isBrokenNow(repo, link.rel);
       if (!broken) continue;

@@ -101,22 +101,44 @@ function extraRoots(names: readonly string[], entries: Record<Category, Map<stri
   return roots;
 }
 
-/** Collects with the lock already held as the mode needs. */
-export async function collect(repo: Repository, options: GcOptions = {}): Promise<GcResult> {
-  const dryRun = options.dryRun === true;
+/** What a collection keeps, decided before anything is removed. */
+export interface CollectionPlan {
+  readonly live: ReadonlySet<ObjectId>;
+  readonly mounted: readonly MountedImage[];
+  readonly missing: readonly MissingObject[];
+  /** Links (repository-relative) the caller removes itself. */
+  readonly ignored: ReadonlySet<string>;
+}
+
+/**
+ * Finds the roots and everything they reach, changing nothing: a root that
+ * cannot be followed fails here, before any removal (the sysroot GC plans
+ * first and only then changes tags).
+ */
+export async function planCollection(repo: Repository, options: GcOptions = {}): Promise<CollectionPlan> {
   const entries = { streams: await listEntries(repo, 'streams'), images: await listEntries(repo, 'images') };
-  const ignore = new Set((options.ignoreRefs ?? []).map((r) => `streams/refs/${r}`));
+  const ignored = new Set((options.ignoreRefs ?? []).map((r) => `streams/refs/${r}`));
   const roots: Root[] = [
     ...rootsFromRefs(await listRefs(repo, 'images'), 'image', new Set()),
-    ...rootsFromRefs(await listRefs(repo, 'streams'), 'stream', ignore),
+    ...rootsFromRefs(await listRefs(repo, 'streams'), 'stream', ignored),
     ...extraRoots(options.roots ?? [], entries),
   ];
   const mounted = options.keepMounted === false ? [] : await mountedImages(repo);
   for (const m of mounted) roots.push({ kind: 'image', id: m.id, because: `mounted (${m.seenAt})` });
-
   const reachable = await findReachable(repo, roots, (done, total) => options.progress?.('walking', done, total));
-  const swept = await sweep(repo, reachable.live, dryRun, ignore, (stage, done, total) => options.progress?.(stage, done, total));
-  return { dryRun, ...swept, mounted, missing: reachable.missing };
+  return { live: reachable.live, mounted, missing: reachable.missing, ignored };
+}
+
+/** Removes (or, in a dry run, counts) what the plan does not keep. */
+export async function applyCollection(repo: Repository, plan: CollectionPlan, options: Pick<GcOptions, 'dryRun' | 'progress'> = {}): Promise<GcResult> {
+  const dryRun = options.dryRun === true;
+  const swept = await sweep(repo, plan.live, dryRun, plan.ignored, (stage, done, total) => options.progress?.(stage, done, total));
+  return { dryRun, ...swept, mounted: plan.mounted, missing: plan.missing };
+}
+
+/** Collects with the lock already held as the mode needs. */
+export async function collect(repo: Repository, options: GcOptions = {}): Promise<GcResult> {
+  return applyCollection(repo, await planCollection(repo, options), options);
 }
 
 /**

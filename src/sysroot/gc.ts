@@ -23,7 +23,7 @@
  */
 import { lstat } from 'node:fs/promises';
 import { NotFoundError, systemError } from '../errors.js';
-import { collect, withExclusiveLock, type GcResult } from '../gc/index.js';
+import { applyCollection, planCollection, withExclusiveLock, type GcResult } from '../gc/index.js';
 import { Repository } from '../repository/index.js';
 import { listDeployments, type BootStateOptions } from './deployments.js';
 import { inspectDeployment, type DeploymentNeeds } from './inspect.js';
@@ -135,11 +135,14 @@ export async function sysrootGc(sysroot: string, options: SysrootGcOptions = {})
       if (n.repository.manifest && n.manifestDigest !== undefined) roots.push(`oci-manifest-${n.manifestDigest}`);
     }
     const repositoryPhase = async (): Promise<GcResult> => {
+      // The plan first (it fails on a root it cannot follow): no tag
+      // changes unless the collection can run.
+      const plan = await planCollection(repo, { dryRun, roots: [...new Set(roots)], ignoreRefs: deadTags.map((t) => t.ref) });
       if (!dryRun) {
         for (const digest of tagsAdded) await addBootcTag(repo, digest);
         for (const tag of deadTags) await removeBootcTag(repo, tag);
       }
-      return collect(repo, { dryRun, roots: [...new Set(roots)], ignoreRefs: deadTags.map((t) => t.ref) });
+      return applyCollection(repo, plan, { dryRun });
     };
     const repository = dryRun ? await repositoryPhase() : await withExclusiveLock(repo, options.wait !== false, repositoryPhase);
 

@@ -38,6 +38,7 @@ export interface RemoveResult {
 /** podman takes this many images per `image rm` (bootc's SUBCMD_ARGV_CHUNKING). */
 export const BATCH = 100;
 const DEFAULT_TIMEOUT_MS = 120_000;
+const KILL_GRACE_MS = 10_000;
 
 interface Ran {
   readonly status: number | null;
@@ -139,9 +140,12 @@ function spawnBounded(file: string, args: readonly string[], env: NodeJS.Process
     child.stdout.on('data', (c: Buffer) => out.push(c));
     child.stderr.on('data', (c: Buffer) => err.push(c));
     let timedOut = false;
+    let escalate: NodeJS.Timeout | undefined;
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGTERM');
+      // A podman that does not stop on SIGTERM must not outlive the GC.
+      escalate = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
     }, timeoutMs);
     child.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
@@ -150,6 +154,7 @@ function spawnBounded(file: string, args: readonly string[], env: NodeJS.Process
     });
     child.on('close', (status) => {
       clearTimeout(timer);
+      clearTimeout(escalate);
       if (timedOut) {
         reject(new CfskitError('system', `${root}: podman did not finish within ${Math.round(timeoutMs / 1000)} s; is the store locked by another process (a pull, a build)?`));
         return;

@@ -93,7 +93,11 @@ export class ComposefsImageFile {
 
   /** Hex digests of every object the image references, sorted. */
   objects(): string[] {
-    return this.reader.objects().map((o) => Buffer.from(o).toString('hex'));
+    const packed = Buffer.from(this.reader.objectsPacked());
+    const size = this.hashAlg === 'sha256' ? 32 : 64;
+    const ids: string[] = [];
+    for (let at = 0; at < packed.length; at += size) ids.push(packed.toString('hex', at, at + size));
+    return ids;
   }
 
   dumpfile(): Buffer {

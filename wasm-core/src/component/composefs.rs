@@ -136,6 +136,20 @@ pub struct WitImageReader {
 }
 
 impl WitImageReader {
+    /// Every object the image references, sorted, once each.
+    fn sorted_objects(&self) -> Vec<&ObjectId> {
+        let tree = &self.image.tree;
+        let mut ids: Vec<&ObjectId> = Vec::new();
+        tree.walk(|_, node| {
+            if let Node::Leaf(l) = node {
+                ids.extend(tree.leaf(l).content.object());
+            }
+        });
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
     fn node(&self, path: &[u8]) -> Result<Node, String> {
         let shown = String::from_utf8_lossy(path);
         match self.image.tree.lookup(path) {
@@ -222,16 +236,11 @@ impl wit::GuestImageReader for WitImageReader {
     }
 
     fn objects(&self) -> Vec<Vec<u8>> {
-        let tree = &self.image.tree;
-        let mut ids: Vec<&ObjectId> = Vec::new();
-        tree.walk(|_, node| {
-            if let Node::Leaf(l) = node {
-                ids.extend(tree.leaf(l).content.object());
-            }
-        });
-        ids.sort();
-        ids.dedup();
-        ids.into_iter().map(|id| id.as_bytes().to_vec()).collect()
+        self.sorted_objects().into_iter().map(|id| id.as_bytes().to_vec()).collect()
+    }
+
+    fn objects_packed(&self) -> Vec<u8> {
+        self.sorted_objects().into_iter().flat_map(|id| id.as_bytes().iter().copied()).collect()
     }
 
     fn dumpfile(&self) -> wit::Blob {

@@ -12,12 +12,11 @@
  */
 import { realpath } from 'node:fs/promises';
 import { UnsupportedError, UsageError } from '../errors.js';
-import type { ObjectId } from '../repository/object-id.js';
-import type { Repository } from '../repository/repository.js';
 import { listEntries, listRefs, unusableRef, type Category, type LinkState } from './links.js';
 import { mountedImages, type MountedImage } from './mounted.js';
 import { findReachable, type MissingObject, type Root } from './reachable.js';
 import { sweep } from './sweep.js';
+import type { ObjectId, Repository } from '../repository/index.js';
 
 export interface GcOptions {
   /** Count what would go, remove nothing (shared lock only). */

@@ -6,10 +6,7 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CfskitError, InputError, NotFoundError, systemError } from '../errors.js';
-import { resolveLink } from '../repository/links.js';
-import { entriesBelow } from '../repository/symlinks.js';
-import type { ObjectId } from '../repository/object-id.js';
-import type { Repository } from '../repository/repository.js';
+import { resolveLink, entriesBelow, type ObjectId, type Repository } from '../repository/index.js';
 
 export type Category = 'streams' | 'images';
 

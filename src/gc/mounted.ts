@@ -13,10 +13,8 @@
  * namespace too, and keeping an object another repository also has costs
  * nothing but space.
  */
-import { loopBindings, readMountinfo, type LoopBinding, type MountEntry } from '../mount/mountinfo.js';
-import { SOURCE_PREFIX } from '../mount/composefs.js';
-import { isObjectId, type ObjectId } from '../repository/object-id.js';
-import type { Repository } from '../repository/repository.js';
+import { loopBindings, readMountinfo, SOURCE_PREFIX, type LoopBinding, type MountEntry } from '../mount/index.js';
+import { isObjectId, type ObjectId, type Repository } from '../repository/index.js';
 
 export interface MountedImage {
   readonly id: ObjectId;

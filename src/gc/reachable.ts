@@ -12,11 +12,9 @@
  */
 import { CfskitError, IntegrityError, NotFoundError, systemError } from '../errors.js';
 import { openImage } from '../image/reader.js';
-import { isImageRefName } from '../oci/image-open.js';
-import { openObjectFile } from '../repository/links.js';
-import { objectRelPath, toObjectId, type ObjectId } from '../repository/object-id.js';
-import type { Repository } from '../repository/repository.js';
+import { isImageRefName } from '../oci/index.js';
 import { openSplitstream } from '../splitstream/index.js';
+import { openObjectFile, objectRelPath, toObjectId, type ObjectId, type Repository } from '../repository/index.js';
 
 export interface Root {
   readonly kind: 'stream' | 'image';

@@ -15,10 +15,8 @@
 import { lstat, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { systemError } from '../errors.js';
-import { checkParents } from '../repository/symlinks.js';
-import { isObjectId, type ObjectId } from '../repository/object-id.js';
-import type { Repository } from '../repository/repository.js';
 import { checkDirectory, listEntries, listRefs, type Category, type LinkState } from './links.js';
+import { checkParents, isObjectId, type ObjectId, type Repository } from '../repository/index.js';
 
 export interface SweepResult {
   objectsRemoved: number;

@@ -24,13 +24,13 @@
 import { lstat } from 'node:fs/promises';
 import { NotFoundError, systemError } from '../errors.js';
 import { applyCollection, planCollection, withExclusiveLock, type GcResult } from '../gc/index.js';
-import { Repository } from '../repository/index.js';
 import { listDeployments, type BootStateOptions } from './deployments.js';
 import { inspectDeployment, type DeploymentNeeds } from './inspect.js';
 import { bootcTag, STORAGE_RUNROOT, SysrootLayout } from './layout.js';
 import { SystemStore, type PodmanImage, type PodmanOptions } from './podman.js';
 import { addBootcTag, listBootcTags, removeBootcTag } from './tags.js';
 import { WantedImages } from './wanted.js';
+import { Repository } from '../repository/index.js';
 
 export interface SysrootGcOptions extends BootStateOptions {
   readonly dryRun?: boolean;

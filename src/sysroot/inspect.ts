@@ -10,12 +10,11 @@ import { CfskitError, InputError } from '../errors.js';
 import { openStoredImage } from '../image/stored.js';
 import { openImage } from '../image/reader.js';
 import { isImageRefName, manifestContentId, openImageStreams, type ImageStreams } from '../oci/index.js';
-import { isObjectId, objectRelPath, type Repository } from '../repository/index.js';
-import { openObjectFile } from '../repository/links.js';
 import { readBoundImages, type BoundImage } from './bound-images.js';
 import type { Deployment } from './deployments.js';
 import { bootcTag } from './layout.js';
 import type { BootcTag } from './tags.js';
+import { isObjectId, objectRelPath, type Repository, openObjectFile } from '../repository/index.js';
 
 export interface RepositoryImageState {
   readonly tag: boolean;

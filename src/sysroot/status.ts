@@ -6,13 +6,13 @@
 import { lstat } from 'node:fs/promises';
 import { ContainersStorage } from '../cstor/index.js';
 import { NotFoundError } from '../errors.js';
-import { Repository } from '../repository/index.js';
 import type { BoundImage } from './bound-images.js';
 import { listDeployments, type BootStateOptions } from './deployments.js';
 import { inspectDeployment, type RepositoryImageState } from './inspect.js';
 import { SysrootLayout } from './layout.js';
 import { listBootcTags } from './tags.js';
 import { WantedImages, type StoreImage } from './wanted.js';
+import { Repository } from '../repository/index.js';
 
 export interface BoundImageStatus extends BoundImage {
   /** Undefined when the sysroot has no containers-storage. */

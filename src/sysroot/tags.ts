@@ -7,9 +7,8 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { systemError } from '../errors.js';
 import { manifestContentId, tagImage } from '../oci/index.js';
-import { decodeTag, type Repository } from '../repository/index.js';
-import { readRepoLink } from '../repository/symlinks.js';
 import { bootcTag, manifestOfBootcTag } from './layout.js';
+import { decodeTag, type Repository, readRepoLink } from '../repository/index.js';
 
 export interface BootcTag {
   readonly tag: string;

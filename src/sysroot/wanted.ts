@@ -5,7 +5,7 @@
  * matches by any of its names or manifest digests; names are compared
  * fully qualified, as podman stores them.
  */
-import { candidateNames, formatReference, parseReference } from '../cstor/reference.js';
+import { candidateNames, formatReference, parseReference } from '../cstor/index.js';
 
 export interface StoreImage {
   readonly id: string;

@@ -11,10 +11,10 @@
  * nothing present is lost by going on.
  */
 import { CfskitError, IntegrityError, NotFoundError, systemError } from '../errors.js';
-import { openImage } from '../image/reader.js';
+import { imageObjectIds } from '../image/reader.js';
 import { isImageRefName } from '../oci/index.js';
 import { openSplitstream } from '../splitstream/index.js';
-import { openObjectFile, objectRelPath, toObjectId, type ObjectId, type Repository } from '../repository/index.js';
+import { openObjectFile, objectRelPath, type ObjectId, type Repository } from '../repository/index.js';
 
 export interface Root {
   readonly kind: 'stream' | 'image';
@@ -49,13 +49,16 @@ function unreadable(work: Work, err: unknown): CfskitError {
   return new IntegrityError(what, `cannot be read, so what it keeps is unknown and nothing is removed: ${detail} (see cfskit fsck)`, { cause: err });
 }
 
+/** A digest as hex, without copying it first. */
+const hexOf = (digest: Uint8Array): ObjectId => Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength).toString('hex');
+
 async function streamRefs(repo: Repository, id: ObjectId): Promise<{ objects: ObjectId[]; named: [string, ObjectId][] }> {
   const handle = await openObjectFile(repo.path, id);
   try {
     const reader = await openSplitstream(handle, objectRelPath(id), { hashAlg: repo.hashAlg });
     return {
-      objects: reader.info.objectRefs.map(toObjectId),
-      named: [...reader.info.namedRefs].map(([name, ref]) => [name, toObjectId(ref)]),
+      objects: reader.info.objectRefs.map(hexOf),
+      named: [...reader.info.namedRefs].map(([name, ref]) => [name, hexOf(ref)]),
     };
   } finally {
     await handle.close();
@@ -72,12 +75,7 @@ async function imageObjects(repo: Repository, id: ObjectId): Promise<string[]> {
   } finally {
     await handle.close();
   }
-  const image = openImage(bytes, { hashAlg: repo.hashAlg, name: objectRelPath(id) });
-  try {
-    return image.objects();
-  } finally {
-    image.close();
-  }
+  return imageObjectIds(bytes, { hashAlg: repo.hashAlg, name: objectRelPath(id) });
 }
 
 export async function findReachable(repo: Repository, roots: readonly Root[], progress?: (walked: number, queued: number) => void): Promise<Reachable> {

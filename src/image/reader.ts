@@ -93,11 +93,7 @@ export class ComposefsImageFile {
 
   /** Hex digests of every object the image references, sorted. */
   objects(): string[] {
-    const packed = Buffer.from(this.reader.objectsPacked());
-    const size = this.hashAlg === 'sha256' ? 32 : 64;
-    const ids: string[] = [];
-    for (let at = 0; at < packed.length; at += size) ids.push(packed.toString('hex', at, at + size));
-    return ids;
+    return unpackIds(this.reader.objectsPacked(), this.hashAlg === 'sha256' ? 32 : 64);
   }
 
   dumpfile(): Buffer {
@@ -113,6 +109,23 @@ export class ComposefsImageFile {
   close(): void {
     this.reader[Symbol.dispose]();
   }
+}
+
+/** Hex digests packed one after another (`size` bytes each). */
+function unpackIds(packed: Uint8Array, size: number): string[] {
+  const bytes = Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength);
+  const ids: string[] = [];
+  for (let at = 0; at < bytes.length; at += size) ids.push(bytes.toString('hex', at, at + size));
+  return ids;
+}
+
+/**
+ * The objects an image references, sorted, without building its tree (the
+ * cheap way for garbage collection); `name` names the image in errors.
+ */
+export function imageObjectIds(bytes: Uint8Array, options: { hashAlg: HashAlg; name: string }): string[] {
+  const packed = withInput(options.name, () => composefs.imageObjects(bytes, options.hashAlg));
+  return unpackIds(packed, options.hashAlg === 'sha256' ? 32 : 64);
 }
 
 /** Opens image bytes; `hashAlg` undefined takes it from the image. */

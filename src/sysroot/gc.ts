@@ -23,6 +23,7 @@
  */
 import { lstat } from 'node:fs/promises';
 import { NotFoundError, systemError } from '../errors.js';
+import { manifestContentId } from '../oci/index.js';
 import { applyCollection, planCollection, withExclusiveLock, type GcResult } from '../gc/index.js';
 import { listDeployments, type BootStateOptions } from './deployments.js';
 import { inspectDeployment, type DeploymentNeeds } from './inspect.js';
@@ -126,13 +127,13 @@ export async function sysrootGc(sysroot: string, options: SysrootGcOptions = {})
     // tags anything between the plan and the collection.
     const tagsAdded: string[] = [];
     for (const digest of liveManifests) {
-      if (!tags.some((t) => t.manifestDigest === digest && t.pointsAtManifest) && (await repo.streams.has(`oci-manifest-${digest}`)) !== undefined) tagsAdded.push(digest);
+      if (!tags.some((t) => t.manifestDigest === digest && t.pointsAtManifest) && (await repo.streams.has(manifestContentId(digest))) !== undefined) tagsAdded.push(digest);
     }
     const deadTags = unresolved.length > 0 ? [] : tags.filter((t) => !liveManifests.has(t.manifestDigest));
     const roots: string[] = [];
     for (const n of needs) {
       if (n.repository.composefsImage) roots.push(n.deployment.id);
-      if (n.repository.manifest && n.manifestDigest !== undefined) roots.push(`oci-manifest-${n.manifestDigest}`);
+      if (n.repository.manifest && n.manifestDigest !== undefined) roots.push(manifestContentId(n.manifestDigest));
     }
     const repositoryPhase = async (): Promise<GcResult> => {
       // The plan first (it fails on a root it cannot follow): no tag

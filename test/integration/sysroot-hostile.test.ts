@@ -136,6 +136,16 @@ it('damaged systems: reported, and nothing a deployment may need goes', () =>
     await keepsAll(/out\.image: leads out of the image/, outside);
     await rm(sysroot.layout.deploymentDir(outside.bootId), { recursive: true });
 
+    // A live deployment whose bootc tag is gone (pulled before bootc tagged): tagged again, nothing lost.
+    await rm(join(sysroot.layout.repository, `streams/refs/oci/localhost%2Fbootc-${booted.manifestDigest}`));
+    {
+      const { result } = await gcJson(sysroot);
+      assert.equal(result.tagsAdded, [`localhost/bootc-${booted.manifestDigest}`]);
+      const status = await cfskit(['sysroot', 'status', '--sysroot', sysroot.root, '--json']);
+      const d = (JSON.parse(status.stdout) as { deployments: { id: string; repository: { whole: boolean } }[] }).deployments.find((x) => x.id === booted.bootId);
+      assert.ok(d?.repository.whole, 'the re-tagged deployment is whole');
+    }
+
     // A dangling ref in the repository: refused before anything changes.
     const dangling = join(sysroot.layout.repository, 'streams/refs/oci/dangling');
     await symlink(`../../oci-manifest-sha256:${'0'.repeat(64)}`, dangling);

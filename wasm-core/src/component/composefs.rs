@@ -260,4 +260,9 @@ impl wit::Guest for Core {
     type Blob = WitBlob;
     type Tree = WitTree;
     type ImageReader = WitImageReader;
+
+    fn image_objects(image: Vec<u8>, algorithm: Option<wit::HashAlgorithm>) -> Result<Vec<u8>, String> {
+        let ids = crate::erofs::image_objects(&image, algorithm.map(Into::into))?;
+        Ok(ids.iter().flat_map(|id| id.as_bytes().iter().copied()).collect())
+    }
 }

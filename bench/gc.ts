@@ -75,6 +75,10 @@ async function build(repoPath: string): Promise<void> {
 }
 
 function timeOnce(label: string, cmd: string, args: string[]): Timing & { stdout: string } {
+  // Each run starts with nothing dirty: cfskit's GC syncs the file system
+  // once (links before objects), and would otherwise pay for writing back
+  // the copy just made, and the other tool would then find it clean.
+  spawnSync('sync');
   const argv = gnuTime ? ['-f', '%M', cmd, ...args] : args;
   const started = process.hrtime.bigint();
   const r = spawnSync(gnuTime ? '/usr/bin/time' : cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });

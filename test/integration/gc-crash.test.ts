@@ -10,6 +10,7 @@
  *   whole and its composefs image mounts, and running GC again converges.
  */
 import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,7 +73,7 @@ test('imports and GCs at random moments: every import succeeds, every completed 
     const rand = seededRandom(11);
     const completed: ModelImage[] = [];
     let collected = 0;
-    const ROUNDS = 6;
+    const ROUNDS = 5;
     for (let round = 0; round < ROUNDS; round++) {
       // Untag the previous round's images: their base is garbage while this
       // round's imports, on the same base every other round, reuse it.
@@ -142,7 +143,7 @@ test('kill -9 at points spread over a GC: fsck clean, tagged images whole and mo
     } finally {
       await repo.close();
     }
-    await writeLooseObjects(pristine, 3000);
+    await writeLooseObjects(pristine, 5000);
     const total = (await listObjects(pristine)).size;
 
     // Copies share the objects' inodes (cp -al): GC unlinks names, never content.
@@ -153,29 +154,53 @@ test('kill -9 at points spread over a GC: fsck clean, tagged images whole and mo
       assert.is(r.status, 0, r.stderr);
       return path;
     };
+    // The measured run: its length, and when removals start and end
+    // (seen as the directories' mtimes change), so kill points land both
+    // across the whole run and inside the sweep itself.
     const measured = await copy();
+    const watched = ['streams', 'images', ...Array.from({ length: 16 }, (_, i) => `objects/0${i.toString(16)}`)].map((d) => join(measured, d));
+    const mtimes = (): number[] => watched.map((d) => statSync(d).mtimeMs);
+    const initial = mtimes();
+    let firstChange: number | undefined;
+    let lastChange: number | undefined;
+    let previous = initial;
     const t0 = Date.now();
+    const poll = setInterval(() => {
+      const now = mtimes();
+      if (now.some((m, i) => m !== previous[i])) {
+        firstChange ??= Date.now() - t0;
+        lastChange = Date.now() - t0;
+      }
+      previous = now;
+    }, 2);
     const full = await start([CFSKIT, '--repo', measured, 'gc']);
     const fullRun = await full.exited;
+    clearInterval(poll);
     const duration = Date.now() - t0;
     assert.is(fullRun.status, 0, fullRun.stderr);
     const live = await listObjects(measured);
+    const sweepStart = firstChange ?? duration / 2;
+    const sweepEnd = Math.max(lastChange ?? duration, sweepStart + 1);
+    // Two points over the whole run, four inside the sweep.
+    const points = [
+      ...[1, 2].map((k) => (duration * k) / 3),
+      ...[0, 1, 2, 3].map((k) => sweepStart + ((sweepEnd - sweepStart) * (k + 0.5)) / 4),
+    ].map(Math.round);
 
     let interrupted = 0;
-    const POINTS = 6;
-    for (let k = 1; k <= POINTS; k++) {
+    for (const [k, at] of points.entries()) {
       const path = await copy();
       const child = await start([CFSKIT, '--repo', path, 'gc']);
-      await new Promise((r) => setTimeout(r, Math.round((duration * k) / (POINTS + 1))));
+      await new Promise((r) => setTimeout(r, at));
       child.kill();
       const r = await child.exited;
       const left = (await listObjects(path)).size;
       if (r.signal === 'SIGKILL' && left > live.size && left < total) interrupted++;
       const opened = await Repository.open(path, { write: true });
       try {
-        assert.equal((await fsck(opened)).problems, [], `killed at ${k}/${POINTS + 1}: fsck`);
-        await assertWhole(opened, kept, path, `killed at ${k}/${POINTS + 1}`);
-        if (canMount && k === Math.ceil(POINTS / 2)) {
+        assert.equal((await fsck(opened)).problems, [], `killed at ${at} ms: fsck`);
+        await assertWhole(opened, kept, path, `killed at ${at} ms`);
+        if (canMount && k === 3) {
           const image = kept[0];
           await withComposefsMount(opened, image?.imageId ?? '', async (mnt) => {
             const want = [...(image?.layers[1]?.files ?? new Map<string, Buffer>())][0];
@@ -184,14 +209,14 @@ test('kill -9 at points spread over a GC: fsck clean, tagged images whole and mo
           });
         }
         await gc(opened);
-        assert.equal([...(await listObjects(path))].sort(), [...live].sort(), `killed at ${k}: the re-run reached the same end`);
+        assert.equal([...(await listObjects(path))].sort(), [...live].sort(), `killed at ${at} ms: the re-run reached the same end`);
         const third = await gc(opened);
         assert.equal([third.objectsRemoved, third.imagesPruned, third.streamsPruned, third.tempFilesRemoved], [0, 0, 0, 0], 'converged');
       } finally {
         await opened.close();
       }
     }
-    assert.ok(interrupted >= 2, `only ${interrupted} of ${POINTS} kills landed mid-sweep (GC took ${duration} ms)`);
+    assert.ok(interrupted >= 2, `only ${interrupted} of ${points.length} kills landed mid-sweep (GC took ${duration} ms, removing from ${sweepStart} to ${sweepEnd} ms)`);
   }));
 
 test.run();

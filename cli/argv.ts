@@ -106,7 +106,8 @@ function parseOptions(args: ArgsDef): { options: NonNullable<ParseArgsConfig['op
     if (def.type === 'positional') continue;
     const name = kebab(key);
     keyOf.set(name, key);
-    options[name] = def.type === 'boolean' ? { type: 'boolean' } : { type: 'string', multiple: def.type === 'string' && def.multiple === true };
+    const short = def.alias !== undefined && def.alias.length === 1 ? { short: def.alias } : {};
+    options[name] = def.type === 'boolean' ? { type: 'boolean', ...short } : { type: 'string', multiple: def.type === 'string' && def.multiple === true, ...short };
   }
   return { options, keyOf };
 }
@@ -179,6 +180,8 @@ export function parseCommandArgs(cmd: LeafCommand, argv: readonly string[]): Rec
     values[key] = positionals[n];
   });
   values._ = positionals;
+  const terminator = parsed.tokens.find((t) => t.kind === 'option-terminator');
+  values['--'] = terminator === undefined ? [] : parsed.tokens.filter((t) => t.kind === 'positional' && t.index > terminator.index).map((t) => (t.kind === 'positional' ? t.value : ''));
   const chosen = (['repo', 'user', 'system'] as const).filter((k) => values[k] !== undefined && values[k] !== false);
   if (chosen.length > 1) throw new UsageError('choose one of --repo, --user and --system');
   return values;

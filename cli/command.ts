@@ -25,26 +25,31 @@ interface Described {
   readonly valueHint?: string;
 }
 
+interface Short {
+  /** A one-letter short form (`-n` for `--dry-run`). */
+  readonly alias?: string;
+}
+
 export interface PositionalArgDef extends Described {
   readonly type: 'positional';
   /** Default true. */
   readonly required?: boolean;
 }
 
-export interface StringArgDef extends Described {
+export interface StringArgDef extends Described, Short {
   readonly type: 'string';
   readonly default?: string;
   /** May be given more than once; the values arrive in order as string[]. */
   readonly multiple?: boolean;
 }
 
-export interface BooleanArgDef extends Described {
+export interface BooleanArgDef extends Described, Short {
   readonly type: 'boolean';
   /** `--no-<name>` turns a true default off. */
   readonly default?: boolean;
 }
 
-export interface EnumArgDef extends Described {
+export interface EnumArgDef extends Described, Short {
   readonly type: 'enum';
   readonly options: readonly string[];
   readonly default?: string;
@@ -80,8 +85,14 @@ type ParsedArg<A extends ArgDef> = A extends PositionalArgDef
           : A['options'][number] | undefined
         : never;
 
-/** The values `run` gets: one per declared argument, and `_`, every positional in order. */
-export type ParsedArgs<T extends ArgsDef> = { readonly [K in keyof T]: ParsedArg<T[K]> } & { readonly _: readonly string[] };
+/**
+ * The values `run` gets: one per declared argument; `_`, every positional
+ * in order; `'--'`, those given after `--` (a command line to pass on).
+ */
+export type ParsedArgs<T extends ArgsDef> = { readonly [K in keyof T]: ParsedArg<T[K]> } & {
+  readonly _: readonly string[];
+  readonly '--': readonly string[];
+};
 
 export interface CommandContext<T extends ArgsDef> {
   readonly args: ParsedArgs<T & RepositoryArgs>;

@@ -28,3 +28,8 @@ export {
   type SplitstreamChunk, type SplitstreamReader, type SplitstreamWriterOptions,
 } from './splitstream/index.js';
 export { mountImage, mountOciImage, unmountImage, type MountedImage, type UnmountedImage } from './mount/index.js';
+export { gc, TRANSACTION_ENV, type GcOptions, type GcProgress, type GcResult, type MissingObject } from './gc/index.js';
+export {
+  sysrootStatus, sysrootGc, SysrootLayout, bootcTag, describePodmanConfig, writeDropin,
+  type SysrootStatus, type DeploymentStatus, type SysrootGcOptions, type SysrootGcResult,
+} from './sysroot/index.js';

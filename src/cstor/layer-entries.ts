@@ -24,7 +24,7 @@
  */
 import { createGunzip } from 'node:zlib';
 import { tarsplit, withInput, type CoreTarSplitRecord as CoreRecord, type CoreTarSplitFileEntry as FileEntry } from '../core/index.js';
-import { CfskitError, InputError, NotFoundError, closeFd, errnoOf, inContext, openRegularFile, systemError } from '../../common/index.js';
+import { CfskitError, InputError, NotFoundError, closeFd, errnoOf, inContext, nodeErrorCode, openRegularFile, systemError } from '../../common/index.js';
 import { checkContent, readContent, type ContentClaim } from './content.js';
 import { DiffFiles, accessError } from './diff-files.js';
 import { shortId, type StoredLayer } from './storage.js';
@@ -91,8 +91,8 @@ async function* records(layer: StoredLayer, label: string): AsyncGenerator<CoreR
         yield* withInput(label, () => reader.push(chunk));
       }
     } catch (err) {
-      // zlib's codes (Z_DATA_ERROR, …) are not errno names.
-      const code = errnoOf(err) ?? (err as { code?: unknown }).code;
+      // zlib's codes as well as errno names.
+      const code = nodeErrorCode(err);
       if (code === 'ENOENT') throw new NotFoundError(label, `no tar-split metadata (${path}): the layer cannot be rebuilt byte-for-byte`);
       if (code === 'Z_DATA_ERROR') throw new InputError(input, `not gzip data, or damaged (${(err as Error).message})`);
       if (code === 'Z_BUF_ERROR') throw new InputError(input, 'truncated gzip data');

@@ -2,6 +2,6 @@
 export { pipeBlob, takeBlob } from './blob.js';
 export { createRepositoryImage, type CreateImageOptions, type CreatedImage } from './commit.js';
 export { computeImageId, createDumpfile, createImage, imageFromDumpfile, imageFromDumpfileFile, type ComposefsImage, type ImageId } from './compute.js';
-export { ComposefsImageFile, IMAGE_READ, IMAGE_SIZE_MAX, openImage, openImageFile, type FileType, type ImagePath, type ImageStat } from './reader.js';
+export { ComposefsImageFile, IMAGE_READ, IMAGE_SIZE_MAX, imageObjectIds, openImage, openImageFile, type FileType, type ImagePath, type ImageStat } from './reader.js';
 export { closeScanWorkers, scanTree, scanTreeWithFiles, type ExternalFile, type ScanOptions } from './scan.js';
 export { openStoredImage, readStoredImage, type StoredImageFile } from './stored.js';

@@ -8,6 +8,8 @@ export { repositoryPath, SYSTEM_REPOSITORY, userRepository, type LocationOptions
 export { ALGORITHMS, type Algorithm } from './meta.js';
 export { decodeTag, encodeTag, checkRefName, checkContentId } from './names.js';
 export { isObjectId, objectIdBytes, objectRelPath, toObjectId, type ObjectId } from './object-id.js';
-export { openObjectFile } from './links.js';
+export { resolveLink, openObjectFile, type Resolved } from './links.js';
+export { readRepoLink, entriesBelow } from './symlinks.js';
+export { RepoDir } from './repo-dir.js';
 export { fsck, type FsckProgress, type FsckReport } from './fsck.js';
 export { claimOf, STREAM_PREFIXES, type StreamClaim, type StreamRole } from './stream-claims.js';

@@ -5,16 +5,15 @@
  * by content id, by `refs/…` name or by its verified digest.
  */
 import { createHash } from 'node:crypto';
-import { readdir, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import type { FileHandle } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
-import { InputError, IntegrityError, NotFoundError, systemError, type HashAlg, isErrno } from '../../common/index.js';
+import { IntegrityError, NotFoundError, type HashAlg } from '../../common/index.js';
 import { openSplitstream, reassemble, SplitstreamWriter, type SplitstreamReader } from '../splitstream/index.js';
 import { resolveLink, openObjectFile } from './links.js';
 import { checkContentId, checkRefName } from './names.js';
 import { isObjectId, objectRelPath, toObjectId, type ObjectId } from './object-id.js';
 import { expectVerified, type ObjectStore } from './objects.js';
-import { replaceSymlink, removeRefLink } from './symlinks.js';
+import { entriesBelow, replaceSymlink, removeRefLink } from './symlinks.js';
 import { claimOf, digestAlgorithm } from './stream-claims.js';
 import type { RepoDir } from './repo-dir.js';
 
@@ -90,21 +89,20 @@ export class StreamStore {
 
   /** Refs below streams/refs/<prefix>, each resolved to its stream. */
   async listRefs(prefix = ''): Promise<StreamRef[]> {
-    const base = join(this.dir.path, 'streams/refs', prefix);
     const refs: StreamRef[] = [];
-    let entries;
+    // A prefix climbing out would list another tree; refs never hold "..".
+    const base = prefix === '' ? 'streams/refs' : `streams/refs/${checkRefName(prefix.replace(/\/+$/, ''))}`;
     try {
-      // Listing follows no symlinked directory on the way to the refs.
-      await this.dir.checkParents(`streams/refs/${prefix}x`);
-      entries = await readdir(base, { recursive: true, withFileTypes: true });
+      // The listing starts at a real directory: no symlink on the way is followed.
+      await this.dir.checkParents(`${base}/x`);
     } catch (err) {
-      if (isErrno(err, 'ENOENT') || err instanceof NotFoundError) return refs;
-      throw err instanceof InputError ? err : systemError(err, base, 'readdir');
+      if (err instanceof NotFoundError) return refs;
+      throw err;
     }
-    for (const entry of entries) {
-      if (!entry.isSymbolicLink()) continue;
-      const rel = join(entry.parentPath ?? entry.path, entry.name).slice(join(this.dir.path, 'streams/refs').length + 1);
-      const resolved = await resolveLink(this.dir, `streams/refs/${rel}`, this.hashAlg);
+    for (const entry of await entriesBelow(this.dir.path, base)) {
+      if (!entry.symlink) continue;
+      const rel = entry.rel.slice('streams/refs/'.length);
+      const resolved = await resolveLink(this.dir, entry.rel, this.hashAlg);
       const streamLink = resolved.chain[1] ?? '';
       refs.push({ name: rel, contentId: streamLink.replace(/^streams\//, ''), id: resolved.id });
     }

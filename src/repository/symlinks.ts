@@ -6,8 +6,9 @@
  * directory on the way is ever a symlink followed.
  */
 import { randomBytes } from 'node:crypto';
-import { posix } from 'node:path';
-import { InputError, NotFoundError, isErrno } from '../../common/index.js';
+import { readdir } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { InputError, NotFoundError, systemError, isErrno } from '../../common/index.js';
 import type { RepoDir } from './repo-dir.js';
 
 /** The relative target for a link at `linkPath` to `targetPath` (both repo-relative). */
@@ -82,4 +83,32 @@ export async function removeRefLink(dir: RepoDir, refsDir: string, ref: string, 
     if (isErrno(err, 'EINVAL')) throw new NotFoundError(dir.full(rel), 'is not a ref');
     throw err;
   }
+}
+
+/**
+ * Every entry below the repository directory `rel` that is not a
+ * directory (symlinks, and anything else for fsck to report), depth first,
+ * repository-relative. A symlinked directory is listed, never entered:
+ * `readdir({ recursive })` follows it, so a ref to / would walk the whole
+ * file system. An absent `rel` has nothing below it.
+ */
+export async function entriesBelow(root: string, rel: string): Promise<{ rel: string; symlink: boolean }[]> {
+  const out: { rel: string; symlink: boolean }[] = [];
+  const walk = async (dirRel: string): Promise<void> => {
+    const dir = join(root, dirRel);
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if (isErrno(err, 'ENOENT') && dirRel === rel) return;
+      throw systemError(err, dir, 'readdir');
+    }
+    for (const entry of entries) {
+      const child = `${dirRel}/${entry.name}`;
+      if (entry.isDirectory()) await walk(child);
+      else out.push({ rel: child, symlink: entry.isSymbolicLink() });
+    }
+  };
+  await walk(rel);
+  return out;
 }

@@ -108,6 +108,15 @@ it('without the addon a repository that needs fs-verity is refused, saying why a
   assert.not.match(secure.stderr, /\n\s+at /, 'no stack trace');
 });
 
+it('without the addon garbage collection, which needs the exclusive lock, is refused and removes nothing', async () => {
+  const repo = join(base, 'portable');
+  const before = await contents(repo);
+  const r = await cfskit(['--repo', repo, 'gc'], { env: PORTABLE });
+  assert.is(r.status, 1);
+  assert.match(r.stderr, /garbage collection needs the Linux host bindings \(for the repository lock\)/);
+  assert.equal(await contents(repo), before);
+});
+
 gated(test, haveRoot(), haveTool('chattr', ['-V']))('a meta.json that cannot be opened for writing (as fs-verity makes it) is taken for a secure repository and not written', async () => {
   const repo = join(base, 'probe');
   await ok(['--repo', repo, 'init', '--insecure'], process.env);

@@ -66,6 +66,9 @@ test('-- ends the options: what follows is positional, even --help', async () =>
   assert.equal(args._, ['--help', '-x', '--repo']);
   assert.is(args.json, true);
   assert.is(args.repo, undefined);
+  assert.equal(args['--'], ['--help', '-x', '--repo'], 'what follows -- is kept apart too');
+  assert.equal((await runs(['digest', 'a', '--', 'b'])).args['--'], ['b']);
+  assert.equal((await runs(['digest', 'a'])).args['--'], []);
 });
 
 test('repeated options: repeatable ones keep every value in order, others are refused', async () => {

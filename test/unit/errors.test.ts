@@ -65,6 +65,10 @@ test('systemError keeps cfskit errors and names the path of Node ones', () => {
   assert.is(common.errnoOf(e), 'ENOENT');
   assert.ok(common.isErrno(enoent, 'EEXIST', 'ENOENT'));
   assert.not.ok(common.isErrno(own, 'ENOENT'));
+  // zlib's and Node's own codes are not errno names, but are still codes.
+  const zlib = Object.assign(new Error('unexpected end of file'), { code: 'Z_BUF_ERROR' });
+  assert.is(common.errnoOf(zlib), undefined);
+  assert.is(common.nodeErrorCode(zlib), 'Z_BUF_ERROR');
 });
 
 test.run();

@@ -11,12 +11,14 @@
 mod error;
 mod format;
 mod image;
+mod objects;
 mod plan;
 mod reader;
 mod writer;
 mod xattr;
 
 pub use image::MAX_IMAGE_SIZE;
+pub use objects::image_objects;
 pub use reader::{read_image, ImageTree, MAX_DEPTH};
 pub use error::Error;
 pub use writer::{image_id, write};

@@ -1,9 +1,9 @@
 use super::exports::cfskit::core::composefs as wit;
 use super::Core;
 use crate::dumpfile::{dump_files, parse_dumpfile, write_dumpfile};
-use crate::erofs::{image_id, read_image, write, ImageTree};
+use crate::erofs::{image_id, read_image, write, FormatVersion, ImageTree};
 use crate::fsverity::HashAlgorithm;
-use crate::tree::{FileType, Leaf, LeafContent, NewEntry, Node, ObjectId, RegularFile, Stat, Tree, Xattrs};
+use crate::tree::{FileType, Leaf, LeafContent, NewEntry, Node, ObjectId, RegularFile, Stat, Tree, XattrFilter, Xattrs};
 use std::cell::RefCell;
 
 fn wit_algorithm(alg: HashAlgorithm) -> wit::HashAlgorithm {
@@ -27,7 +27,26 @@ fn wit_file_type(t: FileType) -> wit::FileType {
 
 fn stat_of(meta: wit::Metadata) -> Stat {
     let xattrs: Xattrs = meta.xattrs.into_iter().map(|x| (x.name.into(), x.value.into())).collect();
-    Stat { mode: meta.mode, uid: meta.uid, gid: meta.gid, mtime: meta.mtime, xattrs }
+    Stat { mode: meta.mode, uid: meta.uid, gid: meta.gid, mtime: meta.mtime, mtime_nsec: meta.mtime_nsec, xattrs }
+}
+
+impl From<wit::ErofsFormat> for FormatVersion {
+    fn from(f: wit::ErofsFormat) -> Self {
+        match f {
+            wit::ErofsFormat::V0 => Self::V0,
+            wit::ErofsFormat::V1 => Self::V1,
+            wit::ErofsFormat::V2 => Self::V2,
+        }
+    }
+}
+
+impl From<wit::XattrFilter> for XattrFilter {
+    fn from(f: wit::XattrFilter) -> Self {
+        match f {
+            wit::XattrFilter::AllowlistOnly => Self::AllowlistOnly,
+            wit::XattrFilter::KeepUserXattrs => Self::KeepUserXattrs,
+        }
+    }
 }
 
 fn wit_xattrs(stat: &Stat) -> Vec<wit::Xattr> {
@@ -109,20 +128,20 @@ impl wit::GuestTree for WitTree {
         Ok(())
     }
 
-    fn transform_for_container(&self) -> Result<(), String> {
-        self.0.borrow_mut().transform_for_container()
+    fn transform_for_container(&self, xattrs: wit::XattrFilter) -> Result<(), String> {
+        self.0.borrow_mut().transform_for_oci(xattrs.into())
     }
 
     fn entry_count(&self) -> u64 {
         self.0.borrow().entry_count()
     }
 
-    fn write_image(&self) -> Result<wit::Blob, String> {
-        write(&self.0.borrow()).map(WitBlob::wrap).map_err(|e| e.to_string())
+    fn write_image(&self, format: wit::ErofsFormat) -> Result<wit::Blob, String> {
+        write(&self.0.borrow(), format.into()).map(WitBlob::wrap).map_err(|e| e.to_string())
     }
 
-    fn image_id(&self) -> Result<Vec<u8>, String> {
-        image_id(&self.0.borrow()).map_err(|e| e.to_string())
+    fn image_id(&self, format: wit::ErofsFormat) -> Result<Vec<u8>, String> {
+        image_id(&self.0.borrow(), format.into()).map_err(|e| e.to_string())
     }
 
     fn dumpfile(&self) -> wit::Blob {
@@ -158,6 +177,7 @@ impl WitImageReader {
             uid: stat.uid,
             gid: stat.gid,
             mtime: stat.mtime,
+            mtime_nsec: stat.mtime_nsec,
             size: content.map_or(0, LeafContent::size),
             nlink,
             rdev: content.map_or(0, LeafContent::rdev),

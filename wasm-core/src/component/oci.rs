@@ -26,7 +26,7 @@ fn wit_item(item: LayerItem) -> wit::LayerItem {
 }
 
 fn wit_entry(e: LayerEntry) -> wit::LayerEntry {
-    let EntryStat { mode, uid, gid, mtime, xattrs } = e.stat;
+    let EntryStat { mode, uid, gid, mtime, mtime_nsec, xattrs } = e.stat;
     wit::LayerEntry {
         path: e.path,
         item: wit_item(e.item),
@@ -34,6 +34,7 @@ fn wit_entry(e: LayerEntry) -> wit::LayerEntry {
         uid,
         gid,
         mtime,
+        mtime_nsec,
         xattrs: xattrs.into_iter().map(|(name, value)| wit::Xattr { name: name.into(), value: value.into() }).collect(),
     }
 }
@@ -53,7 +54,7 @@ fn entry_of(e: wit::LayerEntry) -> LayerEntry {
         wit::LayerItem::Fifo => leaf(LeafContent::Fifo),
     };
     let xattrs = e.xattrs.into_iter().map(|x| (x.name.into(), x.value.into())).collect();
-    LayerEntry { path: e.path, stat: EntryStat { mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, xattrs }, item }
+    LayerEntry { path: e.path, stat: EntryStat { mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, mtime_nsec: e.mtime_nsec, xattrs }, item }
 }
 
 pub struct WitLayerReader(RefCell<LayerReader>);
@@ -106,9 +107,9 @@ impl wit::GuestImageBuilder for WitImageBuilder {
         self.with(ImageBuilder::end_layer)
     }
 
-    fn finish(&self) -> Result<wit::Tree, String> {
+    fn finish(&self, xattrs: wit::XattrFilter) -> Result<wit::Tree, String> {
         let builder = self.0.borrow_mut().take().ok_or("the image builder was already finished")?;
-        builder.finish().map(WitTree::wrap)
+        builder.finish(xattrs.into()).map(WitTree::wrap)
     }
 }
 

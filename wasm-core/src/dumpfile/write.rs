@@ -29,7 +29,18 @@ impl<'t> Writer<'t> {
     fn line(&mut self, path: &[u8], stat: &Stat, l: Line<'_>) {
         let out = &mut self.out;
         field(out, path);
-        let _ = write!(out, " {} {:o} {} {} {} {} {}.0 ", l.size, l.mode | stat.mode, l.nlink, stat.uid, stat.gid, l.rdev, stat.mtime);
+        let _ = write!(
+            out,
+            " {} {:o} {} {} {} {} {}.{} ",
+            l.size,
+            l.mode | stat.mode,
+            l.nlink,
+            stat.uid,
+            stat.gid,
+            l.rdev,
+            stat.mtime,
+            stat.mtime_nsec
+        );
         field(out, l.payload);
         out.push(b' ');
         field(out, l.content);

@@ -14,12 +14,12 @@ fn image_ids_match_cfsctl() {
         for (file, sha512, sha256) in &tree.variants {
             let text = test_vectors::read(file);
             let t512 = parse_dumpfile(&text, HashAlgorithm::Sha512).unwrap_or_else(|e| panic!("{file}: {e}"));
-            assert_eq!(&hex(&image_id(&t512).unwrap()), sha512, "{file} sha512");
+            assert_eq!(&hex(&image_id(&t512, FormatVersion::V2).unwrap()), sha512, "{file} sha512");
             // A sha256 image names files by sha256 digests, which the dumpfile
             // lacks; without external files only the image digest differs.
             if !String::from_utf8_lossy(&text).lines().any(|l| l.split(' ').nth(10).is_some_and(|d| d != "-")) {
                 let t256 = parse_dumpfile(&text, HashAlgorithm::Sha256).unwrap();
-                assert_eq!(&hex(&image_id(&t256).unwrap()), sha256, "{file} sha256");
+                assert_eq!(&hex(&image_id(&t256, FormatVersion::V2).unwrap()), sha256, "{file} sha256");
                 checked += 1;
             }
             checked += 1;
@@ -34,11 +34,11 @@ fn images_read_back_to_the_same_dumpfile_and_bytes() {
         for (file, ..) in &tree.variants {
             let text = test_vectors::read(file);
             let parsed = parse_dumpfile(&text, HashAlgorithm::Sha512).unwrap();
-            let image = write(&parsed).unwrap();
+            let image = write(&parsed, FormatVersion::V2).unwrap();
             let back = read_image(&image, None).unwrap_or_else(|e| panic!("{file}: {e}"));
             let dump = crate::dumpfile::write_dumpfile(&back.tree);
             assert!(dump == text, "{file}:\n{}", String::from_utf8_lossy(&dump));
-            assert!(write(&back.tree).unwrap() == image, "{file}: rewritten image differs");
+            assert!(write(&back.tree, FormatVersion::V2).unwrap() == image, "{file}: rewritten image differs");
         }
     }
 }
@@ -49,7 +49,7 @@ mod hostile {
 
     fn image(name: &str) -> Vec<u8> {
         let tree = parse_dumpfile(&test_vectors::read(name), HashAlgorithm::Sha512).unwrap();
-        write(&tree).unwrap()
+        write(&tree, FormatVersion::V2).unwrap()
     }
 
     fn le32_at(img: &mut [u8], at: usize, v: u32) {
@@ -193,13 +193,13 @@ mod hostile {
             text.extend_from_slice(format!("/f{i} 0 100644 1 0 0 0 0.0 - - - user.big={big}\n").as_bytes());
         }
         let tree = parse_dumpfile(&text, HashAlgorithm::Sha512).unwrap();
-        let img = write(&tree).unwrap();
+        let img = write(&tree, FormatVersion::V2).unwrap();
         assert!(img.len() < 1 << 20);
         assert!(err(&img).contains("far more"));
         // The same with a few hundred inodes is fine.
         let small: Vec<u8> = text.split_inclusive(|&b| b == b'\n').take(300).flatten().copied().collect();
         let tree = parse_dumpfile(&small, HashAlgorithm::Sha512).unwrap();
-        assert!(read_image(&write(&tree).unwrap(), None).is_ok());
+        assert!(read_image(&write(&tree, FormatVersion::V2).unwrap(), None).is_ok());
     }
 
     /// Random mutations of valid images: always Ok or Err, never a panic,

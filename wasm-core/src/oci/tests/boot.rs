@@ -1,5 +1,6 @@
 //! The boot transformation and SELinux labels.
 
+use crate::tree::XattrFilter;
 use super::{object, Chunk, Layer, ALG};
 use crate::dumpfile::write_dumpfile;
 use crate::oci::{policy_type, transform_for_boot, BootStep, ImageBuilder, Policy};
@@ -15,7 +16,7 @@ fn build(layer: &Layer) -> Tree {
         };
     }
     b.end_layer().unwrap();
-    b.finish().unwrap()
+    b.finish(XattrFilter::AllowlistOnly).unwrap()
 }
 
 const CONTEXTS: &str = "\

@@ -4,6 +4,7 @@
 //! never memory that grows with what a header claims rather than with the
 //! bytes actually fed.
 
+use crate::tree::XattrFilter;
 use super::layer::read;
 use super::{build, header, line, object, Chunk, Layer};
 use crate::dumpfile::write_dumpfile;
@@ -35,7 +36,7 @@ fn a_huge_size_for_an_object_is_the_headers_up_to_what_an_image_can_hold() {
     l.end();
     let tree = build(&[&l]).unwrap();
     assert!(line(&tree, "/usr/tera").starts_with("/usr/tera 1099511627776 100644 1 "));
-    let image = erofs::write(&tree).unwrap();
+    let image = erofs::write(&tree, erofs::FormatVersion::V2).unwrap();
     let back = erofs::read_image(&image, Some(super::ALG)).unwrap().tree;
     assert_eq!(write_dumpfile(&back), write_dumpfile(&tree));
     // Beyond one 2^43-byte chunk composefs-rs writes an image that no
@@ -175,9 +176,9 @@ fn a_failed_builder_is_not_a_panic_whatever_is_called_next() {
     let _ = b.inline(&[0; 512]);
     let _ = b.external(&object(1));
     assert!(b.end_layer().is_err());
-    assert!(b.finish().is_err());
+    assert!(b.finish(XattrFilter::AllowlistOnly).is_err());
     // A builder given nothing at all: no /usr.
-    assert!(ImageBuilder::new(super::ALG).finish().unwrap_err().contains("/usr does not exist"));
+    assert!(ImageBuilder::new(super::ALG).finish(XattrFilter::AllowlistOnly).unwrap_err().contains("/usr does not exist"));
     let mut l = Layer::default();
     l.dir("usr/").end();
     assert!(!write_dumpfile(&build(&[&l]).unwrap()).is_empty());

@@ -13,6 +13,7 @@ mod layer;
 mod limits;
 mod names;
 
+use crate::tree::XattrFilter;
 use crate::dumpfile::write_dumpfile;
 use crate::fsverity::HashAlgorithm;
 use crate::oci::ImageBuilder;
@@ -126,7 +127,7 @@ pub fn build(layers: &[&Layer]) -> Result<Tree, String> {
         }
         b.end_layer()?;
     }
-    b.finish()
+    b.finish(XattrFilter::AllowlistOnly)
 }
 
 /// The dumpfile's paths, one per line, without the metadata.

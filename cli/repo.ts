@@ -8,7 +8,7 @@ export function selectedRepositoryPath(): string {
 
 /** Runs `body` with the repository open, closing it however body ends. */
 export async function withRepository<T>(options: OpenOptions, body: (repo: Repository) => Promise<T>): Promise<T> {
-  const repo = await Repository.open(selectedRepositoryPath(), options);
+  const repo = await Repository.open(selectedRepositoryPath(), { erofsVersion: globals().erofsVersion, ...options });
   try {
     return await body(repo);
   } finally {

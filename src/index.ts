@@ -16,7 +16,11 @@ export {
   type SplitstreamReader,
   type SplitstreamWriterOptions,
 } from './splitstream/index.js';
-export { computeImageId, createDumpfile, createImage, imageFromDumpfile, imageFromDumpfileFile, type ComposefsImage, type ImageId } from './image/compute.js';
+export { computeImageId, createDumpfile, createImage, imageFromDumpfile, imageFromDumpfileFile, type ComposefsImage, type ImageId, type ImageOptions } from './image/compute.js';
+export {
+  EROFS_VERSIONS, DEFAULT_EROFS_VERSION, LEGACY_EROFS_VERSION, XATTR_MODES, DEFAULT_XATTR_MODE, parseErofsVersion, parseXattrMode,
+  type ErofsVersion, type XattrMode,
+} from './image/format.js';
 export { openImage, openImageFile, ComposefsImageFile, type ImageStat, type ImagePath } from './image/reader.js';
 export { scanTree, scanTreeWithFiles, closeScanWorkers, INLINE_CONTENT_MAX, type ExternalFile, type ScanOptions } from './image/scan.js';
 export { createRepositoryImage, type CreateImageOptions, type CreatedImage } from './image/commit.js';
@@ -41,7 +45,7 @@ export {
   type PullOptions, type PullResult, type TarLayerResult, type ImageListing, type OciImage, type ProgressEvent, type ProgressSink,
 } from './oci/index.js';
 export {
-  ensureImage, computeOciImageId, createOciImage, writeOciDumpfile, layerEntries, layerInfo, writeLayerDumpfile, openImageStreams,
-  IMAGE_REF, BOOT_IMAGE_REF,
-  type EnsureImageOptions, type EnsuredImage, type ImageTreeOptions, type ImageStreams, type LayerInfo,
+  ensureImage, computeOciImageId, createOciImage, writeOciDumpfile, layerEntries, layerInfo, writeLayerDumpfile, openImageStreams, imageRefOf,
+  imageRefName, imageRefNames, imageVariant, isImageRefName, parseImageRefName, IMAGE_REF_PREFIX, BOOT_IMAGE_REF_PREFIX,
+  type ImageVariant, type EnsureImageOptions, type EnsuredImage, type ImageTreeOptions, type ImageStreams, type LayerInfo,
 } from './oci/index.js';

@@ -1,5 +1,5 @@
 /** The composefs repository: objects, streams, images, refs. */
-export { Repository, type InitOptions, type OpenOptions, type Security } from './repository.js';
+export { Repository, type EnsureStatus, type InitOptions, type OpenOptions, type Security } from './repository.js';
 export { expectVerified, ImportContext, ObjectStore, type Verification, type FromFileOptions, type StoreMethod, type StoreStrategy, type StoredObject } from './objects.js';
 export { ObjectWriter } from './object-writer.js';
 export { StreamStore, type OpenedStream, type StreamRef } from './streams.js';

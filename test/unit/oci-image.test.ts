@@ -147,7 +147,7 @@ test('ensureImage records composefs.image: the streams become cfsctl`s; again is
     const again = await ensureImage(repo, tag);
     assert.equal(again, { ...made, created: false }, `${name} no-op`);
     const opened = await openImageStreams(repo, tag);
-    assert.is(opened.imageRef, v.imageId);
+    assert.is(opened.imageRefs.get('composefs.image'), v.imageId);
     assert.is(opened.configStream, made?.configStream);
   }
 });
@@ -163,7 +163,7 @@ test('ensureImage --bootable adds composefs.image.boot and keeps composefs.image
     assert.is(boot?.configStream, v.bootStreams?.configStream, `${name} config stream`);
     assert.is(boot?.manifestStream, v.bootStreams?.manifestStream, `${name} manifest stream`);
     const opened = await openImageStreams(repo, tag);
-    assert.equal([opened.imageRef, opened.bootImageRef], [v.imageId, v.bootImageId]);
+    assert.equal([opened.imageRefs.get('composefs.image'), opened.imageRefs.get('composefs.image.boot')], [v.imageId, v.bootImageId]);
   }
 });
 
@@ -185,7 +185,7 @@ test('an image without /usr, or whose layer lacks a parent, has no composefs ima
   const { tag } = await importLayers(repo, 'no-usr', [tarBytes([dir('etc/'), file('etc/x', 'x')])]);
   assert.match(String(await rejects(computeOciImageId(repo, tag))), /\/usr does not exist/);
   assert.match(String(await rejects(ensureImage(repo, tag))), /\/usr does not exist/);
-  assert.is((await openImageStreams(repo, tag)).imageRef, undefined);
+  assert.is((await openImageStreams(repo, tag)).imageRefs.size, 0);
   const orphan = await importLayers(repo, 'orphan', [tarBytes([dir('usr/'), file('usr/a/b', 'x')])]);
   assert.match(String(await rejects(computeOciImageId(repo, orphan.tag))), /layer 1, \/usr\/a\/b: Directory entry "a" does not exist/);
 });

@@ -14,3 +14,5 @@ export {
 export { buildImageTree, computeOciImageId, createOciImage, writeOciDumpfile, transformForBoot, type ImageTreeOptions, type ImageBytesOptions } from './image-tree.js';
 export { ensureImage, rewriteImageStreams, orderedLayerRefs, refsFor, type EnsureImageOptions, type EnsuredImage } from './ensure-image.js';
 export { findMatchingBootImage, type BootImageMatch } from './boot-match.js';
+export { ociFsck, describeOciProblem, type OciFsckReport, type OciFsckOptions, type OciProblem, type OciProblemKind } from './fsck.js';
+export { copyImage, type CopyOptions, type CopyResult } from './copy.js';

@@ -7,7 +7,7 @@
  * `--dumpfile` (layer_dumpfile).
  */
 import type { LayerEntry } from '../../gen/wasm-core/interfaces/cfskit-core-oci.js';
-import { oci, withInput } from '../core/wasm.js';
+import { coreMessage, oci, withInput } from '../core/wasm.js';
 import { NotFoundError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
 import { CONTENT_TYPES, type SplitstreamReader } from '../splitstream/index.js';
@@ -27,6 +27,26 @@ export async function* splitstreamLayerEntries(reader: SplitstreamReader): Async
       yield* entries;
     }
     withInput(reader.name, () => layer.finish());
+  } finally {
+    layer[Symbol.dispose]();
+  }
+}
+
+/**
+ * The whole tar structure of a layer stream, walked to its end without
+ * reading any object: its member count, or the problem (a damaged or
+ * cut-short stream), as text.
+ */
+export async function checkLayerStream(reader: SplitstreamReader): Promise<{ entries: number } | { problem: string }> {
+  const layer = new oci.LayerReader(reader.info.hashAlg);
+  let entries = 0;
+  try {
+    for await (const chunk of reader.chunks()) entries += (chunk.kind === 'inline' ? layer.inline(chunk.data) : layer.external(chunk.objectId)).length;
+    layer.finish();
+    if (!layer.ended()) return { problem: `the tar stops after ${entries} members without its end-of-archive blocks (cut short?)` };
+    return { entries };
+  } catch (err) {
+    return { problem: `after ${entries} members: ${coreMessage(err)}` };
   } finally {
     layer[Symbol.dispose]();
   }

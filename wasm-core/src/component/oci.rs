@@ -75,6 +75,10 @@ impl wit::GuestLayerReader for WitLayerReader {
     fn finish(&self) -> Result<(), String> {
         self.0.borrow_mut().finish()
     }
+
+    fn ended(&self) -> bool {
+        self.0.borrow().ended()
+    }
 }
 
 /// The builder until `finish` takes it.

@@ -178,10 +178,6 @@ pub fn dump_files(tree: &Tree, paths: &[Vec<u8>], backing_path_only: bool) -> Re
         }
         listing.extend_from_slice(&w.out);
     }
-    // cfsctl prints the collected listing with println!: one more newline.
-    if !listing.is_empty() {
-        out.extend_from_slice(&listing);
-        out.push(b'\n');
-    }
+    out.extend_from_slice(&listing);
     Ok(out)
 }

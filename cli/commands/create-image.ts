@@ -30,8 +30,10 @@ export default command({
   async run({ args }) {
     const strategies: StoreStrategy[] = args.hardlink ? ['reflink', 'hardlink', 'copy'] : ['reflink', 'copy'];
     const progress = new ProgressLine();
-    const created = await withRepository({ write: true }, (repo) =>
-      createRepositoryImage(repo, args.path, {
+    let algorithm = '';
+    const created = await withRepository({ write: true }, (repo) => {
+      algorithm = repo.hashAlg;
+      return createRepositoryImage(repo, args.path, {
         name: args.name,
         propagateUsrToRoot: args.propagateUsrToRoot,
         xattrs: xattrMode(args.xattrs),
@@ -39,10 +41,11 @@ export default command({
         strategies,
         zerocopy: args.zerocopy === true,
         onProgress: (done, total) => progress.update('storing objects', done, total),
-      }),
-    );
+      });
+    });
     progress.done();
     if (args.json) printJson(created);
-    else await writeStdout(`${created.id}\n`);
+    // As cfsctl prints it (`sha512:<hex>`).
+    else await writeStdout(`${algorithm}:${created.id}\n`);
   },
 });

@@ -117,6 +117,11 @@ impl Layer {
 
 /// Every layer applied in order, then the end of image.
 pub fn build(layers: &[&Layer]) -> Result<Tree, String> {
+    build_filtered(layers, XattrFilter::AllowlistOnly)
+}
+
+/// The same, keeping the xattrs `xattrs` lets through.
+pub fn build_filtered(layers: &[&Layer], xattrs: XattrFilter) -> Result<Tree, String> {
     let mut b = ImageBuilder::new(ALG);
     for layer in layers {
         for chunk in &layer.chunks {
@@ -127,7 +132,7 @@ pub fn build(layers: &[&Layer]) -> Result<Tree, String> {
         }
         b.end_layer()?;
     }
-    b.finish(XattrFilter::AllowlistOnly)
+    b.finish(xattrs)
 }
 
 /// The dumpfile's paths, one per line, without the metadata.

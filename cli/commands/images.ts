@@ -7,7 +7,7 @@ export default command({
   meta: { name: 'images', description: 'List the named images (images/refs/…) of the repository, as `cfsctl images` does' },
   args: {
     json: { type: 'boolean', description: 'print {"images": [{"name", "digest"}, …]} as cfsctl does' },
-    noTrunc: { type: 'boolean', description: 'show whole digests' },
+    trunc: { type: 'boolean', default: true, description: 'shorten digests to 12 characters (--no-trunc: whole digests)' },
   },
   async run({ args }) {
     const refs = await withRepository({}, (repo) => repo.images.listRefs());
@@ -19,7 +19,7 @@ export default command({
       process.stdout.write('No images found\n');
       return 0;
     }
-    printTable(['NAME', 'DIGEST'], refs.map((r) => [r.name, args.noTrunc ? r.id : r.id.slice(0, 12)]));
+    printTable(['NAME', 'DIGEST'], refs.map((r) => [r.name, args.trunc ? r.id.slice(0, 12) : r.id]));
     return 0;
   },
 });

@@ -8,9 +8,10 @@
  *
  * Beyond composefs-rs: each layer stream's tar structure is walked to its
  * end (no object is read), so a damaged or cut-short layer stream is
- * reported by name (`layer-stream-invalid`), and every composefs image the
- * config names must be present and linked under images/
- * (`composefs-image-missing`).
+ * reported by name (`layer-stream-invalid`) — also the layer streams no
+ * tag reaches, such as the one cfsctl 0.9 leaves behind when its import
+ * stops at a name that is not UTF-8 — and every composefs image the config
+ * names must be present and linked under images/ (`composefs-image-missing`).
  */
 import { readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -102,6 +103,8 @@ class ImageCheck {
   constructor(
     private readonly repo: Repository,
     private readonly name: string,
+    /** Layer streams walked so far (by any image), not to walk twice. */
+    private readonly walked: Set<ObjectId>,
   ) {}
 
   private add(kind: OciProblemKind, detail: string): void {
@@ -175,7 +178,9 @@ class ImageCheck {
     }
   }
 
-  private async walkLayer(diffId: string, streamId: ObjectId): Promise<void> {
+  async walkLayer(diffId: string, streamId: ObjectId): Promise<void> {
+    if (this.walked.has(streamId)) return;
+    this.walked.add(streamId);
     let stream;
     try {
       stream = await this.repo.streams.open(streamId, { contentType: CONTENT_TYPES.ociLayer });
@@ -236,6 +241,7 @@ export async function ociFsck(repo: Repository, options: OciFsckOptions = {}): P
   const problems: OciProblem[] = [];
   let imagesChecked = 0;
   let imagesCorrupted = 0;
+  const walked = new Set<ObjectId>();
   const check = async (name: string, digest: () => Promise<string>): Promise<void> => {
     imagesChecked++;
     let manifestDigest: string;
@@ -247,7 +253,7 @@ export async function ociFsck(repo: Repository, options: OciFsckOptions = {}): P
       problems.push({ kind: 'ref-resolve-failed', name, detail: messageOf(err) });
       return;
     }
-    const c = new ImageCheck(repo, name);
+    const c = new ImageCheck(repo, name, walked);
     await c.run(manifestDigest);
     if (c.problems.length > 0) imagesCorrupted++;
     problems.push(...c.problems);
@@ -271,5 +277,26 @@ export async function ociFsck(repo: Repository, options: OciFsckOptions = {}): P
       });
     }
   }
+  if (options.image === undefined) problems.push(...(await strayLayers(repo, walked)));
   return { ok: repoReport.ok && problems.length === 0, repo: repoReport, imagesChecked, imagesCorrupted, problems };
+}
+
+/** The layer streams no tagged image reached, walked too; problems name the stream. */
+async function strayLayers(repo: Repository, walked: Set<ObjectId>): Promise<OciProblem[]> {
+  const problems: OciProblem[] = [];
+  let names: string[];
+  try {
+    names = (await readdir(join(repo.path, 'streams'))).filter((n) => n.startsWith('oci-layer-')).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return problems;
+    throw systemError(err, join(repo.path, 'streams'), 'readdir');
+  }
+  for (const name of names) {
+    const id = await repo.streams.has(name).catch(() => undefined);
+    if (id === undefined) continue; // a broken link: the repository fsck's
+    const c = new ImageCheck(repo, `streams/${name}`, walked);
+    await c.walkLayer(name.slice('oci-layer-'.length), id);
+    problems.push(...c.problems);
+  }
+  return problems;
 }

@@ -43,14 +43,16 @@ export async function checkLayerStream(reader: SplitstreamReader): Promise<{ ent
   try {
     for await (const chunk of reader.chunks()) entries += (chunk.kind === 'inline' ? layer.inline(chunk.data) : layer.external(chunk.objectId)).length;
     layer.finish();
-    if (!layer.ended()) return { problem: `the tar stops after ${entries} members without its end-of-archive blocks (cut short?)` };
+    if (!layer.ended()) return { problem: `the tar stops after ${members(entries)} without its end-of-archive blocks (cut short?)` };
     return { entries };
   } catch (err) {
-    return { problem: `after ${entries} members: ${coreMessage(err)}` };
+    return { problem: `after ${members(entries)}: ${coreMessage(err)}` };
   } finally {
     layer[Symbol.dispose]();
   }
 }
+
+const members = (n: number): string => `${n} member${n === 1 ? '' : 's'}`;
 
 async function openLayer<T>(repo: Repository, diffId: string, body: (reader: SplitstreamReader, streamId: string) => Promise<T>): Promise<T> {
   const contentId = layerContentId(diffId);

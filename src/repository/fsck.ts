@@ -4,7 +4,7 @@
  * objects and streams it references. Problems are collected (kind, path,
  * detail) with the same kinds composefs-rs reports; nothing is modified.
  */
-import { lstat, readdir, readFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openImage } from '../image/reader.js';
 import { openObjectFile, resolveLink } from './links.js';
@@ -309,7 +309,11 @@ async function checkRefs(repo: Repository, dir: string, add: Add): Promise<void>
       continue;
     }
     try {
-      await resolveLink(repo.path, rel, repo.hashAlg);
+      const { id } = await resolveLink(repo.path, rel, repo.hashAlg);
+      // As composefs-rs: the ref is broken unless the chain ends at a file.
+      await stat(join(repo.path, objectRelPath(id))).catch(() => {
+        throw new Error(`${objectRelPath(id)} is missing`);
+      });
     } catch (err) {
       add('broken-symlink', rel, describeProblem(err));
     }

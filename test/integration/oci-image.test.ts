@@ -348,4 +348,50 @@ composefs('oci mount shows every file`s exact bytes; --bootable mounts the boot 
   assert.equal(await waitNoLeftovers(mainRepo), []);
 });
 
+/** What composefs-rs keeps of a layer's xattrs with `--xattrs keep-user-xattrs`. */
+const keptXattrs = (xattrs: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(Object.entries(xattrs).filter(([k]) => k === 'security.capability' || k.startsWith('user.')));
+
+/**
+ * A tree as both mounts can be compared: the root's own metadata and /run
+ * are composefs-rs's (/usr's metadata, /run emptied); link counts and
+ * inode numbers are each store's own (containers-storage hard-links equal
+ * files across layers and images; the image's own hard links are checked
+ * against its dumpfile above).
+ */
+function comparable(view: Map<string, EntryView>): Map<string, Omit<EntryView, 'nlink' | 'inode'>> {
+  const out = new Map<string, Omit<EntryView, 'nlink' | 'inode'>>();
+  for (const [rel, v] of view) {
+    if (rel === '' || rel === 'run' || rel.startsWith('run/')) continue;
+    const { nlink: _nlink, inode: _inode, ...rest } = v;
+    out.set(rel, { ...rest, xattrs: keptXattrs(v.xattrs) });
+  }
+  return out;
+}
+
+composefs('oci mount shows what podman image mount shows: names, types, modes, owners, sizes, targets, xattrs, mtimes to the nanosecond', async (ctx) => {
+  const { store, list } = fixtures(ctx);
+  for (const f of list) {
+    const mnt = await mkdtemp(join(tmpdir(), 'cfskit-oci-vs-podman-'));
+    try {
+      await cli(mainRepo, ['oci', 'mount', '--xattrs', 'keep-user-xattrs', f.ref, mnt]);
+      const podmanMnt = (await store.podman(['image', 'mount', f.image.name])).trim();
+      try {
+        const small = (_: string, size: number): boolean => size <= 4096;
+        const ours = comparable(await snapshot(mnt, small));
+        const theirs = comparable(await snapshot(podmanMnt, small));
+        assert.equal([...ours.keys()], [...theirs.keys()], `${f.name}: names`);
+        for (const [rel, view] of theirs) assert.equal(ours.get(rel), view, `${f.name}: /${rel}`);
+        if (f.name === 'single') assert.is(ours.get('usr/lib/late')?.mtimeNsec, 987654321, 'a PAX mtime fraction, to the nanosecond');
+      } finally {
+        await store.podman(['image', 'unmount', f.image.name]);
+      }
+    } finally {
+      if (isMountpoint(mnt)) await cfskit(['unmount', mnt]);
+      await rmdir(mnt);
+    }
+  }
+  assert.equal(await waitNoLeftovers(mainRepo), []);
+});
+
 test.run();

@@ -22,9 +22,11 @@ import { parseDumpLines, type DumpLine } from '../support/dump-lines.js';
 import { withErofsMount } from '../support/mount.js';
 import { buildOciFixtures, busyboxDigest } from '../support/oci-image-fixtures.js';
 import { dumpMatches, idKey, loadOciVectors, ociVectorFile, type OciVector } from '../support/oci-vectors.js';
+import { OCI_LAYER_MEMBERS } from '../support/oci-layers.js';
 import { createPodmanStore, havePodman, type FixtureImage, type PodmanStore } from '../support/podman.js';
 import { gated, haveTool } from '../support/prereq.js';
 import { snapshot, type EntryView } from '../support/snapshot.js';
+import type { TarMember } from '../support/tar-writer.js';
 
 const VECTORS = loadOciVectors();
 /** Fixtures holding the host's busybox: golden only with the same busybox. */
@@ -348,23 +350,66 @@ composefs('oci mount shows every file`s exact bytes; --bootable mounts the boot 
   assert.equal(await waitNoLeftovers(mainRepo), []);
 });
 
-/** What composefs-rs keeps of a layer's xattrs with `--xattrs keep-user-xattrs`. */
+/**
+ * What composefs-rs keeps of a layer's xattrs with `--xattrs keep-user-xattrs`,
+ * but for empty ones: a PAX xattr record with no value is an empty xattr to
+ * composefs-rs and none to containers-storage (the test below shows one).
+ */
 const keptXattrs = (xattrs: Record<string, string>): Record<string, string> =>
-  Object.fromEntries(Object.entries(xattrs).filter(([k]) => k === 'security.capability' || k.startsWith('user.')));
+  Object.fromEntries(Object.entries(xattrs).filter(([k, v]) => (k === 'security.capability' || k.startsWith('user.')) && v !== ''));
+
+/** A tar member's name as a path relative to the image's root. */
+const tarName = (name: TarMember['name']): string => Buffer.from(name).toString('latin1').replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+
+/**
+ * The directories whose metadata, in the merged tree, come from a layer
+ * that holds entries in them but no header of their own: containers-storage
+ * makes such a directory when it applies the layer (0755, its owner, the
+ * time of the pull), composefs-rs, so cfsctl and cfskit, keeps the lower
+ * layer's header. A directory's metadata come from the topmost layer that
+ * has it, by a header or by implication.
+ */
+function impliedDirectories(layers: readonly (readonly TarMember[])[]): Set<string> {
+  const topmost = new Map<string, 'header' | 'implied'>();
+  for (const layer of layers) {
+    const headers = new Set(layer.filter((m) => m.type === '5').map((m) => tarName(m.name)));
+    for (const dir of headers) topmost.set(dir, 'header');
+    for (const m of layer) {
+      const parts = tarName(m.name).split('/');
+      for (let i = parts.length - 1; i > 0; i--) {
+        const dir = parts.slice(0, i).join('/');
+        if (!headers.has(dir)) topmost.set(dir, 'implied');
+      }
+    }
+  }
+  return new Set([...topmost].filter(([, how]) => how === 'implied').map(([dir]) => dir));
+}
 
 /**
  * A tree as both mounts can be compared: the root's own metadata and /run
  * are composefs-rs's (/usr's metadata, /run emptied); link counts and
  * inode numbers are each store's own (containers-storage hard-links equal
  * files across layers and images; the image's own hard links are checked
- * against its dumpfile above).
+ * against its dumpfile above); symlinks are compared without their mode,
+ * the names in `ownMetadata` without their mode, owner and mtime.
  */
-function comparable(view: Map<string, EntryView>): Map<string, Omit<EntryView, 'nlink' | 'inode'>> {
-  const out = new Map<string, Omit<EntryView, 'nlink' | 'inode'>>();
+function comparable(view: Map<string, EntryView>, ownMetadata: Set<string>): Map<string, Partial<EntryView>> {
+  const out = new Map<string, Partial<EntryView>>();
   for (const [rel, v] of view) {
     if (rel === '' || rel === 'run' || rel.startsWith('run/')) continue;
     const { nlink: _nlink, inode: _inode, ...rest } = v;
-    out.set(rel, { ...rest, xattrs: keptXattrs(v.xattrs) });
+    const kept: Partial<EntryView> = { ...rest, xattrs: keptXattrs(v.xattrs) };
+    // A symlink's mode: the tar header's to composefs-rs, 0777 as symlink(2)
+    // makes it to containers-storage (the test below shows one).
+    if (v.type === 0o120000) delete kept.mode;
+    if (ownMetadata.has(rel)) {
+      delete kept.mode;
+      delete kept.uid;
+      delete kept.gid;
+      delete kept.mtime;
+      delete kept.mtimeNsec;
+    }
+    out.set(rel, kept);
   }
   return out;
 }
@@ -377,12 +422,38 @@ composefs('oci mount shows what podman image mount shows: names, types, modes, o
       await cli(mainRepo, ['oci', 'mount', '--xattrs', 'keep-user-xattrs', f.ref, mnt]);
       const podmanMnt = (await store.podman(['image', 'mount', f.image.name])).trim();
       try {
+        // Where containers-storage makes metadata of its own: every name of
+        // a hard-link group (it applies a tar hard link's own header to the
+        // inode it links; composefs-rs keeps the first header's, the check
+        // below shows one), also one a later layer broke up, and the
+        // directories a layer implies.
+        const members = f.name in OCI_LAYER_MEMBERS ? OCI_LAYER_MEMBERS[f.name as keyof typeof OCI_LAYER_MEMBERS]() : [];
+        const links = parseDumpLines(await cli(mainRepo, ['oci', 'dump', f.ref])).filter((l) => l.hardlink);
+        const ownMetadata = new Set([
+          ...links.flatMap((l) => [l.rel, l.payload]),
+          ...members.flat().flatMap((m) => (m.type === '1' ? [tarName(m.name), tarName(m.link ?? '')] : [])),
+          ...impliedDirectories(members),
+        ]);
         const small = (_: string, size: number): boolean => size <= 4096;
-        const ours = comparable(await snapshot(mnt, small));
-        const theirs = comparable(await snapshot(podmanMnt, small));
+        const ourView = await snapshot(mnt, small);
+        const theirView = await snapshot(podmanMnt, small);
+        const ours = comparable(ourView, ownMetadata);
+        const theirs = comparable(theirView, ownMetadata);
         assert.equal([...ours.keys()], [...theirs.keys()], `${f.name}: names`);
         for (const [rel, view] of theirs) assert.equal(ours.get(rel), view, `${f.name}: /${rel}`);
-        if (f.name === 'single') assert.is(ours.get('usr/lib/late')?.mtimeNsec, 987654321, 'a PAX mtime fraction, to the nanosecond');
+        for (const [rel, v] of theirView) if (v.type === 0o120000) assert.is(v.mode, 0o777, `${f.name}: podman's /${rel}`);
+        if (f.name === 'cstor-base') assert.is(ourView.get('bin/cat')?.mode, 0o644, 'cfskit, as cfsctl: a symlink has its tar header\'s mode');
+        if (f.name === 'names') {
+          assert.equal(ourView.get('usr/share/x')?.xattrs['user.empty'], '', 'cfskit, as cfsctl: a PAX xattr record with no value is an empty xattr');
+          assert.is(theirView.get('usr/share/x')?.xattrs['user.empty'], undefined, 'containers-storage: it deletes the xattr, as POSIX reads an empty record');
+        }
+        if (f.name === 'single') {
+          assert.is(ourView.get('usr/lib/late')?.mtimeNsec, 987654321, 'a PAX mtime fraction, to the nanosecond');
+          // usr/bin/hard is a hard link (header mode 0644) to usr/bin/tool (0755).
+          const modes = (v: Map<string, EntryView>): number[] => ['usr/bin/tool', 'usr/bin/hard'].map((rel) => (v.get(rel)?.mode ?? 0) & 0o7777);
+          assert.equal(modes(ourView), [0o755, 0o755], 'cfskit, as cfsctl: the first header\'s mode');
+          assert.equal(modes(theirView), [0o644, 0o644], 'containers-storage: the link header\'s mode');
+        }
       } finally {
         await store.podman(['image', 'unmount', f.image.name]);
       }

@@ -49,3 +49,8 @@ export {
   imageRefName, imageRefNames, imageVariant, isImageRefName, parseImageRefName, IMAGE_REF_PREFIX, BOOT_IMAGE_REF_PREFIX,
   type ImageVariant, type EnsureImageOptions, type EnsuredImage, type ImageTreeOptions, type ImageStreams, type LayerInfo,
 } from './oci/index.js';
+export { gc, TRANSACTION_ENV, type GcOptions, type GcProgress, type GcResult, type MountedImage as GcMountedImage, type MissingObject } from './gc/index.js';
+export {
+  sysrootStatus, sysrootGc, SysrootLayout, bootcTag, describePodmanConfig, writeDropin,
+  type SysrootStatus, type DeploymentStatus, type SysrootGcOptions, type SysrootGcResult,
+} from './sysroot/index.js';

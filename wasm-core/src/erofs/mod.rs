@@ -11,6 +11,7 @@
 
 mod format;
 mod image;
+mod objects;
 mod plan;
 mod plan_bfs;
 mod reader;
@@ -20,6 +21,7 @@ mod xxh32;
 
 pub use format::FormatVersion;
 pub use image::MAX_IMAGE_SIZE;
+pub use objects::image_objects;
 pub use reader::{read_image, ImageTree, MAX_DEPTH};
 pub use writer::{image_id, write, WriteError};
 

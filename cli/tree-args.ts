@@ -4,11 +4,10 @@
  * definition, so they cannot drift from cfsctl's spelling or from each
  * other; and how those commands pick the digest algorithm and format.
  */
-import type { ArgDef } from 'citty';
-import type { HashAlg } from '../src/fsverity/params.js';
-import { DEFAULT_EROFS_VERSION, DEFAULT_XATTR_MODE, XATTR_MODES, type ErofsVersion, type XattrMode } from '../src/image/format.js';
+import { DEFAULT_EROFS_VERSION, DEFAULT_XATTR_MODE, XATTR_MODES, type ErofsVersion, type HashAlg, type XattrMode } from '../common/index.js';
 import { Repository } from '../src/repository/index.js';
-import { globals } from './globals.js';
+import type { ArgDef } from './command.js';
+import { erofsVersionOption, type SharedArgs } from './repo.js';
 
 export const TREE_PATH = {
   type: 'positional',
@@ -44,17 +43,22 @@ export const HASH_ALG = {
 
 export const xattrMode = (value: string): XattrMode => value as XattrMode;
 
+/** The shared options a tree command reads (see repositoryArgs). */
+export interface TreeSharedArgs extends SharedArgs {
+  readonly hash?: HashAlg | undefined;
+  readonly noRepo?: boolean;
+}
+
 /**
  * The algorithm for a command that needs no repository: as given, else
  * cfsctl's global --hash, else that of the repository --repo names (as
  * cfsctl reads it from meta.json), else sha512.
  */
-export async function treeHashAlg(given: HashAlg | undefined): Promise<HashAlg> {
-  const g = globals();
+export async function treeHashAlg(given: HashAlg | undefined, args: TreeSharedArgs): Promise<HashAlg> {
   if (given) return given;
-  if (g.hash) return g.hash;
-  if (g.repo !== undefined && !g.noRepo) {
-    const repo = await Repository.open(g.repo).catch(() => undefined);
+  if (args.hash) return args.hash;
+  if (args.repo !== undefined && args.noRepo !== true) {
+    const repo = await Repository.open(args.repo).catch(() => undefined);
     if (repo) {
       await repo.close();
       return repo.hashAlg;
@@ -64,4 +68,4 @@ export async function treeHashAlg(given: HashAlg | undefined): Promise<HashAlg> 
 }
 
 /** cfsctl's compute-id and compute-karg: --erofs-version, else 1 (never the repository's). */
-export const treeErofsVersion = (): ErofsVersion => globals().erofsVersion ?? DEFAULT_EROFS_VERSION;
+export const treeErofsVersion = (args: SharedArgs): ErofsVersion => erofsVersionOption(args) ?? DEFAULT_EROFS_VERSION;

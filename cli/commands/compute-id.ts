@@ -1,4 +1,4 @@
-import { computeImageId } from '../../src/image/compute.js';
+import { computeImageId } from '../../src/image/index.js';
 import { command } from '../command.js';
 import { BOOTABLE, HASH_ALG, PROPAGATE_USR_TO_ROOT, TREE_PATH, XATTRS, treeErofsVersion, treeHashAlg, xattrMode } from '../tree-args.js';
 import { writeStdout } from '../write.js';
@@ -17,11 +17,11 @@ export default command({
   },
   async run({ args }) {
     const id = await computeImageId(args.path, {
-      hashAlg: await treeHashAlg(args.hashAlg),
+      hashAlg: await treeHashAlg(args.hashAlg, args),
       propagateUsrToRoot: args.propagateUsrToRoot,
       xattrs: xattrMode(args.xattrs),
       bootable: args.bootable === true,
-      erofsVersion: treeErofsVersion(),
+      erofsVersion: treeErofsVersion(args),
     });
     await writeStdout(`${id.hex}\n`);
   },

@@ -1,7 +1,5 @@
-import { computeImageId } from '../../src/image/compute.js';
-import { kernelArgument } from '../../src/image/karg.js';
+import { computeImageId, kernelArgument } from '../../src/image/index.js';
 import { command } from '../command.js';
-import { globals } from '../globals.js';
 import { PROPAGATE_USR_TO_ROOT, TREE_PATH, treeErofsVersion, treeHashAlg } from '../tree-args.js';
 import { writeStdout } from '../write.js';
 
@@ -17,9 +15,9 @@ export default command({
     propagateUsrToRoot: PROPAGATE_USR_TO_ROOT,
   },
   async run({ args }) {
-    const hashAlg = await treeHashAlg(undefined);
-    const erofsVersion = treeErofsVersion();
+    const hashAlg = await treeHashAlg(undefined, args);
+    const erofsVersion = treeErofsVersion(args);
     const id = await computeImageId(args.path, { hashAlg, propagateUsrToRoot: args.propagateUsrToRoot, bootable: true, erofsVersion });
-    await writeStdout(`${kernelArgument(id, erofsVersion, globals().insecure === true)}\n`);
+    await writeStdout(`${kernelArgument(id, erofsVersion, args.insecure)}\n`);
   },
 });

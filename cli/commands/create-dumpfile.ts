@@ -1,4 +1,4 @@
-import { createDumpfile } from '../../src/image/compute.js';
+import { createDumpfile } from '../../src/image/index.js';
 import { command } from '../command.js';
 import { BOOTABLE, HASH_ALG, PROPAGATE_USR_TO_ROOT, TREE_PATH, XATTRS, treeHashAlg, xattrMode } from '../tree-args.js';
 import { writeStdout } from '../write.js';
@@ -14,7 +14,7 @@ export default command({
   },
   async run({ args }) {
     const options = {
-      hashAlg: await treeHashAlg(args.hashAlg),
+      hashAlg: await treeHashAlg(args.hashAlg, args),
       propagateUsrToRoot: args.propagateUsrToRoot,
       xattrs: xattrMode(args.xattrs),
       bootable: args.bootable === true,

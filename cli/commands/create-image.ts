@@ -1,4 +1,4 @@
-import { createRepositoryImage } from '../../src/image/commit.js';
+import { createRepositoryImage } from '../../src/image/index.js';
 import type { StoreStrategy } from '../../src/repository/index.js';
 import { command } from '../command.js';
 import { BOOTABLE, PROPAGATE_USR_TO_ROOT, TREE_PATH, XATTRS, xattrMode } from '../tree-args.js';
@@ -31,7 +31,7 @@ export default command({
     const strategies: StoreStrategy[] = args.hardlink ? ['reflink', 'hardlink', 'copy'] : ['reflink', 'copy'];
     const progress = new ProgressLine();
     let algorithm = '';
-    const created = await withRepository({ write: true }, (repo) => {
+    const created = await withRepository(args, { write: true }, (repo) => {
       algorithm = repo.hashAlg;
       return createRepositoryImage(repo, args.path, {
         name: args.name,

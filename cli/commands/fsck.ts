@@ -1,4 +1,4 @@
-import { describeFsckProblem, fsck, fsckCounts, type FsckReport } from '../../src/repository/fsck.js';
+import { describeFsckProblem, fsck, fsckCounts, type FsckReport } from '../../src/repository/index.js';
 import { command } from '../command.js';
 import { EXIT_FAILURE, printJson } from '../output.js';
 import { ProgressLine } from '../progress.js';
@@ -48,7 +48,7 @@ export default command({
   },
   async run({ args }) {
     const progress = new ProgressLine();
-    const report = await withRepository({}, (repo) =>
+    const report = await withRepository(args, {}, (repo) =>
       fsck(repo, { metadataOnly: args.metadataOnly === true, progress: (stage, done, total) => progress.update(`checking ${stage}`, done, total) }),
     );
     progress.done();

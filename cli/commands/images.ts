@@ -10,7 +10,7 @@ export default command({
     trunc: { type: 'boolean', default: true, description: 'shorten digests to 12 characters (--no-trunc: whole digests)' },
   },
   async run({ args }) {
-    const refs = await withRepository({}, (repo) => repo.images.listRefs());
+    const refs = await withRepository(args, {}, (repo) => repo.images.listRefs());
     if (args.json) {
       printJson({ images: refs.map((r) => ({ name: r.name, digest: r.id })) });
       return 0;

@@ -1,7 +1,6 @@
 import { Repository } from '../../src/repository/index.js';
 import { command } from '../command.js';
-import { globals } from '../globals.js';
-import { selectedRepositoryPath } from '../repo.js';
+import { erofsVersionOption, selectedRepositoryPath } from '../repo.js';
 
 export default command({
   meta: {
@@ -12,7 +11,6 @@ export default command({
   args: {
     path: { type: 'positional', required: false, valueHint: 'PATH', description: 'repository directory (default: --repo/--user/--system)' },
     algorithm: { type: 'enum', options: ['fsverity-sha512-12', 'fsverity-sha256-12'], default: 'fsverity-sha512-12', description: 'digest algorithm' },
-    insecure: { type: 'boolean', description: 'do not require fs-verity (for file systems without it)' },
     ensure: {
       type: 'boolean',
       description: 'open a repository that exists as it is (whatever its configuration), create one otherwise; a repository from before meta.json gets one',
@@ -20,8 +18,8 @@ export default command({
     resetMetadata: { type: 'boolean', description: 'first remove streams/, images/ and meta.json (objects/ stays); streams and images must be imported again' },
   },
   async run({ args }) {
-    const path = args.path ?? selectedRepositoryPath();
-    const options = { algorithm: args.algorithm, insecure: args.insecure === true || globals().insecure === true, erofsVersion: globals().erofsVersion };
+    const path = args.path ?? selectedRepositoryPath(args);
+    const options = { algorithm: args.algorithm, insecure: args.insecure, erofsVersion: erofsVersionOption(args) };
     if (args.resetMetadata) await Repository.resetMetadata(path);
     const created = (repo: Repository): string =>
       `Initialized composefs repository at ${path}\n  algorithm: ${repo.algorithm}\n` +

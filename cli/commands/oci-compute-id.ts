@@ -16,7 +16,7 @@ export default command({
   },
   async run({ args }) {
     const options = { bootable: args.bootable === true, xattrs: xattrMode(args.xattrs) };
-    const id = await withRepository({}, (repo) => computeOciImageId(repo, args.image, options));
+    const id = await withRepository(args, {}, (repo) => computeOciImageId(repo, args.image, options));
     await writeStdout(`${id.hex}\n`);
     return 0;
   },

@@ -1,3 +1,4 @@
+import { UsageError } from '../../common/index.js';
 import { copyImage } from '../../src/oci/index.js';
 import { Repository } from '../../src/repository/index.js';
 import { command } from '../command.js';
@@ -12,16 +13,17 @@ export default command({
   },
   args: {
     image: { type: 'positional', required: true, valueHint: 'IMAGE', description: 'tag or @manifest-digest in the source repository' },
-    from: { type: 'string', required: true, valueHint: 'REPO', description: 'the source repository' },
+    from: { type: 'string', valueHint: 'REPO', description: 'the source repository (required)' },
     name: { type: 'string', valueHint: 'TAG', description: 'tag the copy in this repository' },
     zerocopy: { type: 'boolean', description: 'reflink, else hard-link every object, never copy (same file system, same algorithm)' },
     json: { type: 'boolean', description: 'print the result as JSON' },
   },
   async run({ args }) {
+    if (args.from === undefined) throw new UsageError('oci copy needs --from REPO (the source repository)');
     const source = await Repository.open(args.from);
     let result;
     try {
-      result = await withRepository({ write: true }, (dest) =>
+      result = await withRepository(args, { write: true }, (dest) =>
         copyImage(dest, source, args.image, { ...(args.name ? { tag: args.name } : {}), zerocopy: args.zerocopy === true }),
       );
     } finally {

@@ -13,7 +13,7 @@ export default command({
   },
   async run({ args }) {
     const options = { bootable: args.bootable === true, xattrs: xattrMode(args.xattrs) };
-    await withRepository({}, (repo) => writeOciDumpfile(repo, args.image, writeStdout, options));
+    await withRepository(args, {}, (repo) => writeOciDumpfile(repo, args.image, writeStdout, options));
     return 0;
   },
 });

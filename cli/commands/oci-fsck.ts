@@ -16,7 +16,7 @@ export default command({
     metadataOnly: { type: 'boolean', description: 'do not read objects\' content in the repository check' },
   },
   async run({ args }) {
-    const report = await withRepository({}, (repo) => ociFsck(repo, { ...(args.image ? { image: args.image } : {}), metadataOnly: args.metadataOnly === true }));
+    const report = await withRepository(args, {}, (repo) => ociFsck(repo, { ...(args.image ? { image: args.image } : {}), metadataOnly: args.metadataOnly === true }));
     if (args.json) {
       printJson({
         ok: report.ok,

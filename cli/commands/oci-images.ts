@@ -8,7 +8,7 @@ export default command({
   meta: { name: 'images', description: 'List the tagged OCI images in the repository' },
   args: { json: { type: 'boolean', description: 'print {"images": […]} with cfsctl\'s fields' } },
   async run({ args }) {
-    const images = await withRepository({}, (repo) => listImages(repo));
+    const images = await withRepository(args, {}, (repo) => listImages(repo));
     if (args.json) {
       // cfsctl's ListImagesReply; cfskit stores no referrers.
       printJson({

@@ -1,4 +1,4 @@
-import { UsageError } from '../../src/errors.js';
+import { UsageError } from '../../common/index.js';
 import { imageRefName, imageVariant, openImage } from '../../src/oci/index.js';
 import { command } from '../command.js';
 import { printJson } from '../output.js';
@@ -13,7 +13,7 @@ export default command({
   },
   async run({ args }) {
     if (args.manifest && args.config) throw new UsageError('choose one of --manifest and --config');
-    const { image, erofsVersion } = await withRepository({}, async (repo) => ({ image: await openImage(repo, args.image), erofsVersion: repo.erofsVersion }));
+    const { image, erofsVersion } = await withRepository(args, {}, async (repo) => ({ image: await openImage(repo, args.image), erofsVersion: repo.erofsVersion }));
     if (args.manifest || args.config) {
       process.stdout.write(args.manifest ? image.manifestJson : image.configJson);
       process.stdout.write('\n');

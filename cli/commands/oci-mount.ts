@@ -19,7 +19,7 @@ export default command({
   },
   async run({ args }) {
     requireRoot(`mounting ${args.image}`);
-    const mounted = await withRepository({}, (repo) => mountOciImage(repo, args.image, args.mountpoint, { bootable: args.bootable === true, xattrs: xattrMode(args.xattrs) }));
+    const mounted = await withRepository(args, {}, (repo) => mountOciImage(repo, args.image, args.mountpoint, { bootable: args.bootable === true, xattrs: xattrMode(args.xattrs) }));
     if (args.json) printJson(mounted);
   },
 });

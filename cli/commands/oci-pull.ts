@@ -1,4 +1,4 @@
-import { NotFoundError, UsageError } from '../../src/errors.js';
+import { NotFoundError, UsageError } from '../../common/index.js';
 import { CSTOR_PREFIX, findMatchingBootImage, pullFromContainersStorage } from '../../src/oci/index.js';
 import { isObjectId, type ObjectId } from '../../src/repository/index.js';
 import { command } from '../command.js';
@@ -32,7 +32,7 @@ const args = {
 export default command({
   meta: { name: 'pull', description: 'Import an image from containers-storage without copying its data' },
   args,
-  async run({ args: parsed, rawArgs }) {
+  async run({ args: parsed }) {
     if (!parsed.image.startsWith(CSTOR_PREFIX)) {
       throw new UsageError(`only ${CSTOR_PREFIX}REF sources are supported (got "${parsed.image}")`);
     }
@@ -40,7 +40,7 @@ export default command({
     if (expected !== undefined && parsed.bootable !== true) throw new UsageError('--expected-digest needs --bootable');
     const started = process.hrtime.bigint();
     const progress = progressSink(parsed.progress as ProgressMode);
-    const outcome = await withRepository({ write: true }, async (repo) => {
+    const outcome = await withRepository(parsed, { write: true }, async (repo) => {
       // As cfsctl: a malformed digest fails before anything is pulled.
       if (expected !== undefined && !isObjectId(expected, repo.hashAlg)) {
         throw new UsageError(`--expected-digest "${expected}" is not a ${repo.hashAlg} digest (hex)`);
@@ -51,7 +51,7 @@ export default command({
         // The search makes the boot image it finds; nothing else is guessed.
         bootable: parsed.bootable === true && expected === undefined,
         xattrs: xattrMode(parsed.xattrs),
-        storage: storageOptions(args, rawArgs),
+        storage: storageOptions(parsed),
         ...(progress.sink ? { progress: progress.sink } : {}),
       }).finally(() => progress.done());
       const match = expected === undefined ? undefined : await findMatchingBootImage(repo, result.manifestDigest, expected as ObjectId);

@@ -8,12 +8,9 @@
  */
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
-import type { NeededObject, SuppliedObject } from '../../gen/wasm-core/interfaces/cfskit-core-oci.js';
-import type { Tree } from '../../gen/wasm-core/interfaces/cfskit-core-composefs.js';
-import { oci, withInput } from '../core/wasm.js';
-import { InputError, IntegrityError, systemError } from '../errors.js';
-import { digestBytes } from '../fsverity/digest.js';
-import type { HashAlg } from '../fsverity/params.js';
+import { InputError, IntegrityError, systemError, type HashAlg } from '../../common/index.js';
+import { oci, withInput, type NeededObject, type SuppliedObject, type Tree } from '../core/index.js';
+import { digestBytes } from '../fsverity/index.js';
 
 /** SELinux policy files are text of a few MiB at most; more is damage. */
 export const MAX_POLICY_FILE = 64 << 20;

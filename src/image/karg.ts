@@ -5,7 +5,7 @@
  * `composefs=<hex>`; a `?` before the value makes fs-verity optional.
  */
 import type { ImageId } from './compute.js';
-import { compactLayout, type ErofsVersion } from './format.js';
+import { compactLayout, type ErofsVersion } from '../../common/index.js';
 
 export function kernelArgument(id: ImageId, version: ErofsVersion, insecure = false): string {
   const optional = insecure ? '?' : '';

@@ -7,12 +7,11 @@
  * building is stored and named like any boot image of that mode and
  * format.
  */
-import { withInput } from '../core/wasm.js';
-import { digestBytes } from '../fsverity/digest.js';
-import { takeBlob } from '../image/blob.js';
-import { BOOT_EROFS_VERSIONS, XATTR_MODES, erofsFormat, type ErofsVersion, type XattrMode } from '../image/format.js';
-import type { Repository } from '../repository/index.js';
-import { toObjectId, type ObjectId } from '../repository/object-id.js';
+import { BOOT_EROFS_VERSIONS, XATTR_MODES, erofsFormat, type ErofsVersion, type XattrMode } from '../../common/index.js';
+import { withInput } from '../core/index.js';
+import { digestBytes } from '../fsverity/index.js';
+import { takeBlob } from '../image/index.js';
+import { toObjectId, type ObjectId, type Repository } from '../repository/index.js';
 import { rewriteImageStreams } from './ensure-image.js';
 import { imageRefOf, openImageStreams } from './image-open.js';
 import { imageRefName, imageVariant } from './image-refs.js';

@@ -12,9 +12,8 @@
  * cfsctl refuses it).
  */
 import { PassThrough } from 'node:stream';
-import { NotFoundError, UsageError } from '../errors.js';
-import { ImportContext, type Repository } from '../repository/index.js';
-import { toObjectId, type ObjectId } from '../repository/object-id.js';
+import { NotFoundError, UsageError } from '../../common/index.js';
+import { ImportContext, toObjectId, type ObjectId, type Repository } from '../repository/index.js';
 import { CONTENT_TYPES, reassemble } from '../splitstream/index.js';
 import { ensureImage } from './ensure-image.js';
 import { configContentId, layerContentId, manifestContentId, tagRef } from './identifiers.js';

@@ -4,7 +4,7 @@
  * descriptors). Parsed strictly enough to trust the fields cfskit uses;
  * the bytes themselves are stored unchanged.
  */
-import { InputError } from '../errors.js';
+import { InputError } from '../../common/index.js';
 
 /** The only config media type composefs-rs treats as a container image. */
 export const OCI_CONFIG_MEDIA_TYPE = 'application/vnd.oci.image.config.v1+json';

@@ -17,12 +17,10 @@
  * `composefs.image`, `composefs.image.v1` and the other image refs by
  * name. Everything else is byte for byte the same.
  */
-import { withInput } from '../core/wasm.js';
-import { InputError } from '../errors.js';
-import { takeBlob } from '../image/blob.js';
-import { DEFAULT_XATTR_MODE, erofsFormat, type ErofsVersion, type XattrMode } from '../image/format.js';
-import type { Repository } from '../repository/index.js';
-import type { ObjectId } from '../repository/object-id.js';
+import { withInput } from '../core/index.js';
+import { DEFAULT_XATTR_MODE, InputError, erofsFormat, type ErofsVersion, type XattrMode } from '../../common/index.js';
+import { takeBlob } from '../image/index.js';
+import type { Repository, ObjectId } from '../repository/index.js';
 import { sha256Digest, manifestContentId, tagRef } from './identifiers.js';
 import { imageRefOf, openImageStreams, type ImageStreams } from './image-open.js';
 import { IMAGE_REF_PREFIX, imageRefName, imageVariant } from './image-refs.js';

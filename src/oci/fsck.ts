@@ -15,11 +15,8 @@
  */
 import { readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CfskitError, NotFoundError, systemError } from '../errors.js';
-import { fsck, type FsckReport } from '../repository/fsck.js';
-import type { Repository } from '../repository/index.js';
-import { decodeTag } from '../repository/names.js';
-import { objectRelPath, toObjectId, type ObjectId } from '../repository/object-id.js';
+import { CfskitError, NotFoundError, systemError } from '../../common/index.js';
+import { decodeTag, fsck, objectRelPath, toObjectId, type FsckReport, type ObjectId, type Repository } from '../repository/index.js';
 import { CONTENT_TYPES, reassemble } from '../splitstream/index.js';
 import { OCI_CONFIG_MEDIA_TYPE, parseConfig, parseManifest, type ImageManifest } from './documents.js';
 import { TAG_PREFIX, configContentId, layerContentId, manifestContentId, sha256Digest } from './identifiers.js';

@@ -21,7 +21,7 @@
  * looks a V0 repository's images up under the V1 names (its own pull fails
  * in a V0 repository: it finds no V1 image to name).
  */
-import { DEFAULT_XATTR_MODE, XATTR_MODES, compactLayout, type ErofsVersion, type XattrMode } from '../image/format.js';
+import { DEFAULT_XATTR_MODE, XATTR_MODES, compactLayout, type ErofsVersion, type XattrMode } from '../../common/index.js';
 
 /** The prefix every image ref shares (composefs-rs `IMAGE_REF_KEY`). */
 export const IMAGE_REF_PREFIX = 'composefs.image';

@@ -7,16 +7,11 @@
  * only the SELinux policy files the core asks for. Also what `cfsctl oci
  * compute-id` and `oci dump` print.
  */
-import type { Tree } from '../../gen/wasm-core/interfaces/cfskit-core-composefs.js';
-import { oci, withInput } from '../core/wasm.js';
-import { InputError, IntegrityError, systemError } from '../errors.js';
-import { digestBytes } from '../fsverity/digest.js';
-import { pipeBlob, takeBlob } from '../image/blob.js';
-import { transformTreeForBoot } from '../image/boot.js';
-import type { ImageId } from '../image/compute.js';
-import { DEFAULT_XATTR_MODE, erofsFormat, type ErofsVersion, type XattrMode } from '../image/format.js';
-import type { Repository } from '../repository/index.js';
-import { toObjectId } from '../repository/object-id.js';
+import { type Tree, oci, withInput } from '../core/index.js';
+import { DEFAULT_XATTR_MODE, InputError, IntegrityError, erofsFormat, inContext, systemError, type ErofsVersion, type XattrMode } from '../../common/index.js';
+import { digestBytes } from '../fsverity/index.js';
+import { pipeBlob, takeBlob, transformTreeForBoot, type ImageId } from '../image/index.js';
+import { type Repository, toObjectId } from '../repository/index.js';
 import { CONTENT_TYPES } from '../splitstream/index.js';
 import { openImageStreams, type ImageStreams } from './image-open.js';
 
@@ -43,8 +38,7 @@ async function openLayerStream(repo: Repository, streamId: string, label: string
   try {
     return await repo.streams.open(streamId, { contentType: CONTENT_TYPES.ociLayer });
   } catch (err) {
-    if (err instanceof InputError) throw new InputError(label, err.message, { cause: err });
-    if (err instanceof IntegrityError) throw new IntegrityError(label, err.message, { cause: err });
+    if (err instanceof InputError || err instanceof IntegrityError) throw inContext(err, label);
     throw err;
   }
 }

@@ -5,12 +5,12 @@
  * input's sha256 must be the diff_id, or nothing is committed.
  */
 import { createHash } from 'node:crypto';
-import { IntegrityError } from '../errors.js';
-import type { Repository } from '../repository/index.js';
-import { ObjectWriter } from '../repository/object-writer.js';
-import { splitTar } from '../tar/split.js';
+import { IntegrityError } from '../../common/index.js';
+import { type Repository, ObjectWriter } from '../repository/index.js';
+import { splitTar } from '../tar/index.js';
 import { checkDigest, layerContentId } from './identifiers.js';
-import { INLINE_MAX, LayerStreamBuilder } from './layer-stream.js';
+import { INLINE_CONTENT_MAX } from '../core/index.js';
+import { LayerStreamBuilder } from './layer-stream.js';
 import { ImportStats } from './stats.js';
 
 export interface TarLayerResult {
@@ -51,7 +51,7 @@ export async function importTarLayer(repo: Repository, diffId: string, source: A
         await builder.inline(event.bytes);
       } else if (event.kind === 'entry') {
         const isFile = event.entry.type === 'file' || event.entry.type === 'contiguous';
-        if (isFile && event.entry.size > INLINE_MAX) {
+        if (isFile && event.entry.size > INLINE_CONTENT_MAX) {
           object = await ObjectWriter.create(repo.objects);
           entrySize = remaining = event.entry.size;
         }

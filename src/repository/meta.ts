@@ -10,9 +10,7 @@
  * read-only. composefs-rs applies that fallback also when `erofs_formats`
  * says exactly `{"default": 2}`; so does cfskit.
  */
-import { InputError, UsageError } from '../errors.js';
-import type { HashAlg } from '../fsverity/params.js';
-import { EROFS_VERSIONS, LEGACY_EROFS_VERSION, type ErofsVersion } from '../image/format.js';
+import { EROFS_VERSIONS, InputError, LEGACY_EROFS_VERSION, UsageError, type ErofsVersion, type HashAlg } from '../../common/index.js';
 
 export const META_FILE = 'meta.json';
 export const FORMAT_VERSION = 1;

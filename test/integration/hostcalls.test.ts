@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { copyFileRange, ficlone, linkFile, linkTmpfile, openTmpfile, renameNoReplace, reopenReadOnly, statx } from '../../host-bindings/index.js';
-import { SystemError } from '../../src/errors.js';
+import { SystemError } from '../../common/index.js';
 import { loopFsPrereqs, withLoopFs, withTwoLoopFs } from '../support/loopfs.js';
 import { assertAllShared, extentsOf } from '../support/extents.js';
 import { pattern } from '../support/pattern.js';

@@ -28,9 +28,9 @@ import { Repository } from '../../src/repository/index.js';
 import { ociDocuments } from '../support/oci-image-fixtures.js';
 import { OCI_LAYERS } from '../support/oci-layers.js';
 import { dumpMatches, idKey, loadOciVectors, ociVectorFile, type OciVector } from '../support/oci-vectors.js';
-import { XATTR_MODES, type XattrMode } from '../../src/image/format.js';
+import { XATTR_MODES, type XattrMode } from '../../common/index.js';
 import { rejects } from '../support/rejects.js';
-import { InputError } from '../../src/errors.js';
+import { InputError } from '../../common/index.js';
 import { tarBytes, dir, file, hardlink, symlink, type TarMember } from '../support/tar-writer.js';
 import { importLayers } from '../support/oci-import.js';
 

@@ -1,4 +1,6 @@
 use super::exports::cfskit::core::tar as wit;
+use super::errors::wit_error;
+use super::exports::cfskit::core::errors::Error as WitError;
 use super::Core;
 use crate::tar::{Entry, Event, Splitter};
 use std::cell::RefCell;
@@ -44,13 +46,13 @@ impl wit::GuestSplitter for WitSplitter {
         wit::Splitter::new(Self { inner: RefCell::new(Splitter::new()) })
     }
 
-    fn push(&self, data: Vec<u8>) -> Result<Vec<wit::Event>, String> {
-        let events = self.inner.borrow_mut().push(&data).map_err(|e| e.to_string())?;
+    fn push(&self, data: Vec<u8>) -> Result<Vec<wit::Event>, WitError> {
+        let events = self.inner.borrow_mut().push(&data).map_err(wit_error)?;
         Ok(events.into_iter().map(event).collect())
     }
 
-    fn finish(&self) -> Result<(), String> {
-        self.inner.borrow_mut().finish().map_err(|e| e.to_string())
+    fn finish(&self) -> Result<(), WitError> {
+        self.inner.borrow_mut().finish().map_err(wit_error)
     }
 }
 

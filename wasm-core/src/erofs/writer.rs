@@ -11,19 +11,8 @@ use super::format::{
 use super::plan::{plan, Body, Dirent, Plan, PlanInode};
 use super::plan_bfs::Stubs;
 use crate::fsverity::{FileHasher, Params};
+use super::error::Error;
 use crate::tree::{FileType, LeafContent, Node, RegularFile, Tree};
-use std::fmt;
-
-#[derive(Debug, PartialEq, Eq)]
-pub struct WriteError(String);
-
-impl fmt::Display for WriteError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for WriteError {}
 
 trait Sink {
     fn len(&self) -> usize;
@@ -283,7 +272,7 @@ fn write_image(out: &mut impl Sink, plan: &Plan<'_>, known: &Offsets) -> Offsets
 }
 
 /// composefs-rs's `ValidatedFileSystem` refuses a hard-linked whiteout.
-fn check_tree(tree: &Tree) -> Result<(), WriteError> {
+fn check_tree(tree: &Tree) -> Result<(), Error> {
     let nlinks = tree.nlinks();
     let mut bad = None;
     tree.walk(|_, node| {
@@ -294,19 +283,19 @@ fn check_tree(tree: &Tree) -> Result<(), WriteError> {
         }
     });
     match bad {
-        Some(n) => Err(WriteError(format!("a whiteout (0:0 character device) has {n} hard links; composefs allows one"))),
+        Some(n) => Err(Error::malformed(format!("a whiteout (0:0 character device) has {n} hard links; composefs allows one"))),
         None => Ok(()),
     }
 }
 
-fn check(plan: &Plan<'_>) -> Result<(), WriteError> {
+fn check(plan: &Plan<'_>) -> Result<(), Error> {
     for inode in &plan.inodes {
         if inode.shared.len() > usize::from(u8::MAX) {
-            return Err(WriteError(format!("an inode shares {} xattrs (at most 255)", inode.shared.len())));
+            return Err(Error::limit(format!("an inode shares {} xattrs (at most 255)", inode.shared.len())));
         }
         let size = inode.xattr_size();
         if size > 0 && 1 + (size - XATTR_IBODY_HEADER_SIZE) / 4 > usize::from(u16::MAX) {
-            return Err(WriteError(format!("an inode has {size} bytes of xattrs (EROFS holds about 256 KiB)")));
+            return Err(Error::limit(format!("an inode has {size} bytes of xattrs (EROFS holds about 256 KiB)")));
         }
     }
     Ok(())
@@ -314,7 +303,7 @@ fn check(plan: &Plan<'_>) -> Result<(), WriteError> {
 
 /// The composefs EROFS image of `tree` in `version`, byte for byte as
 /// composefs-rs 0.9 writes it.
-pub fn write(tree: &Tree, version: FormatVersion) -> Result<Vec<u8>, WriteError> {
+pub fn write(tree: &Tree, version: FormatVersion) -> Result<Vec<u8>, Error> {
     check_tree(tree)?;
     let stubs = if version.compact_layout() { Stubs::new(tree) } else { Stubs::none() };
     let plan = plan(tree, &stubs, version);
@@ -330,7 +319,7 @@ pub fn write(tree: &Tree, version: FormatVersion) -> Result<Vec<u8>, WriteError>
 
 /// The image ID: the fs-verity digest (4 KiB blocks, the tree's algorithm)
 /// of the image.
-pub fn image_id(tree: &Tree, version: FormatVersion) -> Result<Vec<u8>, WriteError> {
+pub fn image_id(tree: &Tree, version: FormatVersion) -> Result<Vec<u8>, Error> {
     let image = write(tree, version)?;
     let params = Params::new(tree.algorithm(), 12).expect("4 KiB blocks are valid");
     let mut hasher = FileHasher::new(params);

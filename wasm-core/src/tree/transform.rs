@@ -3,6 +3,7 @@
 //! (`read_container_root`, `doc/oci.md`): `/` takes `/usr`'s metadata,
 //! `/run` is emptied and given `/usr`'s mtime, and xattrs are filtered.
 
+use super::build::TreeError;
 use super::model::{Node, Tree};
 
 /// composefs-rs `CONTAINER_XATTR_ALLOWLIST`: host xattrs such as SELinux
@@ -37,11 +38,11 @@ impl Tree {
     }
 
     /// Applies the transformation; `/usr` must exist.
-    pub fn transform_for_oci(&mut self, xattrs: XattrFilter) -> Result<(), String> {
+    pub fn transform_for_oci(&mut self, xattrs: XattrFilter) -> Result<(), TreeError> {
         let usr = match self.root().get(b"usr") {
             Some(Node::Dir(d)) => d,
-            Some(Node::Leaf(_)) => return Err("/usr is not a directory".into()),
-            None => return Err("/usr does not exist (a container root takes its metadata from /usr)".into()),
+            Some(Node::Leaf(_)) => return Err(TreeError::Layout("/usr is not a directory")),
+            None => return Err(TreeError::Layout("/usr does not exist (a container root takes its metadata from /usr)")),
         };
         let usr_stat = self.dir(usr).stat.clone();
         match self.root().get(b"run") {
@@ -51,7 +52,7 @@ impl Tree {
                 run.stat.mtime_nsec = usr_stat.mtime_nsec;
                 run.entries.clear();
             }
-            Some(Node::Leaf(_)) => return Err("/run is not a directory".into()),
+            Some(Node::Leaf(_)) => return Err(TreeError::Layout("/run is not a directory")),
             None => {}
         }
         self.dirs[0].stat = usr_stat;

@@ -16,7 +16,7 @@ mod names;
 use crate::tree::XattrFilter;
 use crate::dumpfile::write_dumpfile;
 use crate::fsverity::HashAlgorithm;
-use crate::oci::ImageBuilder;
+use crate::oci::{Error, ImageBuilder};
 use crate::tree::Tree;
 
 pub const ALG: HashAlgorithm = HashAlgorithm::Sha256;
@@ -116,12 +116,12 @@ impl Layer {
 }
 
 /// Every layer applied in order, then the end of image.
-pub fn build(layers: &[&Layer]) -> Result<Tree, String> {
+pub fn build(layers: &[&Layer]) -> Result<Tree, Error> {
     build_filtered(layers, XattrFilter::AllowlistOnly)
 }
 
 /// The same, keeping the xattrs `xattrs` lets through.
-pub fn build_filtered(layers: &[&Layer], xattrs: XattrFilter) -> Result<Tree, String> {
+pub fn build_filtered(layers: &[&Layer], xattrs: XattrFilter) -> Result<Tree, Error> {
     let mut b = ImageBuilder::new(ALG);
     for layer in layers {
         for chunk in &layer.chunks {

@@ -3,7 +3,7 @@
  * names them: the EROFS format version (`--erofs-version 0|1|2`) and which
  * xattrs the container transformation keeps (`--xattrs MODE`).
  */
-import { UsageError } from '../errors.js';
+import { UsageError } from './errors.js';
 
 /**
  * 0: C mkcomposefs's default layout; 1: the same with composefs_version 1

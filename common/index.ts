@@ -1,6 +1,7 @@
 /**
  * The leaf every other folder may import and which imports nothing of
- * cfskit: error classes, the hash algorithms, errno and write helpers.
+ * cfskit: error classes, the hash algorithms, the image format choices
+ * (EROFS version, xattr mode), errno and write helpers.
  */
 export * from './errors.js';
 export { ERROR_CLASSES, inContext, reviveError, serializeError, type SerializedError } from './serialize.js';
@@ -9,3 +10,18 @@ export { errnoOf, isErrno, nodeErrorCode } from './errno.js';
 export { writeAll } from './io.js';
 export { closeFd, fstatFd, openAndReadSync, openFd, readFd } from './fd.js';
 export { fileKind, openRegularFile, readBounded, readOptionalFile, readRegularFile, type OpenFileOptions, type ReadFileOptions } from './read-file.js';
+export {
+  BOOT_EROFS_VERSIONS,
+  DEFAULT_EROFS_VERSION,
+  DEFAULT_XATTR_MODE,
+  EROFS_VERSIONS,
+  LEGACY_EROFS_VERSION,
+  XATTR_MODES,
+  compactLayout,
+  erofsFormat,
+  parseErofsVersion,
+  parseXattrMode,
+  type ErofsFormat,
+  type ErofsVersion,
+  type XattrMode,
+} from './image-format.js';

@@ -10,7 +10,7 @@ import { resolveLink } from './links.js';
 import { checkRefName } from './names.js';
 import { isObjectId, objectRelPath, type ObjectId } from './object-id.js';
 import type { ObjectStore, StoredObject } from './objects.js';
-import { replaceSymlink, removeRefLink } from './symlinks.js';
+import { entriesBelow, replaceSymlink, removeRefLink } from './symlinks.js';
 
 export class ImageStore {
   constructor(
@@ -56,6 +56,31 @@ export class ImageStore {
     }
     checkRefName(name.slice('refs/'.length));
     return { id: (await resolveLink(this.dir, `images/${name}`, this.hashAlg)).id, byDigest: false };
+  }
+
+  /**
+   * Every image ref (`images/refs/<name>`, found recursively), by name,
+   * with the image it names. A link that does not resolve to an image is
+   * an error naming it.
+   */
+  async listRefs(): Promise<{ name: string; id: ObjectId }[]> {
+    const base = 'images/refs';
+    let entries;
+    try {
+      // images/ and images/refs real directories, and none below entered through a symlink.
+      await this.dir.checkParents(`${base}/x`);
+      entries = await entriesBelow(this.dir.path, base);
+    } catch (err) {
+      if (err instanceof NotFoundError) return [];
+      throw err;
+    }
+    const refs: { name: string; id: ObjectId }[] = [];
+    for (const entry of entries) {
+      if (!entry.symlink) continue;
+      const name = entry.rel.slice(base.length + 1);
+      refs.push({ name, id: (await resolveLink(this.dir, entry.rel, this.hashAlg)).id });
+    }
+    return refs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   /** Every image linked under images/. */

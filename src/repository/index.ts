@@ -1,5 +1,5 @@
 /** The composefs repository: objects, streams, images, refs, fsck. */
-export { Repository, type InitOptions, type OpenOptions, type Security } from './repository.js';
+export { Repository, type EnsureStatus, type InitOptions, type OpenOptions, type Security } from './repository.js';
 export { expectVerified, ImportContext, ObjectStore, type ContentVerifier, type Verification, type VerifySource, type FromFileOptions, type StoreOutcome, type StoreStrategy, type StoredObject } from './objects.js';
 export { ObjectWriter } from './object-writer.js';
 export { StreamStore, type OpenedStream, type StreamRef } from './streams.js';
@@ -11,5 +11,5 @@ export { isObjectId, objectIdBytes, objectRelPath, toObjectId, type ObjectId } f
 export { resolveLink, openObjectFile, type Resolved } from './links.js';
 export { readRepoLink, entriesBelow } from './symlinks.js';
 export { RepoDir } from './repo-dir.js';
-export { fsck, type FsckProgress, type FsckReport } from './fsck.js';
+export { describeFsckProblem, fsck, fsckCounts, type FsckProgress, type FsckReport } from './fsck.js';
 export { claimOf, STREAM_PREFIXES, type StreamClaim, type StreamRole } from './stream-claims.js';

@@ -17,7 +17,11 @@ use cfskit_core::oci::{apply_entry, ImageBuilder, LayerReader, Policy};
 use cfskit_core::splitstream::{decode_named_refs, parse_header, parse_info, Event as StreamEvent, StreamDecoder};
 use cfskit_core::tar::{Event as TarEvent, Splitter};
 use cfskit_core::tarsplit::RecordReader;
-use cfskit_core::tree::Tree;
+use cfskit_core::tree::{Tree, XattrFilter};
+
+/// Every EROFS format the writer makes (V0 and V1 share a layout, V2 is
+/// composefs-rs 0.9's default).
+const VERSIONS: [erofs::FormatVersion; 3] = [erofs::FormatVersion::V0, erofs::FormatVersion::V1, erofs::FormatVersion::V2];
 
 /// A target: its name and what it does with one input.
 pub type Target = (&'static str, fn(&[u8]));
@@ -41,12 +45,14 @@ pub fn erofs_reader(data: &[u8]) {
     check_writer_reader(&image.tree);
 }
 
-/// What cfskit writes, cfskit reads: an image the writer makes is one the
-/// reader accepts.
+/// What cfskit writes, cfskit reads: an image the writer makes, in every
+/// format, is one the reader accepts.
 fn check_writer_reader(tree: &Tree) {
-    if let Ok(bytes) = erofs::write(tree) {
-        if let Err(e) = erofs::read_image(&bytes, Some(tree.algorithm())) {
-            panic!("the reader refuses an image the writer made: {e}");
+    for version in VERSIONS {
+        if let Ok(bytes) = erofs::write(tree, version) {
+            if let Err(e) = erofs::read_image(&bytes, Some(tree.algorithm())) {
+                panic!("the reader refuses a {version:?} image the writer made: {e}");
+            }
         }
     }
 }
@@ -155,7 +161,9 @@ pub fn oci_apply(data: &[u8]) {
     if builder.inline(data).is_err() || builder.end_layer().is_err() {
         return;
     }
-    let Ok(tree) = builder.finish() else { return };
+    // Both xattr modes, chosen by the input so each is reached.
+    let filter = if data.len() % 2 == 0 { XattrFilter::AllowlistOnly } else { XattrFilter::KeepUserXattrs };
+    let Ok(tree) = builder.finish(filter) else { return };
     check_writer_reader(&tree);
 }
 
@@ -270,7 +278,7 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
     match target {
         "erofs_reader" => dumps()
             .filter_map(|d| parse_dumpfile(&d, HashAlgorithm::Sha512).ok())
-            .filter_map(|t| erofs::write(&t).ok())
+            .flat_map(|t| VERSIONS.into_iter().filter_map(move |v| erofs::write(&t, v).ok()))
             .collect(),
         "dumpfile" => dumps().collect(),
         "splitstream" => splitstreams(),

@@ -38,7 +38,7 @@ fn a_hundred_thousand_nested_directories_overflow_nothing() {
     on_wasm_stack(|| {
         let mut tree = chain(100_000);
         validate(&mut tree).unwrap();
-        tree.transform_for_oci().unwrap();
+        tree.transform_for_oci(crate::tree::XattrFilter::AllowlistOnly).unwrap();
         assert_eq!(tree.entry_count(), 100_003);
         assert_eq!(tree.nlinks().iter().sum::<u32>(), 1);
         let copy = tree.clone();
@@ -46,13 +46,13 @@ fn a_hundred_thousand_nested_directories_overflow_nothing() {
         drop(copy);
         // What cfskit writes it must read: the writer refuses what readers
         // (composefs-rs's and ours, PATH_MAX / 2 levels) would not take.
-        let err = erofs::write(&tree).err().unwrap();
+        let err = erofs::write(&tree, erofs::FormatVersion::V2).err().unwrap();
         assert!(err.to_string().contains("100001 levels deep"), "{err}");
         assert_eq!(err.kind(), ErrorKind::Limit);
-        assert_eq!(erofs::image_id(&tree).err().unwrap().kind(), ErrorKind::Limit);
+        assert_eq!(erofs::image_id(&tree, erofs::FormatVersion::V2).err().unwrap().kind(), ErrorKind::Limit);
         // Another writer's deep image: the reader stops with an error
         // rather than a deeper and deeper walk.
-        let image = erofs::encode(&tree).unwrap();
+        let image = erofs::encode(&tree, erofs::FormatVersion::V2).unwrap();
         let err = erofs::read_image(&image, Some(ALG)).err().unwrap();
         assert!(err.to_string().contains("2048 or more levels deep"), "{err}");
         assert_eq!(err.kind(), ErrorKind::Limit);
@@ -70,8 +70,8 @@ fn deep_trees_write_dumpfiles_and_relabel_without_recursion() {
         const CONTEXTS: &[u8] = b"/.*  system_u:object_r:default_t:s0\n/usr(/.*)?  system_u:object_r:usr_t:s0\n";
         let mut policy = Policy::build(&|name: &str| (name == "file_contexts").then_some(CONTEXTS)).unwrap();
         relabel_tree(&mut tree, &mut policy).unwrap();
-        assert_eq!(erofs::write(&tree).err().unwrap().kind(), ErrorKind::Limit);
-        let image = erofs::encode(&tree).unwrap();
+        assert_eq!(erofs::write(&tree, erofs::FormatVersion::V2).err().unwrap().kind(), ErrorKind::Limit);
+        let image = erofs::encode(&tree, erofs::FormatVersion::V2).unwrap();
         let err = erofs::read_image(&image, Some(ALG)).err().unwrap();
         assert!(err.to_string().contains("levels deep"), "{err}");
         assert_eq!(err.kind(), ErrorKind::Limit);
@@ -85,15 +85,17 @@ fn the_writer_and_the_reader_agree_on_the_deepest_directory() {
         // composefs-rs reads directories down to depth 2047.
         let tree = chain(2046);
         assert_eq!(tree.max_dir_depth(), 2047);
-        let image = erofs::write(&tree).unwrap();
-        let back = erofs::read_image(&image, Some(ALG)).unwrap().tree;
-        assert_eq!(write_dumpfile(&back), write_dumpfile(&tree));
         let deeper = chain(2047);
-        let err = erofs::write(&deeper).err().unwrap();
-        assert_eq!(err.kind(), ErrorKind::Limit);
-        assert!(err.to_string().contains("2048 levels deep"), "{err}");
-        let image = erofs::encode(&deeper).unwrap();
-        assert_eq!(erofs::read_image(&image, Some(ALG)).err().unwrap().kind(), ErrorKind::Limit);
+        for version in [erofs::FormatVersion::V0, erofs::FormatVersion::V1, erofs::FormatVersion::V2] {
+            let image = erofs::write(&tree, version).unwrap();
+            let back = erofs::read_image(&image, Some(ALG)).unwrap().tree;
+            assert_eq!(write_dumpfile(&back), write_dumpfile(&tree), "{version:?}");
+            let err = erofs::write(&deeper, version).err().unwrap();
+            assert_eq!(err.kind(), ErrorKind::Limit);
+            assert!(err.to_string().contains("2048 levels deep"), "{err}");
+            let image = erofs::encode(&deeper, version).unwrap();
+            assert_eq!(erofs::read_image(&image, Some(ALG)).err().unwrap().kind(), ErrorKind::Limit, "{version:?}");
+        }
     });
 }
 
@@ -116,7 +118,7 @@ fn a_deeply_nested_layer_builds_an_image_as_composefs_rs_does() {
     on_wasm_stack(|| {
         // 2000 levels (8 MB of names) is still within what readers take.
         let tree = build(&[&deep_layer(2000)]).unwrap();
-        let image = erofs::write(&tree).unwrap();
+        let image = erofs::write(&tree, erofs::FormatVersion::V2).unwrap();
         let back = erofs::read_image(&image, Some(ALG)).unwrap().tree;
         assert_eq!(write_dumpfile(&back), write_dumpfile(&tree));
         let mut at = Tree::ROOT;

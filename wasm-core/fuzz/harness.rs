@@ -162,7 +162,7 @@ pub fn oci_apply(data: &[u8]) {
         return;
     }
     // Both xattr modes, chosen by the input so each is reached.
-    let filter = if data.len() % 2 == 0 { XattrFilter::AllowlistOnly } else { XattrFilter::KeepUserXattrs };
+    let filter = if data.len().is_multiple_of(2) { XattrFilter::AllowlistOnly } else { XattrFilter::KeepUserXattrs };
     let Ok(tree) = builder.finish(filter) else { return };
     check_writer_reader(&tree);
 }

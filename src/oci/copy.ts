@@ -21,6 +21,7 @@ import { openImageStreams, type ImageStreams } from './image-open.js';
 import { writeConfigStream, writeManifestStream, type LayerRef } from './image-streams.js';
 import { ImportStats } from './stats.js';
 import { importTarLayer } from './tar-layer.js';
+import { checkLayerStreamDigest } from './layer-digest.js';
 
 export interface CopyOptions {
   /** Tag the copy with this name (cfsctl's `--name`; default: no tag). */
@@ -65,6 +66,9 @@ async function copyLayerSameAlgorithm(dest: Repository, source: Repository, diff
     await stream.close();
   }
   await copyObject(dest, source, streamId, options, context, stats);
+  // The objects are copied by their IDs; their tar is checked against the
+  // diff_id before the stream is named after it.
+  await checkLayerStreamDigest(dest, streamId, diffId, `${source.path}: layer ${diffId}`);
   await dest.streams.link(streamId, layerContentId(diffId));
   return streamId;
 }

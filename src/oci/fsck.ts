@@ -13,10 +13,8 @@
  * stops at a name that is not UTF-8 — and every composefs image the config
  * names must be present and linked under images/ (`composefs-image-missing`).
  */
-import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { CfskitError, NotFoundError, systemError } from '../../common/index.js';
 import { decodeTag, fsck, objectRelPath, toObjectId, type FsckReport, type ObjectId, type Repository } from '../repository/index.js';
 import { CONTENT_TYPES, reassemble } from '../splitstream/index.js';
@@ -25,6 +23,7 @@ import { TAG_PREFIX, configContentId, layerContentId, manifestContentId, sha256D
 import { isImageRefName } from './image-refs.js';
 import { boundedDocumentSink, resolveImageName } from './images.js';
 import { checkLayerStream } from './layer-entries.js';
+import { layerStreamDigest } from './layer-digest.js';
 
 export type OciProblemKind =
   | 'manifest-read-failed'
@@ -108,27 +107,19 @@ class ImageCheck {
     private readonly metadataOnly = false,
   ) {}
 
+  private add(kind: OciProblemKind, detail: string): void {
+    this.problems.push({ kind, name: this.name, detail });
+  }
+
   /** The layer stream's content against its diff_id. */
   private async hashLayer(diffId: string, streamId: ObjectId): Promise<void> {
-    const algorithm = diffId.startsWith('sha512:') ? 'sha512' : 'sha256';
-    const hash = createHash(algorithm);
-    const discard = new Writable({ write: (_chunk, _enc, done) => done() });
+    let got: string;
     try {
-      const stream = await this.repo.streams.open(streamId, { contentType: CONTENT_TYPES.ociLayer });
-      try {
-        await reassemble(stream.reader, (id) => this.repo.streams.openObject(toObjectId(id), false), discard, (d) => hash.update(d));
-      } finally {
-        await stream.close();
-      }
+      got = await layerStreamDigest(this.repo, streamId, diffId);
     } catch (err) {
       return this.add('layer-stream-invalid', `${diffId}: ${messageOf(err)}`);
     }
-    const got = `${algorithm}:${hash.digest('hex')}`;
     if (got !== diffId) this.add('layer-digest-mismatch', `${diffId}: its stream ${streamId} reassembles to ${got}`);
-  }
-
-  private add(kind: OciProblemKind, detail: string): void {
-    this.problems.push({ kind, name: this.name, detail });
   }
 
   async run(manifestDigest: string): Promise<void> {

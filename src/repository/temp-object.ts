@@ -11,7 +11,7 @@ import { close, constants, open, unlink } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CfskitError, isErrno, systemError } from '../../common/index.js';
+import { CfskitError, NotFoundError, isErrno, systemError } from '../../common/index.js';
 import { hostAvailability, linkTmpfile, openTmpfile, reopenReadOnly } from '../../host-bindings/index.js';
 import type { RepoDir } from './repo-dir.js';
 import { fsyncFile, type Durability } from './durability.js';
@@ -45,7 +45,8 @@ export async function placeIntoObjects(dir: RepoDir, id: ObjectId, place: () => 
   try {
     await place();
   } catch (err) {
-    if (!isErrno(err, 'ENOENT')) throw err;
+    // ENOENT from the kernel; NotFoundError from the portable path's check of the directories on the way.
+    if (!isErrno(err, 'ENOENT') && !(err instanceof NotFoundError)) throw err;
     knownDirs.delete(join(dir.path, 'objects', id.slice(0, 2)));
     await ensureObjectDir(dir, id);
     await place();

@@ -142,4 +142,37 @@ test('composefs-rs`s checks: a missing layer ref, a config that is not its diges
   });
 });
 
+test('every layer against its diff_id: the oci-layer stream by the repository fsck, a config ref to another stream here', async (ctx) => {
+  await withRepo(ctx, async (repo) => {
+    const tar = layerTar();
+    const diffId = ociDocuments([tar]).diffIds[0] ?? '';
+    await importLayers(repo, 'ok', [tar]);
+    assert.is((await ociFsck(repo)).ok, true);
+    // A tar of the same shape with other bytes: it walks as a tar, only its digest tells.
+    const other = tarBytes([dir('usr/'), file('usr/a', 'Z'.repeat(40)), file('usr/b', 'b')]);
+    const writer = repo.streams.writer(CONTENT_TYPES.ociLayer);
+    await writer.writeInline(other);
+    const otherStream = await repo.streams.commit(await writer.finish(), 'another-layer');
+    await imageOf(repo, tar, otherStream, 'bad');
+    const report = await ociFsck(repo, { image: 'bad' });
+    assert.is(report.ok, false);
+    assert.equal(
+      report.problems.map(describeOciProblem),
+      [`fsck: layer-digest-mismatch: bad: ${diffId}: its stream ${otherStream} reassembles to ${sha256Digest(other)}`],
+    );
+    // --metadata-only reads no object: the reassembly is not hashed.
+    assert.equal((await ociFsck(repo, { image: 'bad', metadataOnly: true })).problems, []);
+    // The layer stream named after the diff_id, damaged: the repository fsck reports it within oci fsck.
+    const writer2 = repo.streams.writer(CONTENT_TYPES.ociLayer);
+    await writer2.writeInline(other);
+    await repo.streams.commit(await writer2.finish(), layerContentId(diffId));
+    const named = await ociFsck(repo);
+    assert.is(named.ok, false);
+    assert.ok(
+      named.repo.problems.some((p) => p.kind === 'stream-digest-mismatch' && p.path === `streams/${layerContentId(diffId)}`),
+      named.repo.problems.map((p) => p.kind).join(', '),
+    );
+  });
+});
+
 test.run();

@@ -14,11 +14,13 @@ import { Writable } from 'node:stream';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { IntegrityError } from '../../common/index.js';
-import { layerContentId, sha256Digest } from '../../src/oci/index.js';
+import { copyImage, layerContentId, sha256Digest } from '../../src/oci/index.js';
 import { Repository, fsck, objectRelPath, type FsckReport } from '../../src/repository/index.js';
 import { CONTENT_TYPES, type SplitstreamChunk } from '../../src/splitstream/index.js';
 import { cfskit } from '../support/cli.js';
 import { importLayers } from '../support/oci-import.js';
+import { ociDocuments } from '../support/oci-image-fixtures.js';
+import { writeConfigStream, writeManifestStream } from '../../src/oci/image-streams.js';
 import { rejects } from '../support/rejects.js';
 import { dir, file, tarBytes } from '../support/tar-writer.js';
 
@@ -187,6 +189,41 @@ test('a config stream whose document is not its digest', async (ctx) => {
   await replaceStream(ctx, configLink, [{ kind: 'inline', data: Buffer.from('{"rootfs":{"diff_ids":[]}}') }], CONTENT_TYPES.ociConfig);
   const report = await fsck(ctx.repo);
   assert.ok(kinds(report).includes(`stream-digest-mismatch streams/${configLink}`), kinds(report).join('\n'));
+});
+
+test('oci copy checks each layer against its diff_id before naming it in the destination', async (ctx) => {
+  // A content byte (usr/small's "tiny", inline), so the tar still parses: only its digest tells.
+  const changed = ctx.chunks.map((c) => {
+    if (c.kind !== 'inline') return c;
+    const data = Buffer.from(c.data);
+    const at = data.indexOf('tiny');
+    if (at >= 0) data[at] = 'T'.charCodeAt(0);
+    return { kind: 'inline', data } as const;
+  });
+  assert.ok(changed.some((c, i) => c.kind === 'inline' && !Buffer.from(c.data).equals(Buffer.from((ctx.chunks[i] as { data: Uint8Array }).data))));
+  await replaceStream(ctx, layerContentId(ctx.diffId), changed);
+  // The config's ref (which a copy follows) to the damaged stream too, and the manifest's to that config.
+  const damaged = await ctx.repo.streams.has(layerContentId(ctx.diffId));
+  assert.ok(damaged);
+  const docs = ociDocuments([LAYER]);
+  const refs = [{ diffId: ctx.diffId, streamId: damaged }];
+  const configDigest = sha256Digest(docs.config);
+  const configStream = await writeConfigStream(ctx.repo, docs.config, configDigest, refs);
+  await writeManifestStream(ctx.repo, docs.manifest, sha256Digest(docs.manifest), { digest: configDigest, streamId: configStream }, refs);
+  for (const algorithm of ['fsverity-sha512-12', 'fsverity-sha256-12']) {
+    // Same algorithm: objects copied by ID, then the tar hashed; the other: the tar re-imported.
+    const dest = await Repository.init(join(ctx.dir, `dest-${algorithm}`), { insecure: true, algorithm });
+    try {
+      const err = await rejects(copyImage(dest, ctx.repo, 'image', { tag: 'copied' }));
+      assert.instance(err, IntegrityError, `${algorithm}: ${String(err)}`);
+      assert.match((err as Error).message, `layer ${ctx.diffId}`);
+      assert.match((err as Error).message, `not the diff_id ${ctx.diffId}`);
+      assert.equal(await readdir(join(dest.path, 'streams')).catch(() => []), [], `${algorithm}: no stream named`);
+      assert.is(await dest.streams.has(layerContentId(ctx.diffId)), undefined);
+    } finally {
+      await dest.close();
+    }
+  }
 });
 
 test.run();

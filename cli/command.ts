@@ -60,7 +60,9 @@ export async function checkArgs(cmd: CommandDef, rawArgs: readonly string[]): Pr
       if (!found) throw new UsageError(`unknown option ${token.split('=')[0]}`);
       const [, def] = found;
       if (def.type === 'boolean') {
-        if (eq >= 0) throw new UsageError(`option --${name} takes no value`);
+        // `--tls-verify=false`, as skopeo and podman spell it.
+        const value = eq >= 0 ? body.slice(eq + 1) : undefined;
+        if (value !== undefined && value !== 'true' && value !== 'false') throw new UsageError(`option --${name} takes no value but =true or =false`);
         continue;
       }
       let value = eq >= 0 ? body.slice(eq + 1) : undefined;

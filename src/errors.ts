@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'invalid-input'
   | 'not-found'
   | 'integrity'
+  | 'auth'
   | 'unsupported'
   | 'host-unavailable'
   | 'system';
@@ -54,6 +55,16 @@ export class IntegrityError extends CfskitError {
 
   constructor(input: string, problem: string, options?: { cause?: unknown }) {
     super('integrity', `${input}: ${problem}`, options);
+    this.input = input;
+  }
+}
+
+/** A registry refused the credentials, or wants some and none were given. */
+export class AuthError extends CfskitError {
+  readonly input: string;
+
+  constructor(input: string, problem: string, options?: { cause?: unknown }) {
+    super('auth', `${input}: ${problem}`, options);
     this.input = input;
   }
 }
@@ -117,7 +128,7 @@ export function serializeError(err: unknown): SerializedError {
 }
 
 const classes: Record<string, typeof CfskitError | undefined> = {
-  UsageError, InputError, NotFoundError, IntegrityError, UnsupportedError,
+  UsageError, InputError, NotFoundError, IntegrityError, AuthError, UnsupportedError,
 } as unknown as Record<string, typeof CfskitError>;
 
 /** Rebuilds an error of the same class and message on this side. */

@@ -1,13 +1,21 @@
 import { UsageError } from '../../src/errors.js';
-import { CSTOR_PREFIX, pullFromContainersStorage } from '../../src/oci/index.js';
-import { command } from '../command.js';
+import { CSTOR_PREFIX, pullFromContainersStorage, type PullResult } from '../../src/oci/index.js';
+import { isSourceReference } from '../../src/source/index.js';
+import { command, optionValues } from '../command.js';
+import { runDirectPull } from '../direct-pull.js';
 import { progressSink, type ProgressMode } from '../import-progress.js';
 import { printJson } from '../output.js';
 import { withRepository } from '../repo.js';
+import { givenSourceOptions, sourceArgs, sourceOptions } from '../source-args.js';
 import { storageArgs, storageOptions } from '../storage-args.js';
 
 const args = {
-  image: { type: 'positional', required: true, valueHint: 'containers-storage:REF', description: 'image to import (name, ID, ID prefix or @digest)' },
+  image: {
+    type: 'positional',
+    required: true,
+    valueHint: 'SOURCE',
+    description: 'containers-storage:REF (name, ID, ID prefix or @digest), oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF] or docker://REF',
+  },
   name: { type: 'positional', required: false, valueHint: 'NAME', description: 'tag to give it (default: the reference as given)' },
   localFetch: {
     type: 'enum',
@@ -16,29 +24,47 @@ const args = {
     description: 'auto: reflink, else hardlink, else copy; zerocopy: fail rather than copy',
   },
   ...storageArgs,
+  ...sourceArgs,
   bootable: { type: 'boolean', description: 'also make the bootable composefs image (empty /boot and /sysroot, SELinux labels)' },
   json: { type: 'boolean', description: 'print the result and statistics as JSON' },
   progress: { type: 'enum', options: ['auto', 'bar', 'json', 'none'] as string[], default: 'auto', description: 'progress display (json: one object per line on stderr)' },
+  progressFd: { type: 'string', valueHint: 'N', description: "bootc's progress protocol (JSON Lines) on file descriptor N (not for containers-storage:)" },
 } as const;
 
 export default command({
-  meta: { name: 'pull', description: 'Import an image from containers-storage without copying its data' },
+  meta: { name: 'pull', description: 'Import an image from containers-storage without copying its data, or from an OCI layout, an archive or a registry' },
   args,
   async run({ args: parsed, rawArgs }) {
-    if (!parsed.image.startsWith(CSTOR_PREFIX)) {
-      throw new UsageError(`only ${CSTOR_PREFIX}REF sources are supported (got "${parsed.image}")`);
-    }
     const started = process.hrtime.bigint();
-    const progress = progressSink(parsed.progress as ProgressMode);
-    const result = await withRepository({ write: true }, (repo) =>
-      pullFromContainersStorage(repo, parsed.image, {
-        ...(parsed.name ? { tag: parsed.name } : {}),
-        zerocopy: parsed.localFetch === 'zerocopy',
-        bootable: parsed.bootable === true,
-        storage: storageOptions(args, rawArgs),
-        ...(progress.sink ? { progress: progress.sink } : {}),
-      }),
-    ).finally(() => progress.done());
+    let result: PullResult;
+    if (isSourceReference(parsed.image)) {
+      const cstorOnly = [...optionValues(args, rawArgs, 'storageRoot'), ...optionValues(args, rawArgs, 'additionalImageStore')];
+      if (cstorOnly.length > 0 || parsed.localFetch !== 'auto') {
+        throw new UsageError('--storage-root, --additional-image-store and --local-fetch are for containers-storage: sources');
+      }
+      result = await runDirectPull({
+        reference: parsed.image,
+        options: { ...sourceOptions(parsed), ...(parsed.name ? { tag: parsed.name } : {}), bootable: parsed.bootable === true },
+        progress: parsed.progress as ProgressMode,
+        progressFd: parsed.progressFd,
+      });
+    } else {
+      if (!parsed.image.startsWith(CSTOR_PREFIX)) {
+        throw new UsageError(`unknown source "${parsed.image}" (containers-storage:, oci:, oci-archive:, docker-archive: or docker://)`);
+      }
+      const misplaced = [...givenSourceOptions(parsed, rawArgs), ...(parsed.progressFd !== undefined ? ['--progress-fd'] : [])];
+      if (misplaced.length > 0) throw new UsageError(`${misplaced.join(', ')}: not for containers-storage: sources`);
+      const progress = progressSink(parsed.progress as ProgressMode);
+      result = await withRepository({ write: true }, (repo) =>
+        pullFromContainersStorage(repo, parsed.image, {
+          ...(parsed.name ? { tag: parsed.name } : {}),
+          zerocopy: parsed.localFetch === 'zerocopy',
+          bootable: parsed.bootable === true,
+          storage: storageOptions(args, rawArgs),
+          ...(progress.sink ? { progress: progress.sink } : {}),
+        }),
+      ).finally(() => progress.done());
+    }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (parsed.json) {
       printJson({

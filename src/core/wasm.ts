@@ -11,6 +11,7 @@ export const composefs = core.composefs;
 export const tar = core.tar;
 export const tarsplit = core.tarsplit;
 export const oci = core.oci;
+export const zstd = core.zstd;
 
 /** The message a core call failed with; jco wraps `result` errors. */
 export function coreMessage(err: unknown): string {

@@ -20,6 +20,14 @@ export const IMAGE_REF = 'composefs.image';
 export const BOOT_IMAGE_REF = 'composefs.image.boot';
 /** The only config media type composefs-rs treats as a container image. */
 export const OCI_CONFIG_MEDIA_TYPE = 'application/vnd.oci.image.config.v1+json';
+/**
+ * Docker schema 2's config is the same document under another name.
+ * composefs-rs 0.9 takes such an image, as stored from containers-storage,
+ * for an artifact and makes no composefs image of it (through skopeo it
+ * converts the manifest to OCI first but keeps the original digest as the
+ * stream's name); cfskit keeps the bytes and makes the image.
+ */
+export const DOCKER_CONFIG_MEDIA_TYPE = 'application/vnd.docker.container.image.v1+json';
 
 export interface ImageStreams {
   readonly manifestDigest: string;
@@ -29,7 +37,7 @@ export interface ImageStreams {
   /** The config stream the manifest names. */
   readonly configStream: ObjectId;
   readonly configJson: Buffer;
-  /** False for artifacts (a config media type other than OCI's image config). */
+  /** False for artifacts (a config media type other than OCI's or Docker's image config). */
   readonly isContainerImage: boolean;
   /** rootfs.diff_ids, base layer first. */
   readonly diffIds: readonly string[];
@@ -69,7 +77,7 @@ export async function openImageStreams(repo: Repository, name: string): Promise<
   const configStream = manifest.refs.get(`config:${configDigest}`);
   if (configStream === undefined) throw new InputError(manifestName, `has no named ref config:${configDigest} (manifest missing config reference)`);
   const config = await readJsonStream(repo, configStream, CONTENT_TYPES.ociConfig);
-  const isContainerImage = parsed.config.mediaType === OCI_CONFIG_MEDIA_TYPE;
+  const isContainerImage = parsed.config.mediaType === OCI_CONFIG_MEDIA_TYPE || parsed.config.mediaType === DOCKER_CONFIG_MEDIA_TYPE;
   const layerRefs = new Map(config.refs);
   const imageRef = layerRefs.get(IMAGE_REF);
   const bootImageRef = layerRefs.get(BOOT_IMAGE_REF);

@@ -34,6 +34,13 @@ export class ImportStats {
     }
   }
 
+  /** Adds another import's counts to these. */
+  add(other: ImportStats): void {
+    for (const [key, value] of Object.entries(other)) {
+      if (typeof value === 'number') (this as unknown as Record<string, number>)[key] = ((this as unknown as Record<string, number>)[key] ?? 0) + value;
+    }
+  }
+
   toJSON(): Record<string, number> {
     return Object.fromEntries(Object.entries(this).filter((e): e is [string, number] => typeof e[1] === 'number'));
   }

@@ -52,6 +52,14 @@ impl wit::GuestSplitter for WitSplitter {
     fn finish(&self) -> Result<(), String> {
         self.inner.borrow_mut().finish().map_err(|e| e.to_string())
     }
+
+    fn content_remaining(&self) -> u64 {
+        self.inner.borrow().content_remaining()
+    }
+
+    fn skip_content(&self, len: u64) -> Result<(), String> {
+        self.inner.borrow_mut().skip_content(len).map_err(|e| e.to_string())
+    }
 }
 
 impl wit::Guest for Core {

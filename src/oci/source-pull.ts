@@ -15,7 +15,9 @@ import { CONFIG_TYPES, hostPlatform, LAYER_TYPES, openSource, VerifiedBlob, type
 import type { PullResult } from './cstor-pull.js';
 import { parseConfig, parseManifest } from './documents.js';
 import { finishImport } from './finish-import.js';
-import { layerContentId } from './identifiers.js';
+import { CONTENT_TYPES } from '../splitstream/index.js';
+import { configContentId, layerContentId, sha256Digest } from './identifiers.js';
+import { readSmallStream } from './images.js';
 import { importBlobLayer } from './blob-layer.js';
 import type { LayerRef } from './image-streams.js';
 import { throttle, type ProgressSink } from './progress.js';
@@ -56,6 +58,16 @@ async function readConfig(source: ImageSource, descriptor: BlobDescriptor): Prom
     await blob.close();
   }
   return Buffer.concat(chunks);
+}
+
+/** The config: from its stream when the repository has it (a re-pull fetches no blob at all), else from the source. */
+async function configBytes(repo: Repository, source: ImageSource, descriptor: BlobDescriptor): Promise<Buffer> {
+  const contentId = configContentId(descriptor.digest);
+  if ((await repo.streams.has(contentId)) !== undefined) {
+    const stored = await readSmallStream(repo, contentId, CONTENT_TYPES.ociConfig);
+    if (sha256Digest(stored) === descriptor.digest) return stored;
+  }
+  return readConfig(source, descriptor);
 }
 
 /** Runs `jobs` with at most `limit` at once; the first failure stops the others. */
@@ -103,8 +115,8 @@ async function pullImage(repo: Repository, source: ImageSource, reference: strin
     }
   });
   const configDigest = manifest.config.digest;
-  const configBytes = await readConfig(source, manifest.config);
-  const config = parseConfig(configBytes, `${source.name}: config ${configDigest}`);
+  const configJson = await configBytes(repo, source, manifest.config);
+  const config = parseConfig(configJson, `${source.name}: config ${configDigest}`);
   if (config.diffIds.length !== manifest.layers.length) {
     throw new InputError(source.name, `the manifest lists ${manifest.layers.length} layers but the config has ${config.diffIds.length} diff_ids`);
   }
@@ -172,7 +184,7 @@ async function pullImage(repo: Repository, source: ImageSource, reference: strin
   const tag = options.tag ?? reference;
   const finished = await finishImport(
     repo,
-    { config: configBytes, configDigest, manifest: resolved.bytes, manifestDigest },
+    { config: configJson, configDigest, manifest: resolved.bytes, manifestDigest },
     layerRefs,
     {
       tag,

@@ -49,12 +49,18 @@ export class JsonlProgressWriter {
 
   #schedule(): void {
     if (this.#timer !== undefined || this.#waiting.size === 0) return;
-    const wait = Math.max(0, this.#lastWrite + MIN_INTERVAL_MS - performance.now());
+    const wait = this.#untilNextWrite();
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#writeNext();
       this.#schedule();
     }, wait);
+  }
+
+  /** Whole milliseconds (timers round down) until a write may happen. */
+  #untilNextWrite(): number {
+    const wait = this.#lastWrite + MIN_INTERVAL_MS - performance.now();
+    return wait > 0 ? Math.ceil(wait) + 1 : 0;
   }
 
   #writeNext(): void {
@@ -89,7 +95,7 @@ export class JsonlProgressWriter {
         clearTimeout(this.#timer);
         this.#timer = undefined;
       }
-      const wait = this.#lastWrite + MIN_INTERVAL_MS - performance.now();
+      const wait = this.#untilNextWrite();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       this.#writeNext();
     }

@@ -118,14 +118,14 @@ export class RegistryClient {
   async #ping(): Promise<URL> {
     if (this.#base) return this.#base;
     const schemes = this.options.tls.rejectUnauthorized ? ['https'] : ['https', 'http'];
-    let firstError: unknown;
+    const failures: { url: URL; error: unknown }[] = [];
     for (const scheme of schemes) {
       const base = new URL(`${scheme}://${this.ref.apiHost}/v2/`);
       let res: HttpResponse;
       try {
         res = await this.#withRetries(() => this.#http.request(base));
-      } catch (err) {
-        firstError ??= err;
+      } catch (error) {
+        failures.push({ url: base, error });
         continue;
       }
       await discardBody(res);
@@ -137,11 +137,15 @@ export class RegistryClient {
       this.#base = base;
       return base;
     }
-    let why = firstError instanceof Error ? firstError.message : String(firstError);
-    if (/wrong version number|EPROTO/.test(why)) why += ' (a plain-HTTP registry? --tls-verify=false allows that)';
-    throw firstError instanceof SystemError
-      ? new SystemError(firstError.errno, 'connect', `registry ${this.ref.registry}`, `cannot reach it: ${why.replace(/^registry \S+: /, '')}`)
-      : new InputError(`registry ${this.ref.registry}`, `cannot reach it: ${why}`);
+    // Each failure in Node's words (the cause), the last one's errno.
+    const words = failures.map(({ url, error }) => {
+      const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : error instanceof Error ? error.message : String(error);
+      return `${url.href}: ${cause}`;
+    });
+    let detail = words.join('; ');
+    if (/wrong version number|EPROTO/.test(detail)) detail += ' (a plain-HTTP registry? --tls-verify=false allows that)';
+    const last = failures.at(-1)?.error;
+    throw new SystemError(last instanceof SystemError ? last.errno : 'EIO', 'connect', `registry ${this.ref.registry}`, detail);
   }
 
   async #authorization(refresh: boolean): Promise<string | undefined> {
@@ -290,6 +294,10 @@ export class RegistryClient {
         const input = `${this.label}: blob ${digest}`;
         if (err instanceof TruncatedBlob) throw new IntegrityError(input, `ended after ${state.offset} of its ${size} bytes (${attempt} attempts)`);
         if (err instanceof RetryableStatus) throw new InputError(input, `${err.message} (${attempt} attempts)`);
+        if (err instanceof SystemError && TRANSIENT.has(err.errno)) {
+          const cause = err.cause instanceof Error ? err.cause.message : err.message;
+          throw new SystemError(err.errno, err.syscall, input, `broke off after ${state.offset} of its ${size} bytes (${attempt} attempts): ${cause}`);
+        }
         throw err;
       }
     }

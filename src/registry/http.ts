@@ -62,7 +62,10 @@ export function networkError(label: string, url: URL, err: unknown): SystemError
   if (err instanceof SystemError) return err;
   const e = err as NodeJS.ErrnoException;
   const code = typeof e.code === 'string' ? e.code : 'EIO';
-  return new SystemError(code, url.protocol === 'https:' ? 'https' : 'http', label, `${url.host}: ${e.message ?? String(err)}`);
+  const error = new SystemError(code, url.protocol === 'https:' ? 'https' : 'http', label, `${url.host}: ${e.message ?? String(err)}`);
+  // Node's own words, for messages that quote them.
+  Object.defineProperty(error, 'cause', { value: err instanceof Error ? err : new Error(String(err)) });
+  return error;
 }
 
 /** The whole body, refusing more than `limit` bytes. */

@@ -19,6 +19,8 @@ export class VerifiedBlob implements AsyncIterable<Uint8Array> {
   #size = 0;
   #ended = false;
   #closed = false;
+  /** The source itself failed (a lost connection): not the blob's fault. */
+  #sourceFailed = false;
   #failure: IntegrityError | undefined;
 
   constructor(
@@ -52,7 +54,14 @@ export class VerifiedBlob implements AsyncIterable<Uint8Array> {
   async #next(): Promise<Uint8Array | undefined> {
     if (this.#failure) throw this.#failure;
     if (this.#ended) return undefined;
-    const next = await this.#inner.next();
+    let next: IteratorResult<Uint8Array>;
+    try {
+      next = await this.#inner.next();
+    } catch (err) {
+      this.#sourceFailed = true;
+      this.#ended = true;
+      throw err;
+    }
     if (next.done) {
       this.#ended = true;
       this.#check();
@@ -88,6 +97,10 @@ export class VerifiedBlob implements AsyncIterable<Uint8Array> {
    * what is left of it to know), else undefined. Always releases the source.
    */
   async settle(): Promise<IntegrityError | undefined> {
+    if (this.#sourceFailed) {
+      await this.close();
+      return undefined;
+    }
     try {
       while ((await this.#next()) !== undefined) {
         // Only the digest is wanted now.

@@ -264,7 +264,7 @@ export async function withRegistry<T>(options: RegistryOptions, body: (registry:
 export interface BlobProxyOptions {
   /** Blobs (digests) to flip one byte of, in the middle. */
   readonly corrupt?: readonly string[];
-  /** Blobs to cut off after half their bytes (the connection is then closed). */
+  /** Blobs to cut off after half the bytes of every response (the connection is then closed). */
   readonly truncate?: readonly string[];
 }
 
@@ -287,7 +287,8 @@ export async function startBlobProxy(upstream: string, options: BlobProxyOptions
     const headers = { ...req.headers, host: upstream };
     const up = request({ host: upHost, port: Number(upPort), method: req.method, path, headers }, (upRes: IncomingMessage) => {
       const status = upRes.statusCode ?? 502;
-      if (!mode || status !== 200) {
+      // A resumed request (206) is cut short too: the blob never arrives whole.
+      if (!mode || (status !== 200 && status !== 206)) {
         res.writeHead(status, upRes.headers);
         upRes.pipe(res);
         return;
@@ -300,11 +301,13 @@ export async function startBlobProxy(upstream: string, options: BlobProxyOptions
         const middle = Math.floor(length / 2);
         if (mode === 'corrupt' && seen <= middle && middle < seen + piece.length) piece[middle - seen] = (piece[middle - seen] ?? 0) ^ 0x01;
         if (mode === 'truncate' && seen + piece.length > middle) {
-          res.write(piece.subarray(0, middle - seen));
+          const rest = piece.subarray(0, middle - seen);
+          seen = length;
           upRes.destroy();
-          res.destroy();
+          res.write(rest, () => res.destroy());
           return;
         }
+        if (seen >= length) return;
         seen += piece.length;
         res.write(piece);
       });

@@ -4,5 +4,5 @@ export { enableVerity, measureVerity, VerityNotEnabledError, VerityUnsupportedEr
 export { copyFileRange, ficlone, fsyncFd, linkFile, linkTmpfile, openTmpfile, renameNoReplace, reopenReadOnly, syncfs } from './files.js';
 export { statx, type Statx } from './stat.js';
 export { flock, LockBusyError, type FlockMode } from './lock.js';
-export { storeObject, type StoreMethodName, type StoreObjectRequest, type StoreObjectResult, type StoreOutcome } from './store.js';
+export { storeObject, writeObject, type StoreMethodName, type StoreObjectRequest, type StoreObjectResult, type StoreOutcome, type WriteObjectRequest } from './store.js';
 export { fsConfigCreate, fsConfigFlag, fsConfigString, fsMount, fsOpen, loopAttach, moveMount, unmount, type LoopDevice } from './mount.js';

@@ -37,6 +37,7 @@ export {
 } from './repository/index.js';
 export { fsck, type FsckReport, type FsckProgress } from './repository/fsck.js';
 export {
+  pullFromSource, type SourcePullOptions,
   pullFromContainersStorage, importTarLayer, listImages, openImage as openOciImage, tagImage, untagImage, ImportStats, CSTOR_PREFIX,
   type PullOptions, type PullResult, type TarLayerResult, type ImageListing, type OciImage, type ProgressEvent, type ProgressSink,
 } from './oci/index.js';
@@ -45,3 +46,12 @@ export {
   IMAGE_REF, BOOT_IMAGE_REF,
   type EnsureImageOptions, type EnsuredImage, type ImageTreeOptions, type ImageStreams, type LayerInfo,
 } from './oci/index.js';
+export {
+  openSource, isSourceReference, hostPlatform, parsePlatform, formatPlatform,
+  type ImageSource, type BlobDescriptor, type ResolvedManifest, type Platform, type RegistrySourceOptions,
+} from './source/index.js';
+export { findCredentials, parseCreds, type Credentials, type RetryPolicy, type TlsSettings } from './registry/index.js';
+export {
+  JsonlProgressWriter, PROTOCOL_VERSION,
+  type TaskEvent, type TaskSink, type ProtocolEvent, type ProgressBytesEvent, type ProgressStepsEvent, type SubTaskBytes, type SubTaskStep,
+} from './progress/index.js';

@@ -1,5 +1,6 @@
 /** OCI images in a composefs repository: import, tags, inspection. */
 export { pullFromContainersStorage, CSTOR_PREFIX, type PullOptions, type PullResult } from './cstor-pull.js';
+export { pullFromSource, DEFAULT_CONCURRENCY, type SourcePullOptions } from './source-pull.js';
 export { importTarLayer, type TarLayerResult } from './tar-layer.js';
 export { listImages, openImage, resolveImageName, tagImage, untagImage, readSmallStream, type ImageListing, type OciImage } from './images.js';
 export { ImportStats } from './stats.js';

@@ -16,7 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cfskit } from '../support/cli.js';
+import { createHash } from 'node:crypto';
+import { cfskit, run } from '../support/cli.js';
 import { gated } from '../support/prereq.js';
 import { checkPulledImage } from '../support/pulled-image.js';
 import { cfskitWithProgressFd, finalEvents, progressProblems } from '../support/progress-protocol.js';
@@ -59,6 +60,8 @@ interface PullJson {
   tag: string;
   stats: Record<string, number>;
 }
+
+const sha256 = (b: Uint8Array): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 let repoCount = 0;
 async function freshRepo(work: string): Promise<string> {
@@ -313,5 +316,36 @@ it('the tag names the manifest; the streams are the containers-storage ones (che
   const link = await readlink(join(repo, 'streams/refs/oci/my-base'));
   assert.is(link, `../../oci-manifest-${result.manifest}`);
 });
+
+// Opt-in: with $CFSCTL naming composefs-rs's cfsctl, its pulls of the same
+// images (through skopeo's image proxy) give the same layer streams.
+const cfsctl = process.env.CFSCTL;
+if (cfsctl) {
+  it('cfsctl oci pull docker:// of gzip, zstd and zstd:chunked images writes the same layer streams', async (ctx) => {
+    const { registry, fixtures, work } = need(ctx);
+    // skopeo 1.9 reads no $CONTAINERS_REGISTRIES_CONF: a wrapper hands it the insecure entry.
+    const conf = join(work, 'registries.conf');
+    const bin = join(work, 'bin');
+    const { chmod, mkdir, writeFile } = await import('node:fs/promises');
+    await writeFile(conf, `[[registry]]\nlocation = "${registry.host}"\ninsecure = true\n`);
+    await mkdir(bin, { recursive: true });
+    await writeFile(join(bin, 'skopeo'), `#!/bin/sh\nexec /usr/bin/skopeo --registries-conf ${conf} "$@"\n`);
+    await chmod(join(bin, 'skopeo'), 0o755);
+    for (const image of ['gzip', 'zstd', 'chunked'] as const) {
+      const theirs = join(work, `cfsctl-${image}`);
+      const env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` };
+      for (const args of [['init', '--insecure'], ['oci', 'pull', registry.ref(SOURCE_IMAGES[image])]]) {
+        const r = await run(cfsctl, ['--repo', theirs, ...args], { env });
+        assert.is(r.status, 0, r.stderr);
+      }
+      const ours = await freshRepo(work);
+      await pull(ours, registry, SOURCE_IMAGES[image]);
+      for (const tar of fixtures.layers[image]) {
+        const name = `streams/oci-layer-${sha256(tar)}`;
+        assert.is(await readlink(join(ours, name)), await readlink(join(theirs, name)), `${image}: ${name}`);
+      }
+    }
+  });
+}
 
 test.run();

@@ -5,9 +5,11 @@
  * `oci:` copied from the registry by skopeo, `oci-archive:` and
  * `docker-archive:` written by `podman save` — gives the same layer
  * stream and config stream IDs, and the same manifest stream ID wherever
- * the manifest bytes are the same. The containers-storage path is the one
+ * the manifest bytes are the same (and a docker-archive's made-up manifest
+ * is the one skopeo makes). The containers-storage path is the one
  * checked against cfsctl's goldens, so the others are too.
  */
+import { createHash } from 'node:crypto';
 import { mkdtemp, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -126,6 +128,10 @@ it('every fixture image: the same layer and config streams through all five tran
     }
     // skopeo keeps the registry's manifest bytes in the layout.
     assert.is(pulled.get('oci')?.result.manifestDigest, pulled.get('docker')?.result.manifestDigest, `${name}: docker:// and oci: manifests`);
+    // A docker-archive's manifest is made up; cfskit makes the bytes skopeo (and so cfsctl) makes.
+    const made = await run('skopeo', ['inspect', '--raw', refs['docker-archive']]);
+    assert.is(made.status, 0, made.stderr);
+    assert.is(pulled.get('docker-archive')?.result.manifestDigest, `sha256:${createHash('sha256').update(made.stdoutBytes).digest('hex')}`, `${name}: docker-archive manifest`);
     assert.ok(image.layers.length > 0);
   }
   assert.ok(sharedManifests >= 2 * sources.size, 'manifest streams were compared');

@@ -103,8 +103,11 @@ export async function pushSourceFixtures(registry: TestRegistry, work: string): 
 }
 
 /** The manifest the registry serves for `name` (a tag), and its layers' media types. */
-export async function registryManifest(registry: TestRegistry, name: string): Promise<{ mediaType: string; layers: { mediaType: string; digest: string; size: number }[] }> {
+export async function registryManifest(
+  registry: TestRegistry,
+  name: string,
+): Promise<{ mediaType: string; config: { digest: string }; layers: { mediaType: string; digest: string; size: number }[] }> {
   const r = await run('skopeo', ['inspect', '--raw', ...registry.skopeoArgs('src').map((a) => a.replace('--src-', '--')), registry.ref(name)]);
   if (r.status !== 0) throw new Error(`skopeo inspect ${name}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as { mediaType: string; layers: { mediaType: string; digest: string; size: number }[] };
+  return JSON.parse(r.stdout) as { mediaType: string; config: { digest: string }; layers: { mediaType: string; digest: string; size: number }[] };
 }

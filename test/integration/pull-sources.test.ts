@@ -317,9 +317,11 @@ it('the tag names the manifest; the streams are the containers-storage ones (che
 
 // Opt-in: with $CFSCTL naming composefs-rs's cfsctl, its pulls of the same
 // images (through skopeo's image proxy) give the same layer streams.
+// zstd:chunked is left out: cfsctl 0.9.0 stops at the first zstd frame
+// ("unexpected EOF reading tar entry"), see docs/pull-sources.md.
 const cfsctl = process.env.CFSCTL;
 if (cfsctl) {
-  it('cfsctl oci pull docker:// of gzip, zstd and zstd:chunked images writes the same layer streams', async (ctx) => {
+  it('cfsctl oci pull docker:// of gzip and zstd images writes the same layer streams', async (ctx) => {
     const { registry, fixtures, work } = need(ctx);
     // skopeo 1.9 reads no $CONTAINERS_REGISTRIES_CONF: a wrapper hands it the insecure entry.
     const conf = join(work, 'registries.conf');
@@ -328,7 +330,7 @@ if (cfsctl) {
     await mkdir(bin, { recursive: true });
     await writeFile(join(bin, 'skopeo'), `#!/bin/sh\nexec /usr/bin/skopeo --registries-conf ${conf} "$@"\n`);
     await chmod(join(bin, 'skopeo'), 0o755);
-    for (const image of ['gzip', 'zstd', 'chunked'] as const) {
+    for (const image of ['gzip', 'zstd'] as const) {
       const theirs = join(work, `cfsctl-${image}`);
       const env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` };
       for (const args of [['init', '--insecure'], ['oci', 'pull', registry.ref(SOURCE_IMAGES[image])]]) {

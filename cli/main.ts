@@ -41,6 +41,9 @@ const main: CommandDef = {
     mount: () => import('./commands/mount.js').then((m) => m.default),
     unmount: () => import('./commands/unmount.js').then((m) => m.default),
     cstor: () => import('./commands/cstor.js').then((m) => m.default),
+    gc: () => import('./commands/gc.js').then((m) => m.default),
+    transaction: () => import('./commands/transaction.js').then((m) => m.default),
+    sysroot: () => import('./commands/sysroot.js').then((m) => m.default),
   },
 };
 

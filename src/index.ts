@@ -55,3 +55,8 @@ export {
   JsonlProgressWriter, PROTOCOL_VERSION,
   type TaskEvent, type TaskSink, type ProtocolEvent, type ProgressBytesEvent, type ProgressStepsEvent, type SubTaskBytes, type SubTaskStep,
 } from './progress/index.js';
+export { gc, TRANSACTION_ENV, type GcOptions, type GcProgress, type GcResult, type MountedImage as GcMountedImage, type MissingObject } from './gc/index.js';
+export {
+  sysrootStatus, sysrootGc, SysrootLayout, bootcTag, describePodmanConfig, writeDropin,
+  type SysrootStatus, type DeploymentStatus, type SysrootGcOptions, type SysrootGcResult,
+} from './sysroot/index.js';

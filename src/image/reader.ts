@@ -82,9 +82,18 @@ export class ComposefsImageFile {
     return Buffer.from(withInput(this.name, () => this.reader.readlink(bytesOf(path))));
   }
 
+  /**
+   * A regular file's bytes when the image holds them (small files);
+   * undefined when they are a repository object (`stat().objectId`).
+   */
+  inlineContent(path: ImagePath): Buffer | undefined {
+    const data = withInput(this.name, () => this.reader.inlineContent(bytesOf(path)));
+    return data === undefined ? undefined : Buffer.from(data);
+  }
+
   /** Hex digests of every object the image references, sorted. */
   objects(): string[] {
-    return this.reader.objects().map((o) => Buffer.from(o).toString('hex'));
+    return unpackIds(this.reader.objectsPacked(), this.hashAlg === 'sha256' ? 32 : 64);
   }
 
   dumpfile(): Buffer {
@@ -100,6 +109,23 @@ export class ComposefsImageFile {
   close(): void {
     this.reader[Symbol.dispose]();
   }
+}
+
+/** Hex digests packed one after another (`size` bytes each). */
+function unpackIds(packed: Uint8Array, size: number): string[] {
+  const bytes = Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength);
+  const ids: string[] = [];
+  for (let at = 0; at < bytes.length; at += size) ids.push(bytes.toString('hex', at, at + size));
+  return ids;
+}
+
+/**
+ * The objects an image references, sorted, without building its tree (the
+ * cheap way for garbage collection); `name` names the image in errors.
+ */
+export function imageObjectIds(bytes: Uint8Array, options: { hashAlg: HashAlg; name: string }): string[] {
+  const packed = withInput(options.name, () => composefs.imageObjects(bytes, options.hashAlg));
+  return unpackIds(packed, options.hashAlg === 'sha256' ? 32 : 64);
 }
 
 /** Opens image bytes; `hashAlg` undefined takes it from the image. */

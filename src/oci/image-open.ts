@@ -18,6 +18,18 @@ import { boundedDocumentSink, resolveImageName } from './images.js';
 export const IMAGE_REF = 'composefs.image';
 /** The same for the bootable variant (BOOT_IMAGE_REF_KEY). */
 export const BOOT_IMAGE_REF = 'composefs.image.boot';
+/**
+ * Every named ref that holds a composefs image starts with this: the two
+ * above, their `.v1` (EROFS format) variants and `.xattrs=<mode>` suffixes
+ * (composefs-oci's `lib.rs`). Code that must keep or find every image of
+ * a config (garbage collection) matches the prefix, not a list.
+ */
+export const IMAGE_REF_PREFIX = 'composefs.image';
+
+export function isImageRefName(name: string): boolean {
+  return name.startsWith(IMAGE_REF_PREFIX);
+}
+
 /** The only config media type composefs-rs treats as a container image. */
 export const OCI_CONFIG_MEDIA_TYPE = 'application/vnd.oci.image.config.v1+json';
 /**

@@ -8,6 +8,6 @@ export type { ProgressEvent, ProgressSink } from './progress.js';
 export { checkDigest, configContentId, layerContentId, manifestContentId, sha256Digest, tagRef } from './identifiers.js';
 export { parseConfig, parseManifest, type ImageConfig, type ImageManifest } from './documents.js';
 export { layerEntries, layerInfo, writeLayerDumpfile, splitstreamLayerEntries, type LayerEntry, type LayerInfo } from './layer-entries.js';
-export { openImageStreams, IMAGE_REF, BOOT_IMAGE_REF, type ImageStreams } from './image-open.js';
+export { openImageStreams, IMAGE_REF, BOOT_IMAGE_REF, IMAGE_REF_PREFIX, isImageRefName, type ImageStreams } from './image-open.js';
 export { buildImageTree, computeOciImageId, createOciImage, writeOciDumpfile, transformForBoot, type ImageTreeOptions } from './image-tree.js';
 export { ensureImage, rewriteImageStreams, orderedLayerRefs, type EnsureImageOptions, type EnsuredImage } from './ensure-image.js';

@@ -8,6 +8,7 @@ import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openImage } from '../image/reader.js';
 import { openObjectFile, resolveLink } from './links.js';
+import { entriesBelow } from './symlinks.js';
 import { META_FILE, parseMeta } from './meta.js';
 import { isObjectId, objectRelPath, toObjectId, type ObjectId } from './object-id.js';
 import type { Repository } from './repository.js';
@@ -243,18 +244,8 @@ async function checkImage(repo: Repository, id: ObjectId, rel: string, present: 
 }
 
 async function checkRefs(repo: Repository, dir: string, add: Add): Promise<void> {
-  const base = join(repo.path, dir);
-  let entries;
-  try {
-    entries = await readdir(base, { recursive: true, withFileTypes: true });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw err;
-  }
-  for (const entry of entries) {
-    const rel = join(dir, join(entry.parentPath, entry.name).slice(base.length + 1));
-    if (entry.isDirectory()) continue;
-    if (!entry.isSymbolicLink()) {
+  for (const { rel, symlink } of await entriesBelow(repo.path, dir)) {
+    if (!symlink) {
       add('unexpected-file-type', rel, 'not a symlink');
       continue;
     }

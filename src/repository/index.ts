@@ -9,3 +9,5 @@ export { repositoryPath, SYSTEM_REPOSITORY, userRepository, type LocationOptions
 export { ALGORITHMS, type Algorithm } from './meta.js';
 export { decodeTag, encodeTag, checkRefName, checkContentId } from './names.js';
 export { isObjectId, objectRelPath, toObjectId, type ObjectId } from './object-id.js';
+export { resolveLink, openObjectFile, type Resolved } from './links.js';
+export { checkParents, readRepoLink, entriesBelow } from './symlinks.js';

@@ -4,17 +4,16 @@
  * (`streams/refs/<name>`, GC roots), and opening or reassembling a stream
  * by content id, by `refs/…` name or by its verified digest.
  */
-import { readdir, unlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { unlink, type FileHandle } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
-import { NotFoundError, systemError } from '../errors.js';
+import { NotFoundError } from '../errors.js';
 import type { HashAlg } from '../fsverity/params.js';
 import { openSplitstream, reassemble, SplitstreamWriter, type SplitstreamReader } from '../splitstream/index.js';
 import { resolveLink, openObjectFile } from './links.js';
 import { checkContentId, checkRefName } from './names.js';
 import { isObjectId, objectRelPath, toObjectId, type ObjectId } from './object-id.js';
 import { expectVerified, type ObjectStore } from './objects.js';
-import { replaceSymlink, removeRefLink } from './symlinks.js';
+import { entriesBelow, replaceSymlink, removeRefLink } from './symlinks.js';
 
 export interface StreamRef {
   /** The ref's name below streams/refs/. */
@@ -92,19 +91,13 @@ export class StreamStore {
 
   /** Refs below streams/refs/<prefix>, each resolved to its stream. */
   async listRefs(prefix = ''): Promise<StreamRef[]> {
-    const base = join(this.root, 'streams/refs', prefix);
     const refs: StreamRef[] = [];
-    let entries;
-    try {
-      entries = await readdir(base, { recursive: true, withFileTypes: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return refs;
-      throw systemError(err, base, 'readdir');
-    }
-    for (const entry of entries) {
-      if (!entry.isSymbolicLink()) continue;
-      const rel = join(entry.parentPath ?? entry.path, entry.name).slice(join(this.root, 'streams/refs').length + 1);
-      const resolved = await resolveLink(this.root, `streams/refs/${rel}`, this.hashAlg);
+    // A prefix climbing out would list another tree; refs never hold "..".
+    const base = prefix === '' ? 'streams/refs' : `streams/refs/${checkRefName(prefix.replace(/\/+$/, ''))}`;
+    for (const entry of await entriesBelow(this.root, base)) {
+      if (!entry.symlink) continue;
+      const rel = entry.rel.slice('streams/refs/'.length);
+      const resolved = await resolveLink(this.root, entry.rel, this.hashAlg);
       const streamLink = resolved.chain[1] ?? '';
       refs.push({ name: rel, contentId: streamLink.replace(/^streams\//, ''), id: resolved.id });
     }

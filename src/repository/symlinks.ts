@@ -4,7 +4,7 @@
  * and reading that refuses any link that would lead out of the repository.
  */
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readlink, rename, symlink, unlink } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readlink, rename, symlink, unlink } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import { InputError, NotFoundError, systemError } from '../errors.js';
 
@@ -103,4 +103,32 @@ export async function removeRefLink(root: string, refsDir: string, ref: string, 
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`refs/${ref}`, `no such ${what}`);
     throw systemError(err, path, 'unlink');
   }
+}
+
+/**
+ * Every entry below the repository directory `rel` that is not a
+ * directory (symlinks, and anything else for fsck to report), depth first,
+ * repository-relative. A symlinked directory is listed, never entered:
+ * `readdir({ recursive })` follows it, so a ref to / would walk the whole
+ * file system. An absent `rel` has nothing below it.
+ */
+export async function entriesBelow(root: string, rel: string): Promise<{ rel: string; symlink: boolean }[]> {
+  const out: { rel: string; symlink: boolean }[] = [];
+  const walk = async (dirRel: string): Promise<void> => {
+    const dir = join(root, dirRel);
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if (isErrno(err, 'ENOENT') && dirRel === rel) return;
+      throw systemError(err, dir, 'readdir');
+    }
+    for (const entry of entries) {
+      const child = `${dirRel}/${entry.name}`;
+      if (entry.isDirectory()) await walk(child);
+      else out.push({ rel: child, symlink: entry.isSymbolicLink() });
+    }
+  };
+  await walk(rel);
+  return out;
 }

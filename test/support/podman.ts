@@ -86,9 +86,10 @@ async function processesUsing(dir: string): Promise<number[]> {
   return pids;
 }
 
-export async function createPodmanStore(): Promise<PodmanStore> {
+/** `root` puts the store somewhere of the caller's (a sysroot's composefs/bootc/storage); the rest stays in the temporary directory. */
+export async function createPodmanStore(options: { root?: string } = {}): Promise<PodmanStore> {
   const dir = await mkdtemp(join(tmpdir(), 'cfskit-podman-'));
-  const root = join(dir, 'root');
+  const root = options.root ?? join(dir, 'root');
   const runroot = join(dir, 'run');
   const conf = join(dir, 'storage.conf');
   await writeFile(conf, `[storage]\ndriver = "overlay"\ngraphroot = "${root}"\nrunroot = "${runroot}"\n`);
@@ -131,17 +132,18 @@ export async function createPodmanStore(): Promise<PodmanStore> {
     } catch {
       // The store may be half made; what follows cleans up regardless.
     }
-    for (const pid of await processesUsing(dir)) {
+    for (const pid of [...(await processesUsing(dir)), ...(options.root === undefined ? [] : await processesUsing(root))]) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
         // Already gone.
       }
     }
-    for (const point of await mountsUnder(dir)) {
-      spawnSync('umount', ['--lazy', point], { stdio: 'ignore' });
+    for (const place of options.root === undefined ? [dir] : [root, dir]) {
+      for (const point of await mountsUnder(place)) spawnSync('umount', ['--lazy', point], { stdio: 'ignore' });
     }
     await rm(dir, { recursive: true, force: true });
+    if (options.root !== undefined) await rm(root, { recursive: true, force: true });
   };
 
   return {

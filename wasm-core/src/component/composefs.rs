@@ -136,6 +136,20 @@ pub struct WitImageReader {
 }
 
 impl WitImageReader {
+    /// Every object the image references, sorted, once each.
+    fn sorted_objects(&self) -> Vec<&ObjectId> {
+        let tree = &self.image.tree;
+        let mut ids: Vec<&ObjectId> = Vec::new();
+        tree.walk(|_, node| {
+            if let Node::Leaf(l) = node {
+                ids.extend(tree.leaf(l).content.object());
+            }
+        });
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
     fn node(&self, path: &[u8]) -> Result<Node, String> {
         let shown = String::from_utf8_lossy(path);
         match self.image.tree.lookup(path) {
@@ -209,17 +223,24 @@ impl wit::GuestImageReader for WitImageReader {
         }
     }
 
+    fn inline_content(&self, path: Vec<u8>) -> Result<Option<Vec<u8>>, String> {
+        let not_regular = || format!("{}: not a regular file", String::from_utf8_lossy(&path));
+        match self.node(&path)? {
+            Node::Leaf(l) => match &self.image.tree.leaf(l).content {
+                LeafContent::Regular(RegularFile::Inline(data)) => Ok(Some(data.to_vec())),
+                LeafContent::Regular(RegularFile::External { .. }) => Ok(None),
+                _ => Err(not_regular()),
+            },
+            Node::Dir(_) => Err(not_regular()),
+        }
+    }
+
     fn objects(&self) -> Vec<Vec<u8>> {
-        let tree = &self.image.tree;
-        let mut ids: Vec<&ObjectId> = Vec::new();
-        tree.walk(|_, node| {
-            if let Node::Leaf(l) = node {
-                ids.extend(tree.leaf(l).content.object());
-            }
-        });
-        ids.sort();
-        ids.dedup();
-        ids.into_iter().map(|id| id.as_bytes().to_vec()).collect()
+        self.sorted_objects().into_iter().map(|id| id.as_bytes().to_vec()).collect()
+    }
+
+    fn objects_packed(&self) -> Vec<u8> {
+        self.sorted_objects().into_iter().flat_map(|id| id.as_bytes().iter().copied()).collect()
     }
 
     fn dumpfile(&self) -> wit::Blob {
@@ -239,4 +260,9 @@ impl wit::Guest for Core {
     type Blob = WitBlob;
     type Tree = WitTree;
     type ImageReader = WitImageReader;
+
+    fn image_objects(image: Vec<u8>, algorithm: Option<wit::HashAlgorithm>) -> Result<Vec<u8>, String> {
+        let ids = crate::erofs::image_objects(&image, algorithm.map(Into::into))?;
+        Ok(ids.iter().flat_map(|id| id.as_bytes().iter().copied()).collect())
+    }
 }

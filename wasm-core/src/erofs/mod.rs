@@ -10,6 +10,7 @@
 
 mod format;
 mod image;
+mod objects;
 mod plan;
 mod reader;
 mod writer;
@@ -17,6 +18,7 @@ mod xattr;
 mod xxh32;
 
 pub use image::MAX_IMAGE_SIZE;
+pub use objects::image_objects;
 pub use reader::{read_image, ImageTree, MAX_DEPTH};
 pub use writer::{image_id, write, WriteError};
 

@@ -171,9 +171,9 @@ function flushWrites(key: string): void {
 }
 
 /**
- * Stores one object whose content is in memory (the addon copies it, so
- * the caller may reuse the buffer once this returns). Calls made in the
- * same turn of the event loop share a batch.
+ * Stores one object whose content is in memory. The addon reads `content`
+ * in place: it must not change until this settles. Calls made in the same
+ * turn of the event loop share a batch.
  */
 export function writeObject(content: Buffer, objectsDir: PathArg, req: WriteObjectRequest): Promise<StoreObjectResult> {
   const key = [describe(objectsDir), req.verityAlgorithm, req.verityBlockSize].join('|');

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -372,7 +373,9 @@ Napi::Value StoreObjects(const Napi::CallbackInfo& info) {
 // linked under the name given or measured. One call per batch, as above:
 // for small contents the crossing costs more than the writing.
 struct WriteEntry {
-  std::vector<uint8_t> content;
+  // The caller's Buffer, kept alive by a reference until the call settles.
+  const uint8_t* data = nullptr;
+  size_t size = 0;
   std::string name;
   StoreResult result;
   SysError error;
@@ -386,7 +389,7 @@ struct WriteBatch {
 };
 
 void WriteOne(const WriteBatch& batch, int dirfd, WriteEntry& e) {
-  const int64_t size = static_cast<int64_t>(e.content.size());
+  const int64_t size = static_cast<int64_t>(e.size);
   struct stat existing;
   auto present = [&](const std::string& name) {
     return fstatat(dirfd, name.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(existing.st_mode) && existing.st_size == size;
@@ -395,7 +398,7 @@ void WriteOne(const WriteBatch& batch, int dirfd, WriteEntry& e) {
   Fd tmp(openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644));
   if (tmp.fd < 0) return (void)e.error.fail(errno, "open(O_TMPFILE)");
   for (int64_t done = 0; done < size;) {
-    ssize_t n = pwrite(tmp.fd, e.content.data() + done, static_cast<size_t>(size - done), done);
+    ssize_t n = pwrite(tmp.fd, e.data + done, static_cast<size_t>(size - done), done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return (void)e.error.fail(n < 0 ? errno : EIO, "pwrite");
     done += n;
@@ -452,6 +455,10 @@ Napi::Value WriteObjects(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   batch.entries.resize(n);
+  // Released on the main thread with the task; the contents are read in
+  // place on the pool thread meanwhile (the caller does not change them).
+  auto held = std::make_shared<std::vector<Napi::Reference<Napi::Buffer<uint8_t>>>>();
+  held->reserve(n);
   for (uint32_t k = 0; k < n; k++) {
     Napi::Value content = contents.Get(k);
     Napi::Value name = names.Get(k);
@@ -460,8 +467,9 @@ Napi::Value WriteObjects(const Napi::CallbackInfo& info) {
       return env.Undefined();
     }
     auto buffer = content.As<Napi::Buffer<uint8_t>>();
-    // Copied: the JavaScript side may reuse its buffer once this returns.
-    batch.entries[k].content.assign(buffer.Data(), buffer.Data() + buffer.Length());
+    held->push_back(Napi::Persistent(buffer));
+    batch.entries[k].data = buffer.Data();
+    batch.entries[k].size = buffer.Length();
     batch.entries[k].name = name.As<Napi::String>().Utf8Value();
     if (!ArgName(env, batch.entries[k].name)) return env.Undefined();
   }
@@ -477,7 +485,7 @@ Napi::Value WriteObjects(const Napi::CallbackInfo& info) {
         }
         out = std::move(batch);
       },
-      [](Napi::Env env, WriteBatch& b) -> Napi::Value {
+      [held](Napi::Env env, WriteBatch& b) -> Napi::Value {
         auto list = Napi::Array::New(env, b.entries.size());
         for (uint32_t k = 0; k < b.entries.size(); k++) {
           const WriteEntry& e = b.entries[k];

@@ -128,7 +128,8 @@ export class ObjectStore {
   /**
    * Stores bytes already in memory. With the addon, objects written in the
    * same turn of the event loop go to it in one batch (one call instead of
-   * six for each small file of a layer).
+   * six for each small file of a layer). `data` is read in place: it must
+   * not change until this settles.
    */
   async ensureObject(data: Uint8Array): Promise<StoredObject> {
     const id = this.secure ? undefined : toObjectId(digestBytes(data, { hashAlg: this.hashAlg }));

@@ -59,6 +59,15 @@ const hostile: [string, unknown[], typeof TypeError | typeof RangeError, RegExp]
   ['flock', [3, 1, false], TypeError, /"shared", "exclusive" or "unlock"/],
   ['flock', [3, 'shared'], TypeError, /argument 2 must be a boolean/],
   ['flock', [-1, 'shared', false], RangeError, /argument 0/],
+  ['writeObjects', ['/tmp', 'x', [], 0, 4096], TypeError, /contents and names must be arrays/],
+  ['writeObjects', ['/tmp', [Buffer.from('a')], [], 0, 4096], RangeError, /contents and names must have the same length/],
+  ['writeObjects', ['/tmp', ['not a buffer'], ['ab/cd'], 0, 4096], TypeError, /entry 0: content must be a Buffer and name a string/],
+  ['writeObjects', ['/tmp', [Buffer.from('a')], [7], 0, 4096], TypeError, /entry 0: content must be a Buffer and name a string/],
+  ['writeObjects', ['/tmp', [Buffer.from('a')], ['../../etc/x'], 0, 4096], TypeError, /object name must be xx\/rest/],
+  ['writeObjects', ['/tmp', [Buffer.from('a')], ['ab/c/d'], 0, 4096], TypeError, /object name must be xx\/rest/],
+  ['writeObjects', ['/tmp', [Buffer.from('a')], ['ab/cd'], 3, 4096], RangeError, /argument 3 must be a whole number from 0 to 2/],
+  ['writeObjects', ['/tmp', [Buffer.from('a')], ['ab/cd'], 0, 100], RangeError, /argument 4 must be a whole number from 1024 to 65536/],
+  ['writeObjects', [`/tmp/${nul}`, [], [], 0, 4096], TypeError, /NUL/],
 ];
 
 test('hostile arguments: the addon throws TypeError or RangeError, and keeps working', async () => {

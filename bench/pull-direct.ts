@@ -7,7 +7,9 @@
  *   skopeo copy docker://… oci:DIR    (fetching and verifying only)
  *   cfsctl oci pull docker://…        (when $CFSCTL names it; through skopeo's
  *                                      image proxy, told the registry is insecure)
- * Prints times, ratios and peak memory.
+ * Prints times, ratios, CPU time (user + system: on a shared machine the
+ * fairer comparison) and peak memory. cfsctl's CPU time leaves out the
+ * skopeo process that fetches for it.
  *   node dist/bench/pull-direct.js [RUNS] [MIB]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -72,6 +74,8 @@ async function sha256File(path: string): Promise<{ digest: string; size: number 
 interface Row {
   readonly label: string;
   readonly seconds: number;
+  /** User plus system CPU time: what a shared machine's load does not inflate. */
+  readonly cpuSeconds: number;
   readonly rssMiB: number;
 }
 
@@ -82,11 +86,12 @@ async function timed(label: string, reset: () => Promise<void>, cmd: string, arg
     await reset();
     execFileSync('sync');
     const started = process.hrtime.bigint();
-    const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
+    const r = spawnSync('/usr/bin/time', ['-f', '%M %U %S', cmd, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (r.status !== 0) throw new Error(`${label} failed: ${r.stderr.toString().slice(-2000)}`);
-    const rssMiB = Number(r.stderr.toString().trim().split('\n').pop()) / 1024;
-    if (!best || seconds < best.seconds) best = { label, seconds, rssMiB };
+    const [kib, user, sys] = (r.stderr.toString().trim().split('\n').pop() ?? '').split(' ').map(Number);
+    const row = { label, seconds, cpuSeconds: (user ?? 0) + (sys ?? 0), rssMiB: (kib ?? 0) / 1024 };
+    if (!best || seconds < best.seconds) best = row;
   }
   if (!best) throw new Error('no runs');
   return best;
@@ -167,7 +172,7 @@ try {
   for (const r of rows) {
     console.log(
       `${r.label.padEnd(28)} ${r.seconds.toFixed(2).padStart(7)} s  ${(r.seconds / skopeo).toFixed(2).padStart(5)}× skopeo` +
-        `${ref3 ? `  ${(r.seconds / ref3).toFixed(2).padStart(5)}× cfsctl` : ''}  ${r.rssMiB.toFixed(0).padStart(5)} MiB peak`,
+        `${ref3 ? `  ${(r.seconds / ref3).toFixed(2).padStart(5)}× cfsctl` : ''}  ${r.cpuSeconds.toFixed(1).padStart(6)} s CPU  ${r.rssMiB.toFixed(0).padStart(5)} MiB peak`,
     );
   }
 } finally {

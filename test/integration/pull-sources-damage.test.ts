@@ -38,7 +38,7 @@ test.before(async (ctx) => {
   if (registryPrereqs({ auth: 'htpasswd' }).some((p) => p !== undefined)) return;
   ctx.work = await mkdtemp(join(tmpdir(), 'cfskit-pull-damage-'));
   ctx.registry = await startRegistry();
-  ctx.fixtures = await pushSourceFixtures(ctx.registry, ctx.work);
+  ctx.fixtures = await pushSourceFixtures(ctx.registry, ctx.work, ['base', 'multi']);
 });
 
 test.after(async (ctx) => {

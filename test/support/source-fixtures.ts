@@ -75,8 +75,9 @@ export async function writeIndexLayout(dir: string, images: readonly { layers: r
   await writeFile(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
 }
 
-/** Writes the layouts under `work` and pushes every image of SOURCE_IMAGES to `registry`. */
-export async function pushSourceFixtures(registry: TestRegistry, work: string): Promise<SourceFixtures> {
+/** Writes the layouts under `work` and pushes the images of SOURCE_IMAGES (`only` these, if given) to `registry`. */
+export async function pushSourceFixtures(registry: TestRegistry, work: string, only?: readonly SourceImage[]): Promise<SourceFixtures> {
+  const wanted = (image: SourceImage): boolean => only === undefined || only.includes(image);
   const layered = OCI_LAYERS.layers();
   const base = OCI_LAYERS.single();
   const derived = [...base, tarBytes([file('etc/derived', 'on top of the base\n')])];
@@ -89,16 +90,18 @@ export async function pushSourceFixtures(registry: TestRegistry, work: string): 
     { layers: platforms.amd64, architecture: 'amd64' },
     { layers: platforms.arm64, architecture: 'arm64' },
   ]);
-  await registry.push(`oci:${layouts.layers}`, SOURCE_IMAGES.gzip);
-  for (const [format, name] of [['zstd', SOURCE_IMAGES.zstd], ['zstd:chunked', SOURCE_IMAGES.chunked]] as const) {
+  if (wanted('gzip')) await registry.push(`oci:${layouts.layers}`, SOURCE_IMAGES.gzip);
+  for (const [format, image] of [['zstd', 'zstd'], ['zstd:chunked', 'chunked']] as const) {
+    if (!wanted(image)) continue;
+    const name = SOURCE_IMAGES[image];
     // Compressed into a layout first, then pushed byte for byte.
     const compressed = join(work, `layout-${format.replace(':', '-')}`);
     await skopeoCopy(['--dest-compress-format', format, `oci:${layouts.layers}`, `oci:${compressed}`]);
     await registry.push(`oci:${compressed}`, name, ['--preserve-digests']);
   }
-  await registry.push(`oci:${layouts.multi}`, SOURCE_IMAGES.multi, ['--all']);
-  await registry.push(`oci:${layouts.base}`, SOURCE_IMAGES.base);
-  await registry.push(`oci:${layouts.derived}`, SOURCE_IMAGES.derived);
+  if (wanted('multi')) await registry.push(`oci:${layouts.multi}`, SOURCE_IMAGES.multi, ['--all']);
+  if (wanted('base')) await registry.push(`oci:${layouts.base}`, SOURCE_IMAGES.base);
+  if (wanted('derived')) await registry.push(`oci:${layouts.derived}`, SOURCE_IMAGES.derived);
   return { layers: { gzip: layered, zstd: layered, chunked: layered, base, derived }, platforms, layouts };
 }
 

@@ -4,10 +4,10 @@
  * as JSON on stderr, bootc's protocol on --progress-fd), the repository
  * open for writing meanwhile.
  */
-import type { PullResult } from '../src/oci/cstor-pull.js';
-import { pullFromSource, type SourcePullOptions } from '../src/oci/source-pull.js';
+import { pullFromSource, type PullResult, type SourcePullOptions } from '../src/oci/index.js';
 import { JsonlProgressWriter, parseProgressFd, type TaskEvent } from '../src/progress/index.js';
 import { progressSink, type ProgressMode } from './import-progress.js';
+import type { LocationOptions } from '../src/repository/index.js';
 import { withRepository } from './repo.js';
 import { TaskDisplay } from './task-display.js';
 
@@ -18,14 +18,14 @@ export interface DirectPullRequest {
   readonly progressFd: string | undefined;
 }
 
-export async function runDirectPull(request: DirectPullRequest): Promise<PullResult> {
+export async function runDirectPull(location: LocationOptions, request: DirectPullRequest): Promise<PullResult> {
   const writer = request.progressFd !== undefined ? new JsonlProgressWriter(parseProgressFd(request.progressFd)) : undefined;
   const terminal = request.progress === 'bar' || (request.progress === 'auto' && process.stderr.isTTY) ? new TaskDisplay() : undefined;
   const stages = request.progress === 'json' ? progressSink('json') : undefined;
   const sinks = [writer?.sink, terminal?.sink].filter((s): s is (e: TaskEvent, required: boolean) => void => s !== undefined);
   let result: PullResult | undefined;
   try {
-    result = await withRepository({ write: true }, (repo) =>
+    result = await withRepository(location, { write: true }, (repo) =>
       pullFromSource(repo, request.reference, {
         ...request.options,
         ...(stages?.sink ? { progress: stages.sink } : {}),

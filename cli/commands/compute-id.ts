@@ -1,4 +1,4 @@
-import { computeImageId } from '../../src/image/compute.js';
+import { computeImageId } from '../../src/image/index.js';
 import { command } from '../command.js';
 import { HASH_ALG, PROPAGATE_USR_TO_ROOT, TREE_PATH } from '../tree-args.js';
 import { writeStdout } from '../write.js';

@@ -1,4 +1,4 @@
-import { createRepositoryImage } from '../../src/image/commit.js';
+import { createRepositoryImage } from '../../src/image/index.js';
 import type { StoreStrategy } from '../../src/repository/index.js';
 import { command } from '../command.js';
 import { PROPAGATE_USR_TO_ROOT, TREE_PATH } from '../tree-args.js';
@@ -28,7 +28,7 @@ export default command({
   async run({ args }) {
     const strategies: StoreStrategy[] = args.hardlink ? ['reflink', 'hardlink', 'copy'] : ['reflink', 'copy'];
     const progress = new ProgressLine();
-    const created = await withRepository({ write: true }, (repo) =>
+    const created = await withRepository(args, { write: true }, (repo) =>
       createRepositoryImage(repo, args.path, {
         name: args.name,
         propagateUsrToRoot: args.propagateUsrToRoot,

@@ -1,4 +1,4 @@
-import { fsck } from '../../src/repository/fsck.js';
+import { fsck } from '../../src/repository/index.js';
 import { command } from '../command.js';
 import { EXIT_FAILURE, printJson } from '../output.js';
 import { ProgressLine } from '../progress.js';
@@ -11,7 +11,7 @@ export default command({
   },
   async run({ args }) {
     const progress = new ProgressLine();
-    const report = await withRepository({}, (repo) => fsck(repo, (stage, done, total) => progress.update(`checking ${stage}`, done, total)));
+    const report = await withRepository(args, {}, (repo) => fsck(repo, (stage, done, total) => progress.update(`checking ${stage}`, done, total)));
     progress.done();
     if (args.json) {
       printJson(report);

@@ -10,7 +10,7 @@ export default command({
     insecure: { type: 'boolean', description: 'do not require fs-verity (for file systems without it)' },
   },
   async run({ args }) {
-    const path = args.path ?? selectedRepositoryPath();
+    const path = args.path ?? selectedRepositoryPath(args);
     const repo = await Repository.init(path, { algorithm: args.algorithm, insecure: args.insecure === true });
     try {
       process.stdout.write(`Initialized composefs repository at ${path}\n`);

@@ -10,7 +10,7 @@ export default command({
     bootable: { type: 'boolean', description: 'apply the boot transformation (empty /boot and /sysroot, SELinux labels from the image)' },
   },
   async run({ args }) {
-    const id = await withRepository({}, (repo) => computeOciImageId(repo, args.image, { bootable: args.bootable === true }));
+    const id = await withRepository(args, {}, (repo) => computeOciImageId(repo, args.image, { bootable: args.bootable === true }));
     await writeStdout(`${id.hex}\n`);
     return 0;
   },

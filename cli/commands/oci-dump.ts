@@ -10,7 +10,7 @@ export default command({
     bootable: { type: 'boolean', description: 'apply the boot transformation first' },
   },
   async run({ args }) {
-    await withRepository({}, (repo) => writeOciDumpfile(repo, args.image, writeStdout, { bootable: args.bootable === true }));
+    await withRepository(args, {}, (repo) => writeOciDumpfile(repo, args.image, writeStdout, { bootable: args.bootable === true }));
     return 0;
   },
 });

@@ -7,7 +7,7 @@ export default command({
   meta: { name: 'images', description: 'List the tagged OCI images in the repository' },
   args: { json: { type: 'boolean', description: 'print JSON' } },
   async run({ args }) {
-    const images = await withRepository({}, (repo) => listImages(repo));
+    const images = await withRepository(args, {}, (repo) => listImages(repo));
     if (args.json) {
       printJson(images);
       return 0;

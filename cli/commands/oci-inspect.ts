@@ -1,4 +1,4 @@
-import { UsageError } from '../../src/errors.js';
+import { UsageError } from '../../common/index.js';
 import { openImage } from '../../src/oci/index.js';
 import { command } from '../command.js';
 import { printJson } from '../output.js';
@@ -13,7 +13,7 @@ export default command({
   },
   async run({ args }) {
     if (args.manifest && args.config) throw new UsageError('choose one of --manifest and --config');
-    const image = await withRepository({}, (repo) => openImage(repo, args.image));
+    const image = await withRepository(args, {}, (repo) => openImage(repo, args.image));
     if (args.manifest || args.config) {
       process.stdout.write(args.manifest ? image.manifestJson : image.configJson);
       process.stdout.write('\n');

@@ -17,7 +17,7 @@ export default command({
   },
   async run({ args }) {
     requireRoot(`mounting ${args.image}`);
-    const mounted = await withRepository({}, (repo) => mountOciImage(repo, args.image, args.mountpoint, { bootable: args.bootable === true }));
+    const mounted = await withRepository(args, {}, (repo) => mountOciImage(repo, args.image, args.mountpoint, { bootable: args.bootable === true }));
     if (args.json) printJson(mounted);
   },
 });

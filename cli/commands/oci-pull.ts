@@ -1,7 +1,7 @@
-import { UsageError } from '../../src/errors.js';
+import { UsageError } from '../../common/index.js';
 import { CSTOR_PREFIX, pullFromContainersStorage, type PullResult } from '../../src/oci/index.js';
 import { isSourceReference } from '../../src/source/index.js';
-import { command, optionValues } from '../command.js';
+import { command } from '../command.js';
 import { runDirectPull } from '../direct-pull.js';
 import { progressSink, type ProgressMode } from '../import-progress.js';
 import { printJson } from '../output.js';
@@ -34,15 +34,14 @@ const args = {
 export default command({
   meta: { name: 'pull', description: 'Import an image from containers-storage without copying its data, or from an OCI layout, an archive or a registry' },
   args,
-  async run({ args: parsed, rawArgs }) {
+  async run({ args: parsed }) {
     const started = process.hrtime.bigint();
     let result: PullResult;
     if (isSourceReference(parsed.image)) {
-      const cstorOnly = [...optionValues(args, rawArgs, 'storageRoot'), ...optionValues(args, rawArgs, 'additionalImageStore')];
-      if (cstorOnly.length > 0 || parsed.localFetch !== 'auto') {
+      if (parsed.storageRoot !== undefined || parsed.additionalImageStore.length > 0 || parsed.localFetch !== 'auto') {
         throw new UsageError('--storage-root, --additional-image-store and --local-fetch are for containers-storage: sources');
       }
-      result = await runDirectPull({
+      result = await runDirectPull(parsed, {
         reference: parsed.image,
         options: { ...sourceOptions(parsed), ...(parsed.name ? { tag: parsed.name } : {}), bootable: parsed.bootable === true },
         progress: parsed.progress as ProgressMode,
@@ -52,15 +51,15 @@ export default command({
       if (!parsed.image.startsWith(CSTOR_PREFIX)) {
         throw new UsageError(`unknown source "${parsed.image}" (containers-storage:, oci:, oci-archive:, docker-archive: or docker://)`);
       }
-      const misplaced = [...givenSourceOptions(parsed, rawArgs), ...(parsed.progressFd !== undefined ? ['--progress-fd'] : [])];
+      const misplaced = [...givenSourceOptions(parsed), ...(parsed.progressFd !== undefined ? ['--progress-fd'] : [])];
       if (misplaced.length > 0) throw new UsageError(`${misplaced.join(', ')}: not for containers-storage: sources`);
       const progress = progressSink(parsed.progress as ProgressMode);
-      result = await withRepository({ write: true }, (repo) =>
+      result = await withRepository(parsed, { write: true }, (repo) =>
         pullFromContainersStorage(repo, parsed.image, {
           ...(parsed.name ? { tag: parsed.name } : {}),
           zerocopy: parsed.localFetch === 'zerocopy',
           bootable: parsed.bootable === true,
-          storage: storageOptions(args, rawArgs),
+          storage: storageOptions(parsed),
           ...(progress.sink ? { progress: progress.sink } : {}),
         }),
       ).finally(() => progress.done());

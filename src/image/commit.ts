@@ -7,11 +7,9 @@
  */
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { IntegrityError, systemError } from '../errors.js';
-import type { Repository } from '../repository/repository.js';
-import { ImportContext, type StoreMethod, type StoreStrategy } from '../repository/objects.js';
-import type { ObjectId } from '../repository/object-id.js';
-import { withInput } from '../core/wasm.js';
+import { IntegrityError, systemError } from '../../common/index.js';
+import { type Repository, ImportContext, type StoreOutcome, type StoreStrategy, type ObjectId } from '../repository/index.js';
+import { withInput } from '../core/index.js';
 import { takeBlob } from './blob.js';
 import { openImage } from './reader.js';
 import { scanTreeWithFiles, type ExternalFile, type ScanOptions } from './scan.js';
@@ -43,11 +41,11 @@ export interface CreatedImage {
   /** Image size in bytes. */
   readonly size: number;
   /** How the image object itself was stored. */
-  readonly imageMethod: StoreMethod;
+  readonly imageMethod: StoreOutcome;
   /** Distinct objects the image references. */
   readonly objects: number;
   /** Objects by how they came to be in the repository. */
-  readonly methods: Record<StoreMethod, number>;
+  readonly methods: Record<StoreOutcome, number>;
   /** Bytes of content referenced, counting each object once. */
   readonly bytes: number;
 }
@@ -72,7 +70,7 @@ export async function createRepositoryImage(repo: Repository, path: string, opti
     const id = Buffer.from(file.objectId).toString('hex');
     if (referenced.has(id) && !byId.has(id)) byId.set(id, file);
   }
-  const methods: Record<StoreMethod, number> = { reflinked: 0, hardlinked: 0, copied: 0, written: 0, 'already-present': 0 };
+  const methods: Record<StoreOutcome, number> = { reflinked: 0, hardlinked: 0, copied: 0, written: 0, 'already-present': 0 };
   const context = options.context ?? new ImportContext();
   const work = [...byId];
   let next = 0;
@@ -94,7 +92,7 @@ export async function createRepositoryImage(repo: Repository, path: string, opti
 }
 
 /** Stores one file's content as object `id`, which the scan computed. */
-async function storeFile(repo: Repository, id: ObjectId, file: ExternalFile, context: ImportContext, options: CreateImageOptions): Promise<StoreMethod> {
+async function storeFile(repo: Repository, id: ObjectId, file: ExternalFile, context: ImportContext, options: CreateImageOptions): Promise<StoreOutcome> {
   if (await repo.objects.has(id, file.size)) return 'already-present';
   const name = file.path.toString();
   let handle;

@@ -4,12 +4,11 @@
  * (`cfsctl create-dumpfile`), and the image bytes themselves.
  */
 import { readFile } from 'node:fs/promises';
-import type { Tree } from '../../gen/wasm-core/interfaces/cfskit-core-composefs.js';
-import { composefs, withInput } from '../core/wasm.js';
-import { digestBytes } from '../fsverity/digest.js';
-import { resolveParams, type HashAlg, type VerityOptions } from '../fsverity/params.js';
+import { type Tree, composefs, withInput } from '../core/index.js';
+import { digestBytes, resolveParams, type VerityOptions } from '../fsverity/index.js';
 import { takeBlob } from './blob.js';
 import { scanTree, type ScanOptions } from './scan.js';
+import type { HashAlg } from '../../common/index.js';
 
 export interface ImageId {
   readonly hashAlg: HashAlg;

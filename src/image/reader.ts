@@ -4,10 +4,9 @@
  * the whole image as hostile input when it is opened.
  */
 import { readFile } from 'node:fs/promises';
-import type { DirEntry, ImageReader, InodeStat } from '../../gen/wasm-core/interfaces/cfskit-core-composefs.js';
-import { composefs, withInput } from '../core/wasm.js';
-import { systemError } from '../errors.js';
-import { resolveParams, type HashAlg } from '../fsverity/params.js';
+import { type DirEntry, type ImageReader, type InodeStat, composefs, withInput } from '../core/index.js';
+import { systemError, type HashAlg } from '../../common/index.js';
+import { resolveParams } from '../fsverity/index.js';
 import { takeBlob } from './blob.js';
 
 export type FileType = InodeStat['fileType'];

@@ -9,17 +9,13 @@ import { closeSync, constants, lstatSync, openSync, readdirSync, readlinkSync, r
 import { open, type FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
-import type { Entry, Node, Tree, Xattr } from '../../gen/wasm-core/interfaces/cfskit-core-composefs.js';
-import { composefs, withInput } from '../core/wasm.js';
-import { InputError, IntegrityError, systemError } from '../errors.js';
-import { digestFile } from '../fsverity/digest.js';
-import { resolveParams, type HashAlg, type VerityOptions } from '../fsverity/params.js';
-import { WorkerPool } from '../workers/pool.js';
-import { SMALL_FILE, type DigestBatch } from './digest-batch.js';
+import { type TreeEntry as Entry, type TreeNode as Node, type Tree, type Xattr, composefs, withInput, INLINE_CONTENT_MAX } from '../core/index.js';
+import { InputError, IntegrityError, systemError, type HashAlg } from '../../common/index.js';
+import { digestFile, resolveParams, type VerityOptions } from '../fsverity/index.js';
+import { WorkerPool } from '../workers/index.js';
+import { BATCH_FILE_MAX, type DigestBatch } from './digest-batch.js';
 import { readTreeXattrs, type XattrMap } from './xattrs.js';
 
-/** composefs-rs `INLINE_CONTENT_MAX_V0`: larger files become objects. */
-export const INLINE_CONTENT_MAX = 64;
 /** Entries per call into the core. */
 const BATCH = 4096;
 /** Files digested at once (their reads overlap; hashing is one thread). */
@@ -112,7 +108,7 @@ class Scanner {
     }
     const item = { entry, file: { path: join(this.root, rel), size: Number(st.size), mtimeNs: st.mtimeNs } };
     this.pending.push(item);
-    if (item.file.size <= SMALL_FILE) this.small.add(item);
+    if (item.file.size <= BATCH_FILE_MAX) this.small.add(item);
   }
 
   /**
@@ -175,8 +171,9 @@ let pool: WorkerPool<DigestBatch, Uint8Array[]> | undefined;
 
 /** Stops the scan's digest threads (idle ones never keep a process alive). */
 export async function closeScanWorkers(): Promise<void> {
-  await pool?.close();
+  const closing = pool;
   pool = undefined;
+  await closing?.close();
 }
 
 /**
@@ -224,7 +221,7 @@ class SmallFiles {
 }
 
 async function digestLarge(pending: Pending[], options: VerityOptions): Promise<void> {
-  const large = pending.filter((p): p is Pending & { file: { path: Buffer; size: number } } => p.file !== undefined && p.file.size > SMALL_FILE);
+  const large = pending.filter((p): p is Pending & { file: { path: Buffer; size: number } } => p.file !== undefined && p.file.size > BATCH_FILE_MAX);
   // Large files: digestFile reads them asynchronously (and hashes the
   // largest on worker threads); a few at once overlap their reads.
   let next = 0;

@@ -6,8 +6,8 @@
  * idempotent step a pull ends with — so the mount never depends on how the
  * image arrived.
  */
-import { UsageError } from '../errors.js';
-import { ensureImage } from '../oci/ensure-image.js';
+import { UsageError } from '../../common/index.js';
+import { ensureImage } from '../oci/index.js';
 import type { Repository } from '../repository/index.js';
 import { mountImage, requireRoot, type MountedImage, type MountOptions } from './composefs.js';
 

@@ -6,9 +6,8 @@
  * everything it names is complete and on disk.
  */
 import { ContainersStorage, type StorageOptions, type StoredImage } from '../cstor/index.js';
-import { InputError, NotFoundError } from '../errors.js';
-import { ImportContext, type Repository } from '../repository/index.js';
-import type { ObjectId } from '../repository/object-id.js';
+import { InputError, NotFoundError } from '../../common/index.js';
+import { ImportContext, type Repository, type ObjectId } from '../repository/index.js';
 import { importCstorLayer } from './cstor-layer.js';
 import { parseConfig, parseManifest } from './documents.js';
 import { finishImport } from './finish-import.js';

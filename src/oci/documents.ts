@@ -4,7 +4,7 @@
  * descriptors). Parsed strictly enough to trust the fields cfskit uses;
  * the bytes themselves are stored unchanged.
  */
-import { InputError } from '../errors.js';
+import { InputError } from '../../common/index.js';
 
 const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
 const MAX_DOCUMENT = 4 << 20;

@@ -14,11 +14,10 @@
  * them in rootfs.diff_ids order, which is also the order of the streams
  * both tools write at import. Everything else is byte for byte the same.
  */
-import { withInput } from '../core/wasm.js';
-import { InputError } from '../errors.js';
-import { takeBlob } from '../image/blob.js';
-import type { Repository } from '../repository/index.js';
-import type { ObjectId } from '../repository/object-id.js';
+import { withInput } from '../core/index.js';
+import { InputError } from '../../common/index.js';
+import { takeBlob } from '../image/index.js';
+import type { Repository, ObjectId } from '../repository/index.js';
 import { sha256Digest, manifestContentId, tagRef } from './identifiers.js';
 import { BOOT_IMAGE_REF, IMAGE_REF, openImageStreams, type ImageStreams } from './image-open.js';
 import { writeConfigStream, writeManifestStream, type LayerRef } from './image-streams.js';

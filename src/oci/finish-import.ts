@@ -5,7 +5,7 @@
  * made leaves the image untagged. An artifact gets its tag directly.
  */
 import type { Repository } from '../repository/index.js';
-import type { ObjectId } from '../repository/object-id.js';
+import type { ObjectId } from '../repository/index.js';
 import { ensureImage } from './ensure-image.js';
 import { configContentId, manifestContentId, tagRef } from './identifiers.js';
 import { writeConfigStream, writeManifestStream, type LayerRef } from './image-streams.js';

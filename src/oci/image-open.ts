@@ -6,9 +6,8 @@
  * layer streams (by diff_id) and the composefs images made from the image
  * (`composefs.image`, `composefs.image.boot`).
  */
-import { InputError, NotFoundError } from '../errors.js';
-import type { Repository } from '../repository/index.js';
-import { toObjectId, type ObjectId } from '../repository/object-id.js';
+import { InputError, NotFoundError } from '../../common/index.js';
+import { type Repository, toObjectId, type ObjectId } from '../repository/index.js';
 import { CONTENT_TYPES, reassemble } from '../splitstream/index.js';
 import { parseConfig, parseManifest } from './documents.js';
 import { manifestContentId } from './identifiers.js';

@@ -6,15 +6,11 @@
  * `transform_for_boot` as well, reading only the SELinux policy files the
  * core asks for. Also what `cfsctl oci compute-id` and `oci dump` print.
  */
-import type { SuppliedObject } from '../../gen/wasm-core/interfaces/cfskit-core-oci.js';
-import type { Tree } from '../../gen/wasm-core/interfaces/cfskit-core-composefs.js';
-import { oci, withInput } from '../core/wasm.js';
-import { InputError, IntegrityError, systemError } from '../errors.js';
-import { digestBytes } from '../fsverity/digest.js';
-import { pipeBlob, takeBlob } from '../image/blob.js';
-import type { ImageId } from '../image/compute.js';
-import type { Repository } from '../repository/index.js';
-import { toObjectId } from '../repository/object-id.js';
+import { type SuppliedObject, type Tree, oci, withInput } from '../core/index.js';
+import { InputError, IntegrityError, inContext, systemError } from '../../common/index.js';
+import { digestBytes } from '../fsverity/index.js';
+import { pipeBlob, takeBlob, type ImageId } from '../image/index.js';
+import { type Repository, toObjectId } from '../repository/index.js';
 import { CONTENT_TYPES } from '../splitstream/index.js';
 import { openImageStreams, type ImageStreams } from './image-open.js';
 
@@ -39,8 +35,7 @@ async function openLayerStream(repo: Repository, streamId: string, label: string
   try {
     return await repo.streams.open(streamId, { contentType: CONTENT_TYPES.ociLayer });
   } catch (err) {
-    if (err instanceof InputError) throw new InputError(label, err.message, { cause: err });
-    if (err instanceof IntegrityError) throw new IntegrityError(label, err.message, { cause: err });
+    if (err instanceof InputError || err instanceof IntegrityError) throw inContext(err, label);
     throw err;
   }
 }

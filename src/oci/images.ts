@@ -4,10 +4,8 @@
  * manifest and config JSON back out of their streams.
  */
 import { Writable } from 'node:stream';
-import { InputError, NotFoundError, UsageError } from '../errors.js';
-import type { Repository } from '../repository/index.js';
-import { decodeTag } from '../repository/names.js';
-import type { ObjectId } from '../repository/object-id.js';
+import { InputError, NotFoundError, UsageError } from '../../common/index.js';
+import { type Repository, decodeTag, type ObjectId } from '../repository/index.js';
 import { CONTENT_TYPES } from '../splitstream/index.js';
 import { parseConfig, parseManifest, type ImageManifest } from './documents.js';
 import { TAG_PREFIX, checkDigest, configContentId, manifestContentId, tagRef } from './identifiers.js';

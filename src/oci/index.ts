@@ -6,7 +6,7 @@ export { listImages, openImage, resolveImageName, tagImage, untagImage, readSmal
 export { ImportStats } from './stats.js';
 export type { ProgressEvent, ProgressSink } from './progress.js';
 export { checkDigest, configContentId, layerContentId, manifestContentId, sha256Digest, tagRef } from './identifiers.js';
-export { parseConfig, parseManifest, type ImageConfig, type ImageManifest } from './documents.js';
+export { parseConfig, parseManifest, type Descriptor, type ImageConfig, type ImageManifest } from './documents.js';
 export { layerEntries, layerInfo, writeLayerDumpfile, splitstreamLayerEntries, type LayerEntry, type LayerInfo } from './layer-entries.js';
 export { openImageStreams, IMAGE_REF, BOOT_IMAGE_REF, IMAGE_REF_PREFIX, isImageRefName, type ImageStreams } from './image-open.js';
 export { buildImageTree, computeOciImageId, createOciImage, writeOciDumpfile, transformForBoot, type ImageTreeOptions } from './image-tree.js';

@@ -6,9 +6,8 @@
  * listings `cfsctl oci layer` makes from them: `--json` (layer_info) and
  * `--dumpfile` (layer_dumpfile).
  */
-import type { LayerEntry } from '../../gen/wasm-core/interfaces/cfskit-core-oci.js';
-import { oci, withInput } from '../core/wasm.js';
-import { NotFoundError } from '../errors.js';
+import { type CoreLayerEntry as LayerEntry, oci, withInput } from '../core/index.js';
+import { NotFoundError } from '../../common/index.js';
 import type { Repository } from '../repository/index.js';
 import { CONTENT_TYPES, type SplitstreamReader } from '../splitstream/index.js';
 import { layerContentId } from './identifiers.js';

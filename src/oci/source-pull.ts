@@ -8,7 +8,7 @@
  * streams, composefs image and tag as a containers-storage pull. The
  * streams are byte for byte those the containers-storage path writes.
  */
-import { InputError, UnsupportedError } from '../errors.js';
+import { InputError, UnsupportedError } from '../../common/index.js';
 import { ByteTask, StepTask, type TaskSink } from '../progress/index.js';
 import type { Repository } from '../repository/index.js';
 import { CONFIG_TYPES, hostPlatform, LAYER_TYPES, openSource, VerifiedBlob, type BlobDescriptor, type ImageSource, type Platform, type RegistrySourceOptions } from '../source/index.js';

@@ -1,5 +1,5 @@
 /** What an import did, in the terms composefs-rs's ImportStats uses. */
-import type { StoreMethod } from '../repository/objects.js';
+import type { StoreOutcome } from '../repository/index.js';
 
 export class ImportStats {
   layers = 0;
@@ -13,8 +13,8 @@ export class ImportStats {
   bytesCopied = 0;
   bytesInlined = 0;
 
-  object(method: StoreMethod, size: number): void {
-    switch (method) {
+  object(outcome: StoreOutcome, size: number): void {
+    switch (outcome) {
       case 'reflinked':
         this.objectsReflinked++;
         this.bytesReflinked += size;
@@ -31,6 +31,10 @@ export class ImportStats {
       case 'already-present':
         this.objectsAlreadyPresent++;
         break;
+      default: {
+        const unknown: never = outcome;
+        throw new Error(`unknown storage outcome ${String(unknown)}`);
+      }
     }
   }
 

@@ -6,12 +6,13 @@
  */
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { openImage } from '../image/reader.js';
+import { openImage } from '../image/index.js';
 import { openObjectFile, resolveLink } from './links.js';
 import { entriesBelow } from './symlinks.js';
 import { META_FILE, parseMeta } from './meta.js';
 import { isObjectId, objectRelPath, toObjectId, type ObjectId } from './object-id.js';
 import type { Repository } from './repository.js';
+import { isErrno } from '../../common/index.js';
 
 export type ProblemKind =
   | 'metadata-parse-failed'
@@ -89,7 +90,7 @@ async function listDir(path: string): Promise<string[]> {
   try {
     return (await readdir(path)).sort();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if (isErrno(err, 'ENOENT')) return [];
     throw err;
   }
 }

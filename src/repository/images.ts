@@ -5,8 +5,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UsageError, systemError } from '../errors.js';
-import type { HashAlg } from '../fsverity/params.js';
+import { UsageError, systemError, type HashAlg, isErrno } from '../../common/index.js';
 import { resolveLink } from './links.js';
 import { checkRefName } from './names.js';
 import { isObjectId, objectRelPath, type ObjectId } from './object-id.js';
@@ -22,10 +21,9 @@ export class ImageStore {
   ) {}
 
   /** Stores image bytes and links them under images/ (and images/refs/<ref>). */
-  async write(image: Uint8Array | { path: string; size: number }, ref?: string): Promise<StoredObject> {
+  async write(image: Uint8Array, ref?: string): Promise<StoredObject> {
     if (ref !== undefined) checkRefName(ref);
-    const stored =
-      image instanceof Uint8Array ? await this.objects.ensureObject(image) : await this.objects.ensureObjectFromFile(image.path, image.size);
+    const stored = await this.objects.ensureObject(image);
     await this.sync();
     await replaceSymlink(this.root, `images/${stored.id}`, objectRelPath(stored.id));
     if (ref !== undefined) await this.setRef(ref, stored.id);
@@ -66,7 +64,7 @@ export class ImageStore {
     try {
       entries = await readdir(join(this.root, 'images'));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      if (isErrno(err, 'ENOENT')) return [];
       throw systemError(err, join(this.root, 'images'), 'readdir');
     }
     return entries.filter((e) => isObjectId(e, this.hashAlg)).sort();

@@ -2,8 +2,7 @@
  * meta.json: the repository's format version, digest algorithm and feature
  * flags, as composefs-rs writes and checks them.
  */
-import { InputError, UsageError } from '../errors.js';
-import type { HashAlg } from '../fsverity/params.js';
+import { InputError, UsageError, type HashAlg } from '../../common/index.js';
 
 export const META_FILE = 'meta.json';
 export const FORMAT_VERSION = 1;

@@ -3,33 +3,20 @@
  * create one, then reach its objects, streams and images. An open
  * repository holds a shared lock (see lock.ts) until closed.
  */
-import { close, write } from 'node:fs';
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import {
-  enableVerity,
-  fsyncFd,
-  hostAvailability,
-  linkTmpfile,
-  measureVerity,
-  openTmpfile,
-  reopenReadOnly,
-  syncfs,
-  VerityNotEnabledError,
-  VerityUnsupportedError,
-} from '../../host-bindings/index.js';
-import { CfskitError, InputError, NotFoundError, UnsupportedError, systemError } from '../errors.js';
-import type { HashAlg } from '../fsverity/params.js';
+import { InputError, NotFoundError, UnsupportedError, hexLength, isErrno, systemError, type HashAlg } from '../../common/index.js';
+import { hostAvailability } from '../../host-bindings/index.js';
+import { Durability } from './durability.js';
 import { ImageStore } from './images.js';
 import { RepositoryLock } from './lock.js';
-import { META_FILE, hashAlgOf, newMeta, parseAlgorithm, parseMeta, serializeMeta, type Algorithm } from './meta.js';
-import { HEX_LENGTH } from './object-id.js';
+import { readMeta, writeMeta } from './meta-file.js';
+import { META_FILE, algorithmFor, hashAlgOf, parseAlgorithm, parseMeta, type Algorithm } from './meta.js';
 import { ObjectStore } from './objects.js';
+import { securityOf, type Security } from './security.js';
 import { StreamStore } from './streams.js';
 
-const closeAsync = promisify(close);
-const writeAsync = promisify(write);
+export type { Security } from './security.js';
 
 export interface InitOptions {
   /** Default fsverity-sha512-12. */
@@ -39,14 +26,15 @@ export interface InitOptions {
 }
 
 export interface OpenOptions {
-  /** Refuse to open unless writing is possible (addon present, no read-only features). */
+  /**
+   * Refuse to open unless writing is possible: no read-only features, and
+   * without the addon an insecure repository (written the portable way).
+   */
   readonly write?: boolean;
 }
 
-/** Whether the repository requires fs-verity: known, or unknowable here (no addon). */
-export type Security = 'secure' | 'insecure' | 'unknown';
-
 export class Repository {
+  private readonly durability: Durability;
   readonly objects: ObjectStore;
   readonly streams: StreamStore;
   readonly images: ImageStore;
@@ -61,7 +49,10 @@ export class Repository {
   ) {
     const hashAlg = hashAlgOf(algorithm);
     const sync = (): Promise<void> => this.sync();
-    this.objects = new ObjectStore(path, hashAlg, security === 'secure');
+    this.durability = new Durability(lock.dirFd);
+    // Only the kernel can check a secure repository's objects; without the
+    // addon they are checked by digest like any other.
+    this.objects = new ObjectStore(path, hashAlg, security === 'secure' && this.durability.native, this.durability);
     this.streams = new StreamStore(path, this.objects, hashAlg, this.objects.dir, sync);
     this.images = new ImageStore(path, this.objects, hashAlg, sync);
   }
@@ -95,19 +86,14 @@ export class Repository {
     try {
       if (!(await stat(path)).isDirectory()) throw new InputError(path, 'is not a directory');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new NotFoundError(path, 'no repository here (create one with: cfskit --repo DIR init)');
-      }
+      if (isErrno(err, 'ENOENT')) throw new NotFoundError(path, 'no repository here (create one with: cfskit --repo DIR init)');
       throw systemError(err, path, 'stat');
-    }
-    if (options.write && !hostAvailability().available) {
-      throw new UnsupportedError(`${path}: writing a repository needs the Linux host bindings; this system can only read it`);
     }
     const lock = await RepositoryLock.acquire(path);
     try {
       const metaPath = join(path, META_FILE);
       const bytes = await readFile(metaPath).catch((err: unknown) => {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        if (isErrno(err, 'ENOENT')) return undefined;
         throw systemError(err, metaPath, 'read');
       });
       let algorithm: Algorithm;
@@ -118,12 +104,12 @@ export class Repository {
           throw new InputError(metaPath, `repository has features this cfskit may read but not write: ${readOnlyBecause.join(', ')}`);
         }
         algorithm = meta.algorithm;
-        security = await verityOf(metaPath);
+        security = await securityOf(metaPath, options.write === true);
       } else {
-        ({ algorithm, security } = await inferOldRepository(path));
+        ({ algorithm, security } = await inferOldRepository(path, options.write === true));
       }
       if (options.write) {
-        if (security === 'unknown') throw new UnsupportedError(`${path}: cannot tell whether the repository requires fs-verity`);
+        checkWritable(path, security);
         await mkdir(join(path, 'objects'), { recursive: true, mode: 0o755 });
       }
       return new Repository(path, algorithm, security, bytes !== undefined, lock);
@@ -133,11 +119,9 @@ export class Repository {
     }
   }
 
-  /** Flushes everything written to the repository's file system to disk. */
+  /** Makes everything written to the repository so far durable (syncfs, or the portable fsyncs). */
   async sync(): Promise<void> {
-    const fd = this.lock.dirFd;
-    if (fd === undefined) throw new UnsupportedError(`${this.path}: syncing needs the Linux host bindings`);
-    await syncfs(fd);
+    await this.durability.sync();
   }
 
   /** The lock, for garbage collection to take exclusively. */
@@ -150,67 +134,23 @@ export class Repository {
   }
 }
 
-async function readMeta(path: string): Promise<{ algorithm: Algorithm } | undefined> {
-  const metaPath = join(path, META_FILE);
-  try {
-    return parseMeta(await readFile(metaPath), metaPath).meta;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err instanceof CfskitError ? err : systemError(err, metaPath, 'read');
-  }
-}
-
-/** meta.json with verity means every object must have it. */
-async function verityOf(file: string): Promise<Security> {
-  if (!hostAvailability().available) return 'unknown';
-  try {
-    await measureVerity(file);
-    return 'secure';
-  } catch (err) {
-    if (err instanceof VerityNotEnabledError || err instanceof VerityUnsupportedError) return 'insecure';
-    throw err;
-  }
-}
-
 /**
- * Writes meta.json as composefs-rs does: an O_TMPFILE, synced, verity
- * enabled, then linked, so it appears complete or not at all.
+ * Whether this process may write the repository: with the addon, when it is
+ * known whether fs-verity is required; without it, only an insecure one.
  */
-async function writeMeta(path: string, algorithm: Algorithm, insecure: boolean): Promise<void> {
-  const data = serializeMeta(newMeta(algorithm));
-  const metaPath = join(path, META_FILE);
-  const fd = await openTmpfile(path, 0o644);
-  let readOnly: number | undefined;
-  try {
-    for (let done = 0; done < data.length; ) done += (await writeAsync(fd, data, done, data.length - done)).bytesWritten;
-    await fsyncFd(fd);
-    readOnly = await reopenReadOnly(fd);
-  } finally {
-    await closeAsync(fd);
+function checkWritable(path: string, security: Security): void {
+  const host = hostAvailability();
+  if (host.available) {
+    if (security === 'unknown') throw new UnsupportedError(`${path}: cannot tell whether the repository requires fs-verity`, { input: path });
+    return;
   }
-  try {
-    if (!insecure) {
-      try {
-        await enableVerity(readOnly, { hashAlg: hashAlgOf(algorithm), blockSize: 4096 }, metaPath);
-      } catch (err) {
-        if (err instanceof VerityUnsupportedError) {
-          throw new UnsupportedError(`${path}: this file system or kernel has no fs-verity; use --insecure to create a repository without it`, {
-            cause: err,
-          });
-        }
-        throw err;
-      }
-    }
-    try {
-      await linkTmpfile(readOnly, metaPath);
-    } catch (err) {
-      // Someone else initialised it meanwhile: fine if it agrees.
-      if ((err as { errno?: string }).errno !== 'EEXIST') throw err;
-      const other = await readMeta(path);
-      if (other?.algorithm !== algorithm) throw new InputError(metaPath, `was created concurrently with algorithm ${other?.algorithm}`);
-    }
-  } finally {
-    await closeAsync(readOnly);
+  if (security !== 'insecure') {
+    const why = security === 'secure' ? 'requires fs-verity on every object' : 'may require fs-verity (its meta.json cannot be opened for writing to tell)';
+    throw new UnsupportedError(
+      `${path}: the repository ${why}, which needs cfskit's native host bindings (${host.reason}); ` +
+        'without them only insecure repositories can be written',
+      { input: path },
+    );
   }
 }
 
@@ -219,24 +159,21 @@ async function writeMeta(path: string, algorithm: Algorithm, insecure: boolean):
  * length of object names, the security mode from whether an object has
  * fs-verity.
  */
-async function inferOldRepository(path: string): Promise<{ algorithm: Algorithm; security: Security }> {
+async function inferOldRepository(path: string, probe: boolean): Promise<{ algorithm: Algorithm; security: Security }> {
   const objects = join(path, 'objects');
   let dirs: string[];
   try {
     dirs = await readdir(objects);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new NotFoundError(path, 'not a composefs repository (no meta.json and no objects/)');
-    }
+    if (isErrno(err, 'ENOENT')) throw new NotFoundError(path, 'not a composefs repository (no meta.json and no objects/)');
     throw systemError(err, objects, 'readdir');
   }
   for (const dir of dirs.filter((d) => /^[0-9a-f]{2}$/.test(d)).sort()) {
     for (const name of await readdir(join(objects, dir)).catch(() => [] as string[])) {
       const hashAlg: HashAlg | undefined =
-        name.length === HEX_LENGTH.sha256 - 2 ? 'sha256' : name.length === HEX_LENGTH.sha512 - 2 ? 'sha512' : undefined;
+        name.length === hexLength('sha256') - 2 ? 'sha256' : name.length === hexLength('sha512') - 2 ? 'sha512' : undefined;
       if (hashAlg && /^[0-9a-f]+$/.test(name)) {
-        const algorithm: Algorithm = hashAlg === 'sha256' ? 'fsverity-sha256-12' : 'fsverity-sha512-12';
-        return { algorithm, security: await verityOf(join(objects, dir, name)) };
+        return { algorithm: algorithmFor(hashAlg), security: await securityOf(join(objects, dir, name), probe) };
       }
     }
   }

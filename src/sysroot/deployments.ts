@@ -14,7 +14,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CfskitError, InputError, systemError } from '../errors.js';
+import { CfskitError, InputError, systemError } from '../../common/index.js';
 import { MAX_INI_BYTES } from './ini.js';
 import { DEFAULT_SYSROOT, STAGED_DEPLOYMENT_FILE, SysrootLayout } from './layout.js';
 import { parseOrigin, type Origin } from './origin.js';

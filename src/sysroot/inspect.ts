@@ -6,9 +6,8 @@
  * (tag, manifest, config, layers, composefs image), and the images it
  * binds, read from its composefs image in the repository.
  */
-import { CfskitError, InputError } from '../errors.js';
-import { openStoredImage } from '../image/stored.js';
-import { openImage } from '../image/reader.js';
+import { CfskitError, InputError } from '../../common/index.js';
+import { openStoredImage, openImage } from '../image/index.js';
 import { isImageRefName, manifestContentId, openImageStreams, type ImageStreams } from '../oci/index.js';
 import { readBoundImages, type BoundImage } from './bound-images.js';
 import type { Deployment } from './deployments.js';

@@ -12,7 +12,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'smol-toml';
-import { CfskitError, InputError, UnsupportedError } from '../errors.js';
+import { CfskitError, InputError, UnsupportedError } from '../../common/index.js';
 
 export interface PodmanOptions {
   /** The podman binary (default `podman` on $PATH). */

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { IntegrityError } from '../../src/errors.js';
+import { IntegrityError } from '../../common/index.js';
 import { closeDigestWorkers } from '../../src/fsverity/digest.js';
 import { createRepositoryImage } from '../../src/image/commit.js';
 import { openImage } from '../../src/image/reader.js';

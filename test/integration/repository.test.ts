@@ -7,7 +7,7 @@ import { mkdir, readFile, readlink, symlink, writeFile, stat } from 'node:fs/pro
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { InputError, NotFoundError, UnsupportedError, UsageError } from '../../src/errors.js';
+import { InputError, NotFoundError, UnsupportedError, UsageError } from '../../common/index.js';
 import { digestBytes } from '../../src/fsverity/digest.js';
 import { Repository } from '../../src/repository/index.js';
 import { CONTENT_TYPES } from '../../src/splitstream/index.js';

@@ -5,7 +5,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { InputError } from '../../src/errors.js';
+import { InputError } from '../../common/index.js';
 import { imageFromDumpfile } from '../../src/image/compute.js';
 import { openImage } from '../../src/image/reader.js';
 import { parseGetfattr, unescapeGetfattr } from '../../src/image/xattrs.js';

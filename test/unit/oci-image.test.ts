@@ -29,7 +29,7 @@ import { ociDocuments } from '../support/oci-image-fixtures.js';
 import { OCI_LAYERS } from '../support/oci-layers.js';
 import { dumpMatches, loadOciVectors, ociVectorFile, type OciVector } from '../support/oci-vectors.js';
 import { rejects } from '../support/rejects.js';
-import { InputError } from '../../src/errors.js';
+import { InputError } from '../../common/index.js';
 import { tarBytes, dir, file, hardlink, symlink, type TarMember } from '../support/tar-writer.js';
 import { importLayers } from '../support/oci-import.js';
 

@@ -8,7 +8,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { InputError, NotFoundError } from '../../src/errors.js';
+import { InputError, NotFoundError } from '../../common/index.js';
 import { imageFromDumpfile } from '../../src/image/compute.js';
 import { openImage, type ComposefsImageFile } from '../../src/image/reader.js';
 import {

@@ -7,6 +7,7 @@
 //! NLINK is ignored (the tree derives it); mtime nanoseconds are dropped, as
 //! composefs-rs keeps whole seconds.
 
+use super::error::Error;
 use super::escape::unescape;
 use crate::fsverity::HashAlgorithm;
 use crate::tree::{
@@ -209,14 +210,14 @@ fn regular(
 
 /// Parses a whole dumpfile. The first line must be the root directory;
 /// parents come before their entries; empty lines are skipped.
-pub fn parse_dumpfile(input: &[u8], algorithm: HashAlgorithm) -> Result<Tree, String> {
+pub fn parse_dumpfile(input: &[u8], algorithm: HashAlgorithm) -> Result<Tree, Error> {
     let mut tree = Tree::new(algorithm);
     let mut seen_root = false;
     for (index, line) in input.split(|&b| b == b'\n').enumerate() {
         if line.is_empty() {
             continue;
         }
-        let at = |e: String| format!("line {}: {e}", index + 1);
+        let at = |e: String| Error::malformed(format!("line {}: {e}", index + 1));
         let (path, entry) = parse_line(line, algorithm).map_err(at)?;
         let shown = text(&path);
         match (seen_root, path.as_slice()) {
@@ -225,10 +226,10 @@ pub fn parse_dumpfile(input: &[u8], algorithm: HashAlgorithm) -> Result<Tree, St
             (true, b"/") => return Err(at("the root directory / appears twice".into())),
             (true, _) => {}
         }
-        tree.insert(&path, entry).map_err(|e| at(format!("{shown}: {e}")))?;
+        tree.insert(&path, entry).map_err(|e| Error::from(e).context(format!("line {}: {shown}", index + 1)))?;
     }
     if !seen_root {
-        return Err("the dumpfile has no entries (it must start with the root directory /)".into());
+        return Err(Error::malformed("the dumpfile has no entries (it must start with the root directory /)"));
     }
     Ok(tree)
 }

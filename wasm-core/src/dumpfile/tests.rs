@@ -1,6 +1,7 @@
 //! Dumpfiles against composefs-rs: cfsctl's dumpfiles parse and print back
 //! byte for byte; hostile lines are refused with their line number.
 
+use crate::error::{CoreError, ErrorKind};
 use super::*;
 use crate::fsverity::HashAlgorithm;
 use crate::test_vectors;
@@ -85,7 +86,10 @@ fn hostile_dumpfiles_give_errors_with_line_numbers() {
         match parse_dumpfile(text.as_bytes(), ALG) {
             Ok(_) if want.is_empty() => {}
             Ok(_) => panic!("accepted: {text:?}"),
-            Err(e) => assert!(e.contains(want), "{text:?}\n  gave: {e}\n  want: {want}"),
+            Err(e) => {
+                assert!(e.to_string().contains(want), "{text:?}\n  gave: {e}\n  want: {want}");
+                assert_eq!(e.kind(), ErrorKind::Malformed, "{text:?}");
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Tree → dumpfile text, as composefs-rs's `write_dumpfile` (and so
 //! `cfsctl create-dumpfile` / `cfsctl dump-files`) prints it.
 
+use super::error::Error;
 use super::escape::{field, xattr_fields};
 use crate::tree::{DirId, LeafContent, LeafId, Node, RegularFile, Stat, Tree};
 use std::collections::HashMap;
@@ -144,14 +145,14 @@ fn resolve(tree: &Tree, path: &[u8]) -> Result<Node, String> {
 /// `cfsctl dump-files IMAGE PATH…`: each path's dumpfile lines (a directory
 /// with everything below it), or with `backing_path_only` one line per file
 /// naming its object path or "inline".
-pub fn dump_files(tree: &Tree, paths: &[Vec<u8>], backing_path_only: bool) -> Result<Vec<u8>, String> {
+pub fn dump_files(tree: &Tree, paths: &[Vec<u8>], backing_path_only: bool) -> Result<Vec<u8>, Error> {
     let nlinks = tree.nlinks();
     let mut listing = Vec::new();
     let mut out = Vec::new();
     for path in paths {
         let node = resolve(tree, path)?;
         if backing_path_only {
-            let Node::Leaf(l) = node else { return Err(format!("{} is a directory", String::from_utf8_lossy(path))) };
+            let Node::Leaf(l) = node else { return Err(Error::malformed(format!("{} is a directory", String::from_utf8_lossy(path)))) };
             out.extend_from_slice(path);
             match tree.leaf(l).content.object() {
                 Some(id) => out.extend_from_slice(format!(" {}\n", id.pathname()).as_bytes()),

@@ -9,13 +9,14 @@ use super::format::{
     FORMAT_EXTENDED, INODE_SLOT, LAYOUT_CHUNK_BASED, LAYOUT_FLAT_INLINE, LAYOUT_FLAT_PLAIN, LAYOUT_MASK,
     SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, XATTR_ENTRY_HEADER_SIZE, XATTR_IBODY_HEADER_SIZE,
 };
+use super::error::Error;
 use super::xattr::full_name;
 use crate::tree::FileType;
 
 /// Images are metadata only; composefs-rs refuses anything over 1 GiB too.
 pub const MAX_IMAGE_SIZE: usize = 1 << 30;
 
-pub type Result<T> = std::result::Result<T, String>;
+pub type Result<T> = std::result::Result<T, Error>;
 
 pub struct Image<'a> {
     pub data: &'a [u8],
@@ -59,32 +60,32 @@ impl<'a> Image<'a> {
     /// composefs does not use (compression, devices, custom prefixes…).
     pub fn open(data: &'a [u8]) -> Result<Self> {
         if data.len() > MAX_IMAGE_SIZE {
-            return Err(format!("{} bytes is larger than any composefs image (1 GiB at most)", data.len()));
+            return Err(Error::limit(format!("{} bytes is larger than any composefs image (1 GiB at most)", data.len())));
         }
         if data.len() < SUPERBLOCK_OFFSET + SUPERBLOCK_SIZE {
-            return Err(format!("{} bytes is too short for an EROFS image (truncated?)", data.len()));
+            return Err(format!("{} bytes is too short for an EROFS image (truncated?)", data.len()).into());
         }
         if le32(data, 0) != COMPOSEFS_MAGIC {
-            return Err(format!("bad composefs magic {:#010x} (not a composefs image)", le32(data, 0)));
+            return Err(format!("bad composefs magic {:#010x} (not a composefs image)", le32(data, 0)).into());
         }
         if le32(data, 4) != COMPOSEFS_EROFS_VERSION {
-            return Err(format!("unsupported composefs header version {}", le32(data, 4)));
+            return Err(Error::unsupported(format!("unsupported composefs header version {}", le32(data, 4))));
         }
         let s = &data[SUPERBLOCK_OFFSET..SUPERBLOCK_OFFSET + SUPERBLOCK_SIZE];
         if le32(s, sb::MAGIC) != EROFS_MAGIC {
-            return Err(format!("bad EROFS superblock magic {:#010x}", le32(s, sb::MAGIC)));
+            return Err(format!("bad EROFS superblock magic {:#010x}", le32(s, sb::MAGIC)).into());
         }
         if s[sb::BLKSZBITS] != BLOCK_BITS {
-            return Err(format!("block size 2^{} is not composefs's 4096", s[sb::BLKSZBITS]));
+            return Err(Error::unsupported(format!("block size 2^{} is not composefs's 4096", s[sb::BLKSZBITS])));
         }
         let compat = le32(s, sb::FEATURE_COMPAT);
         let known = FEATURE_COMPAT_SB_CHKSUM | FEATURE_COMPAT_MTIME | FEATURE_COMPAT_XATTR_FILTER;
         if compat & !known != 0 {
-            return Err(format!("unsupported compatible features {:#x}", compat & !known));
+            return Err(Error::unsupported(format!("unsupported compatible features {:#x}", compat & !known)));
         }
         let incompat = le32(s, sb::FEATURE_INCOMPAT);
         if incompat & !FEATURE_INCOMPAT_CHUNKED_FILE != 0 {
-            return Err(format!("unsupported incompatible features {:#x} (compression? devices?)", incompat));
+            return Err(Error::unsupported(format!("unsupported incompatible features {:#x} (compression? devices?)", incompat)));
         }
         let checks: [(&str, u64); 6] = [
             ("compression algorithms", u64::from(le16(s, sb::COMPR_ALGS))),
@@ -95,15 +96,15 @@ impl<'a> Image<'a> {
             ("custom xattr prefixes", u64::from(s[sb::XATTR_PREFIX_COUNT])),
         ];
         if let Some((what, value)) = checks.iter().find(|(_, v)| *v != 0) {
-            return Err(format!("composefs images have no {what} (found {value})"));
+            return Err(Error::unsupported(format!("composefs images have no {what} (found {value})")));
         }
         let xattr_base = le32(s, sb::XATTR_BLKADDR) as usize * BLOCK_SIZE;
         if xattr_base > data.len() {
-            return Err(format!("shared xattr area at {xattr_base} is past the end of the image"));
+            return Err(format!("shared xattr area at {xattr_base} is past the end of the image").into());
         }
         let blocks = u64::from(le32(s, sb::BLOCKS));
         if blocks.saturating_mul(BLOCK_SIZE as u64) > data.len() as u64 {
-            return Err(format!("superblock claims {blocks} blocks but the image has {} bytes (truncated?)", data.len()));
+            return Err(format!("superblock claims {blocks} blocks but the image has {} bytes (truncated?)", data.len()).into());
         }
         Ok(Self {
             data,
@@ -114,7 +115,7 @@ impl<'a> Image<'a> {
     }
 
     pub fn inode(&self, nid: u64) -> Result<Inode<'a>> {
-        let bad = |why: &str| format!("inode {nid}: {why}");
+        let bad = |why: &str| Error::malformed(format!("inode {nid}: {why}"));
         let start = nid.checked_mul(INODE_SLOT as u64).ok_or_else(|| bad("number out of range"))?;
         if start < (SUPERBLOCK_OFFSET + SUPERBLOCK_SIZE) as u64 {
             return Err(bad("overlaps the superblock"));
@@ -122,11 +123,11 @@ impl<'a> Image<'a> {
         let head = slice(self.data, start, COMPACT_INODE_SIZE as u64).ok_or_else(|| bad("past the end of the image"))?;
         let format = le16(head, 0);
         if format & !(FORMAT_EXTENDED | LAYOUT_MASK) != 0 {
-            return Err(bad(&format!("unsupported inode format {format:#x}")));
+            return Err(Error::unsupported(format!("inode {nid}: unsupported inode format {format:#x}")));
         }
         let layout = format & LAYOUT_MASK;
         if ![LAYOUT_FLAT_PLAIN, LAYOUT_FLAT_INLINE, LAYOUT_CHUNK_BASED].contains(&layout) {
-            return Err(bad(&format!("unsupported data layout {} (compressed?)", layout >> 1)));
+            return Err(Error::unsupported(format!("inode {nid}: unsupported data layout {} (compressed?)", layout >> 1)));
         }
         let extended = format & FORMAT_EXTENDED != 0;
         let header_len = if extended { EXTENDED_INODE_SIZE } else { COMPACT_INODE_SIZE } as u64;
@@ -149,7 +150,7 @@ impl<'a> Image<'a> {
             LAYOUT_FLAT_INLINE => size % BLOCK_SIZE as u64,
             _ => {
                 if u & !(CHUNK_FORMAT_BLKBITS_MASK | CHUNK_FORMAT_INDEXES) != 0 {
-                    return Err(bad(&format!("unsupported chunk format {u:#x}")));
+                    return Err(Error::unsupported(format!("inode {nid}: unsupported chunk format {u:#x}")));
                 }
                 let unit = if u & CHUNK_FORMAT_INDEXES != 0 { 8 } else { 4 };
                 tail_start = tail_start.next_multiple_of(unit);
@@ -171,10 +172,10 @@ impl<'a> Image<'a> {
         let full = match inode.layout {
             LAYOUT_FLAT_PLAIN => inode.size,
             LAYOUT_FLAT_INLINE => inode.size - inode.size % bs,
-            _ => return Err(format!("inode {}: chunk-based data is not stored in composefs images", inode.nid)),
+            _ => return Err(format!("inode {}: chunk-based data is not stored in composefs images", inode.nid).into()),
         };
         if full > self.data.len() as u64 {
-            return Err(format!("inode {}: size {} is larger than the image", inode.nid, inode.size));
+            return Err(format!("inode {}: size {} is larger than the image", inode.nid, inode.size).into());
         }
         let mut pieces: Vec<&[u8]> = Vec::new();
         if full > 0 {
@@ -196,7 +197,7 @@ impl<'a> Image<'a> {
         if area.is_empty() {
             return Ok(Vec::new());
         }
-        let bad = |why: String| format!("inode {}: {why}", inode.nid);
+        let bad = |why: String| Error::malformed(format!("inode {}: {why}", inode.nid));
         let shared = usize::from(area[4]);
         let ids_end = XATTR_IBODY_HEADER_SIZE + 4 * shared;
         if ids_end > area.len() {
@@ -240,11 +241,11 @@ fn entry_at(bytes: &[u8]) -> Result<(RawXattr<'_>, usize)> {
 /// One directory block (or inline tail): (nid, dirent file type, name).
 pub fn dirents(block: &[u8]) -> Result<Vec<(u64, u8, &[u8])>> {
     if block.len() < DIRENT_SIZE {
-        return Err(format!("directory block of {} bytes has no room for an entry", block.len()));
+        return Err(format!("directory block of {} bytes has no room for an entry", block.len()).into());
     }
     let first = usize::from(le16(block, 8));
     if first < DIRENT_SIZE || first % DIRENT_SIZE != 0 || first > block.len() {
-        return Err(format!("invalid first name offset {first} in a {}-byte directory block", block.len()));
+        return Err(format!("invalid first name offset {first} in a {}-byte directory block", block.len()).into());
     }
     let count = first / DIRENT_SIZE;
     let mut out = Vec::with_capacity(count);
@@ -253,7 +254,7 @@ pub fn dirents(block: &[u8]) -> Result<Vec<(u64, u8, &[u8])>> {
         let start = usize::from(le16(block, at + 8));
         let end = if i + 1 < count { usize::from(le16(block, at + DIRENT_SIZE + 8)) } else { block.len() };
         if start < first || start > end || end > block.len() {
-            return Err(format!("directory entry {i} has name offsets {start}..{end} outside its block"));
+            return Err(format!("directory entry {i} has name offsets {start}..{end} outside its block").into());
         }
         let mut name = &block[start..end];
         if i + 1 == count {

@@ -8,6 +8,7 @@
 //! `trusted.overlay.redirect` (object path) xattrs let overlayfs find their
 //! data in the repository. Not here: mounting, or reading file data.
 
+mod error;
 mod format;
 mod image;
 mod objects;
@@ -15,12 +16,12 @@ mod plan;
 mod reader;
 mod writer;
 mod xattr;
-mod xxh32;
 
 pub use image::MAX_IMAGE_SIZE;
 pub use objects::image_objects;
 pub use reader::{read_image, ImageTree, MAX_DEPTH};
-pub use writer::{image_id, write, WriteError};
+pub use error::Error;
+pub use writer::{image_id, write};
 
 #[cfg(test)]
 mod tests;

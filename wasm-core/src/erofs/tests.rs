@@ -59,7 +59,7 @@ mod hostile {
     fn err(img: &[u8]) -> String {
         match read_image(img, None) {
             Ok(_) => panic!("hostile image was accepted"),
-            Err(e) => e,
+            Err(e) => e.to_string(),
         }
     }
 

@@ -10,18 +10,7 @@ use super::format::{
 use super::plan::{plan, Body, Dirent, Plan, PlanInode};
 use crate::fsverity::{FileHasher, Params};
 use crate::tree::{LeafContent, RegularFile, Tree};
-use std::fmt;
-
-#[derive(Debug, PartialEq, Eq)]
-pub struct WriteError(String);
-
-impl fmt::Display for WriteError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for WriteError {}
+use super::error::Error;
 
 trait Sink {
     fn len(&self) -> usize;
@@ -206,14 +195,14 @@ fn write_image(out: &mut impl Sink, plan: &Plan<'_>, known: &Offsets) -> Offsets
     found
 }
 
-fn check(plan: &Plan<'_>) -> Result<(), WriteError> {
+fn check(plan: &Plan<'_>) -> Result<(), Error> {
     for inode in &plan.inodes {
         if inode.shared.len() > usize::from(u8::MAX) {
-            return Err(WriteError(format!("an inode shares {} xattrs (at most 255)", inode.shared.len())));
+            return Err(Error::limit(format!("an inode shares {} xattrs (at most 255)", inode.shared.len())));
         }
         let size = inode.xattr_size();
         if size > 0 && 1 + (size - XATTR_IBODY_HEADER_SIZE) / 4 > usize::from(u16::MAX) {
-            return Err(WriteError(format!("an inode has {size} bytes of xattrs (EROFS holds about 256 KiB)")));
+            return Err(Error::limit(format!("an inode has {size} bytes of xattrs (EROFS holds about 256 KiB)")));
         }
     }
     Ok(())
@@ -221,7 +210,7 @@ fn check(plan: &Plan<'_>) -> Result<(), WriteError> {
 
 /// The composefs EROFS image of `tree`, byte for byte as composefs-rs
 /// writes it.
-pub fn write(tree: &Tree) -> Result<Vec<u8>, WriteError> {
+pub fn write(tree: &Tree) -> Result<Vec<u8>, Error> {
     let plan = plan(tree);
     check(&plan)?;
     let mut counter = Counter(0);
@@ -235,7 +224,7 @@ pub fn write(tree: &Tree) -> Result<Vec<u8>, WriteError> {
 
 /// The image ID: the fs-verity digest (4 KiB blocks, the tree's algorithm)
 /// of the image.
-pub fn image_id(tree: &Tree) -> Result<Vec<u8>, WriteError> {
+pub fn image_id(tree: &Tree) -> Result<Vec<u8>, Error> {
     let image = write(tree)?;
     let params = Params::new(tree.algorithm(), 12).expect("4 KiB blocks are valid");
     let mut hasher = FileHasher::new(params);

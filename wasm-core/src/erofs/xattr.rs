@@ -4,7 +4,7 @@
 //! being read by overlayfs.
 
 use super::format::{XATTR_ENTRY_HEADER_SIZE, XATTR_FILTER_SEED, XATTR_PREFIXES};
-use super::xxh32::xxh32;
+use xxhash_rust::xxh32::xxh32;
 use crate::fsverity::HashAlgorithm;
 use crate::tree::ObjectId;
 

@@ -2,6 +2,7 @@
 //! image writer and dumpfile writer can rely on them.
 
 use super::model::{DirId, Directory, Leaf, LeafContent, LeafId, Node, RegularFile, Stat, Tree};
+use crate::error::{CoreError, ErrorKind};
 use std::fmt;
 
 /// `NAME_MAX`: a name is one EROFS directory entry of at most 255 bytes.
@@ -47,6 +48,8 @@ pub enum TreeError {
     NotFound,
     NotDirectory,
     IsDirectory,
+    /// The tree lacks what a transformation needs (/usr for a container root).
+    Layout(&'static str),
 }
 
 impl fmt::Display for TreeError {
@@ -68,11 +71,22 @@ impl fmt::Display for TreeError {
             Self::NotFound => f.write_str("no such file or directory"),
             Self::NotDirectory => f.write_str("not a directory"),
             Self::IsDirectory => f.write_str("is a directory"),
+            Self::Layout(why) => f.write_str(why),
         }
     }
 }
 
 impl std::error::Error for TreeError {}
+
+impl CoreError for TreeError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            // What an image can describe: file sizes and xattr space.
+            Self::TooLarge(_) | Self::Xattr(_) => ErrorKind::Limit,
+            _ => ErrorKind::Malformed,
+        }
+    }
+}
 
 /// What [`Tree::insert`] adds.
 #[derive(Clone, Debug)]

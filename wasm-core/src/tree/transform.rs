@@ -3,6 +3,7 @@
 //! only allowlisted xattrs survive, `/` takes `/usr`'s metadata, and `/run`
 //! is emptied and given `/usr`'s mtime.
 
+use super::build::TreeError;
 use super::model::{Node, Tree};
 
 /// composefs-rs `CONTAINER_XATTR_ALLOWLIST`: host xattrs such as SELinux
@@ -21,7 +22,7 @@ impl Tree {
     }
 
     /// Applies the container-root transformation; `/usr` must exist.
-    pub fn transform_for_container(&mut self) -> Result<(), String> {
+    pub fn transform_for_container(&mut self) -> Result<(), TreeError> {
         self.filter_xattrs(|name| CONTAINER_XATTR_ALLOWLIST.contains(&name));
         self.transform_for_oci()
     }
@@ -29,11 +30,11 @@ impl Tree {
     /// composefs-rs `transform_for_oci`, what it applies to a tree built
     /// from OCI layers (no xattr filtering there): `/` takes `/usr`'s
     /// metadata, `/run` is emptied and given `/usr`'s mtime.
-    pub fn transform_for_oci(&mut self) -> Result<(), String> {
+    pub fn transform_for_oci(&mut self) -> Result<(), TreeError> {
         let usr = match self.root().get(b"usr") {
             Some(Node::Dir(d)) => d,
-            Some(Node::Leaf(_)) => return Err("/usr is not a directory".into()),
-            None => return Err("/usr does not exist (a container root takes its metadata from /usr)".into()),
+            Some(Node::Leaf(_)) => return Err(TreeError::Layout("/usr is not a directory")),
+            None => return Err(TreeError::Layout("/usr does not exist (a container root takes its metadata from /usr)")),
         };
         let usr_stat = self.dir(usr).stat.clone();
         match self.root().get(b"run") {
@@ -42,7 +43,7 @@ impl Tree {
                 run.stat.mtime = usr_stat.mtime;
                 run.entries.clear();
             }
-            Some(Node::Leaf(_)) => return Err("/run is not a directory".into()),
+            Some(Node::Leaf(_)) => return Err(TreeError::Layout("/run is not a directory")),
             None => {}
         }
         self.dirs[0].stat = usr_stat;

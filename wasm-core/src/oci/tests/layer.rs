@@ -1,12 +1,12 @@
 //! Reading members out of a layer stream.
 
 use super::{header, object, Chunk, Layer, ALG};
-use crate::oci::{dumpfile_line, LayerEntry, LayerItem, LayerReader};
+use crate::oci::{dumpfile_line, Error, LayerEntry, LayerItem, LayerReader};
 use crate::tar::Splitter;
 use crate::tree::{LeafContent, ObjectId, RegularFile};
 
 /// Every member, feeding inline runs in pieces of `piece` bytes.
-pub fn read(layer: &Layer, piece: usize) -> Result<Vec<LayerEntry>, String> {
+pub fn read(layer: &Layer, piece: usize) -> Result<Vec<LayerEntry>, Error> {
     let mut reader = LayerReader::new(ALG);
     let mut out = Vec::new();
     for chunk in &layer.chunks {

@@ -4,6 +4,7 @@
 //! never memory that grows with what a header claims rather than with the
 //! bytes actually fed.
 
+use crate::error::{CoreError, ErrorKind};
 use super::layer::read;
 use super::{build, header, line, object, Chunk, Layer};
 use crate::dumpfile::write_dumpfile;
@@ -45,7 +46,8 @@ fn a_huge_size_for_an_object_is_the_headers_up_to_what_an_image_can_hold() {
     claimed(&mut l, "usr/max", &i64::MAX.to_string());
     l.end();
     let err = build(&[&l]).unwrap_err();
-    assert_eq!(err, format!("/usr/max: a {}-byte file is larger than the {MAX_EXTERNAL_SIZE} bytes an image can describe", i64::MAX));
+    assert_eq!(err.to_string(), format!("/usr/max: a {}-byte file is larger than the {MAX_EXTERNAL_SIZE} bytes an image can describe", i64::MAX));
+    assert_eq!(err.kind(), ErrorKind::Limit);
 }
 
 #[test]
@@ -114,7 +116,8 @@ fn very_long_names_are_refused_naming_them() {
     let mut l = Layer::default();
     l.dir("usr/").pax(&[("path", long.as_bytes())]).file("x", b"").end();
     let err = build(&[&l]).unwrap_err();
-    assert_eq!(err, format!("/{long}: name longer than 255 bytes"));
+    assert_eq!(err.to_string(), format!("/{long}: name longer than 255 bytes"));
+    assert_eq!(err.kind(), ErrorKind::Malformed);
     // A path of half a million components stops at the first missing one.
     let deep = "d/".repeat(500_000);
     let mut l = Layer::default();
@@ -177,7 +180,7 @@ fn a_failed_builder_is_not_a_panic_whatever_is_called_next() {
     assert!(b.end_layer().is_err());
     assert!(b.finish().is_err());
     // A builder given nothing at all: no /usr.
-    assert!(ImageBuilder::new(super::ALG).finish().unwrap_err().contains("/usr does not exist"));
+    assert!(ImageBuilder::new(super::ALG).finish().unwrap_err().to_string().contains("/usr does not exist"));
     let mut l = Layer::default();
     l.dir("usr/").end();
     assert!(!write_dumpfile(&build(&[&l]).unwrap()).is_empty());
@@ -194,10 +197,13 @@ fn a_compressed_section_whose_size_or_refs_lie_is_refused_naming_the_layer() {
     let mut b = ImageBuilder::new(super::ALG);
     b.begin_layer(refs.clone(), size - 300 - 1).unwrap();
     let err = b.feed(&data).and_then(|_| b.end_layer()).unwrap_err();
-    assert!(err.starts_with("layer 1: splitstream stream: inline chunk of "), "{err}");
+    assert!(err.to_string().starts_with("layer 1: splitstream stream: inline chunk of "), "{err}");
+    // The stream's recorded size is what the chunks contradict: integrity.
+    assert_eq!(err.kind(), ErrorKind::Integrity);
     // An object index past the refs it was given.
     let mut b = ImageBuilder::new(super::ALG);
     b.begin_layer(Vec::new(), size).unwrap();
     let err = b.feed(&data).and_then(|_| b.end_layer()).unwrap_err();
-    assert!(err.starts_with("layer 1: splitstream stream: "), "{err}");
+    assert!(err.to_string().starts_with("layer 1: splitstream stream: "), "{err}");
+    assert_eq!(err.kind(), ErrorKind::Malformed);
 }

@@ -15,7 +15,7 @@ mod names;
 
 use crate::dumpfile::write_dumpfile;
 use crate::fsverity::HashAlgorithm;
-use crate::oci::ImageBuilder;
+use crate::oci::{Error, ImageBuilder};
 use crate::tree::Tree;
 
 pub const ALG: HashAlgorithm = HashAlgorithm::Sha256;
@@ -115,7 +115,7 @@ impl Layer {
 }
 
 /// Every layer applied in order, then the end of image.
-pub fn build(layers: &[&Layer]) -> Result<Tree, String> {
+pub fn build(layers: &[&Layer]) -> Result<Tree, Error> {
     let mut b = ImageBuilder::new(ALG);
     for layer in layers {
         for chunk in &layer.chunks {

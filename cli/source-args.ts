@@ -52,6 +52,6 @@ export function givenSourceOptions(values: SourceArgValues): string[] {
   if (values.certDir !== undefined) given.push('--cert-dir');
   if (values.maxExpansion !== undefined) given.push('--max-expansion');
   // On by default, so only turning it off says something.
-  if (values.tlsVerify === false) given.push('--tls-verify=false');
+  if (values.tlsVerify === false) given.push('--tls-verify');
   return given;
 }

@@ -1,5 +1,6 @@
-import { UsageError } from '../../common/index.js';
-import { CSTOR_PREFIX, pullFromContainersStorage, type PullResult } from '../../src/oci/index.js';
+import { NotFoundError, UsageError } from '../../common/index.js';
+import { CSTOR_PREFIX, findMatchingBootImage, pullFromContainersStorage, type PullResult } from '../../src/oci/index.js';
+import { isObjectId, type ObjectId, type Repository } from '../../src/repository/index.js';
 import { isSourceReference } from '../../src/source/index.js';
 import { command } from '../command.js';
 import { runDirectPull } from '../direct-pull.js';
@@ -8,6 +9,7 @@ import { printJson } from '../output.js';
 import { withRepository } from '../repo.js';
 import { givenSourceOptions, sourceArgs, sourceOptions } from '../source-args.js';
 import { storageArgs, storageOptions } from '../storage-args.js';
+import { XATTRS, xattrMode } from '../tree-args.js';
 
 const args = {
   image: {
@@ -26,6 +28,12 @@ const args = {
   ...storageArgs,
   ...sourceArgs,
   bootable: { type: 'boolean', description: 'also make the bootable composefs image (empty /boot and /sysroot, SELinux labels)' },
+  expectedDigest: {
+    type: 'string',
+    valueHint: 'HEX',
+    description: 'with --bootable: find the xattr mode and EROFS format whose boot image has this ID (e.g. one a UKI names) and keep that boot image',
+  },
+  xattrs: { ...XATTRS, description: 'xattr mode of the images made (another than allowlist-only makes the default plain image as well)' },
   json: { type: 'boolean', description: 'print the result and statistics as JSON' },
   progress: { type: 'enum', options: ['auto', 'bar', 'json', 'none'] as string[], default: 'auto', description: 'progress display (json: one object per line on stderr)' },
   progressFd: { type: 'string', valueHint: 'N', description: "bootc's progress protocol (JSON Lines) on file descriptor N (not for containers-storage:)" },
@@ -35,18 +43,37 @@ export default command({
   meta: { name: 'pull', description: 'Import an image from containers-storage without copying its data, or from an OCI layout, an archive or a registry' },
   args,
   async run({ args: parsed }) {
+    const expected = parsed.expectedDigest;
+    if (expected !== undefined && parsed.bootable !== true) throw new UsageError('--expected-digest needs --bootable');
+    // The search makes the boot image it finds; nothing else is guessed.
+    const bootable = parsed.bootable === true && expected === undefined;
+    const xattrs = xattrMode(parsed.xattrs);
+    // Inside the repository's lock, either source: a malformed digest fails
+    // before anything is pulled (as cfsctl), the search right after the pull.
+    const withMatch = async (repo: Repository, pull: () => Promise<PullResult>) => {
+      if (expected !== undefined && !isObjectId(expected, repo.hashAlg)) {
+        throw new UsageError(`--expected-digest "${expected}" is not a ${repo.hashAlg} digest (hex)`);
+      }
+      const result = await pull();
+      const match = expected === undefined ? undefined : await findMatchingBootImage(repo, result.manifestDigest, expected as ObjectId);
+      return { result, match };
+    };
     const started = process.hrtime.bigint();
-    let result: PullResult;
+    let outcome: Awaited<ReturnType<typeof withMatch>>;
     if (isSourceReference(parsed.image)) {
       if (parsed.storageRoot !== undefined || parsed.additionalImageStore.length > 0 || parsed.localFetch !== 'auto') {
         throw new UsageError('--storage-root, --additional-image-store and --local-fetch are for containers-storage: sources');
       }
-      result = await runDirectPull(parsed, {
-        reference: parsed.image,
-        options: { ...sourceOptions(parsed), ...(parsed.name ? { tag: parsed.name } : {}), bootable: parsed.bootable === true },
-        progress: parsed.progress as ProgressMode,
-        progressFd: parsed.progressFd,
-      });
+      outcome = await runDirectPull(
+        parsed,
+        {
+          reference: parsed.image,
+          options: { ...sourceOptions(parsed), ...(parsed.name ? { tag: parsed.name } : {}), bootable, xattrs },
+          progress: parsed.progress as ProgressMode,
+          progressFd: parsed.progressFd,
+        },
+        withMatch,
+      );
     } else {
       if (!parsed.image.startsWith(CSTOR_PREFIX)) {
         throw new UsageError(`unknown source "${parsed.image}" (containers-storage:, oci:, oci-archive:, docker-archive: or docker://)`);
@@ -54,16 +81,27 @@ export default command({
       const misplaced = [...givenSourceOptions(parsed), ...(parsed.progressFd !== undefined ? ['--progress-fd'] : [])];
       if (misplaced.length > 0) throw new UsageError(`${misplaced.join(', ')}: not for containers-storage: sources`);
       const progress = progressSink(parsed.progress as ProgressMode);
-      result = await withRepository(parsed, { write: true }, (repo) =>
-        pullFromContainersStorage(repo, parsed.image, {
-          ...(parsed.name ? { tag: parsed.name } : {}),
-          zerocopy: parsed.localFetch === 'zerocopy',
-          bootable: parsed.bootable === true,
-          storage: storageOptions(parsed),
-          ...(progress.sink ? { progress: progress.sink } : {}),
-        }),
-      ).finally(() => progress.done());
+      outcome = await withRepository(parsed, { write: true }, (repo) =>
+        withMatch(repo, () =>
+          pullFromContainersStorage(repo, parsed.image, {
+            ...(parsed.name ? { tag: parsed.name } : {}),
+            zerocopy: parsed.localFetch === 'zerocopy',
+            bootable,
+            xattrs,
+            storage: storageOptions(parsed),
+            ...(progress.sink ? { progress: progress.sink } : {}),
+          }).finally(() => progress.done()),
+        ),
+      );
     }
+    const { result, match } = outcome;
+    if (match && !match.found) {
+      throw new NotFoundError(
+        `--expected-digest ${expected}`,
+        `no boot image configuration matched (tried ${match.tried} mode/version combinations); the image is pulled, without a boot image`,
+      );
+    }
+    const bootImage = match?.found ? match.imageId : result.bootImage;
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (parsed.json) {
       printJson({
@@ -74,15 +112,20 @@ export default command({
         tag: result.tag,
         imageId: result.imageId,
         composefsImage: result.composefsImage ?? null,
-        ...(result.bootImage !== undefined ? { bootImage: result.bootImage } : {}),
+        ...(bootImage !== undefined ? { bootImage } : {}),
+        ...(match?.found ? { bootImageXattrs: match.xattrs, bootImageErofsVersion: match.erofsVersion } : {}),
         stats: result.stats.toJSON(),
         elapsedSeconds: Number(seconds.toFixed(3)),
       });
     } else {
+      const boot = match?.found
+        ? `Boot image: ${match.imageId} (xattr-mode=${match.xattrs}, format-version=V${match.erofsVersion})\n`
+        : bootImage !== undefined
+          ? `Boot image: ${bootImage}\n`
+          : '';
       process.stdout.write(
         `manifest ${result.manifestDigest}\nconfig   ${result.configDigest}\nverity   ${result.manifestStream}\n` +
-          `tagged   ${result.tag}\nobjects  ${result.stats.summary()}\n` +
-          (result.bootImage !== undefined ? `Boot image: ${result.bootImage}\n` : ''),
+          `tagged   ${result.tag}\nobjects  ${result.stats.summary()}\n${boot}`,
       );
     }
     return 0;

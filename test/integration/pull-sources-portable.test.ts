@@ -105,8 +105,8 @@ it('every transport without the addon: the repository the addon writes, layers b
     assert.not.ok(written.some(([rel]) => rel.includes('.tmp')), `${transport}: no temporary file left`);
     assert.is(portable.composefsImage, native.composefsImage, `${transport}: composefs image`);
     await checkPulledImage(portable.repo, 'image', portable.composefsImage, fixtures.layers.gzip);
-    const fsck = JSON.parse(await ok(['--repo', portable.repo, 'fsck', '--json'], PORTABLE)) as { ok: boolean; streamsChecked: number };
-    assert.ok(fsck.ok && fsck.streamsChecked > fixtures.layers.gzip.length, `${transport}: fsck without the addon: ${JSON.stringify(fsck)}`);
+    const fsck = JSON.parse(await ok(['--repo', portable.repo, 'fsck', '--json'], PORTABLE)) as { ok: boolean; streams_checked: number };
+    assert.ok(fsck.ok && fsck.streams_checked > fixtures.layers.gzip.length, `${transport}: fsck without the addon: ${JSON.stringify(fsck)}`);
     if (cfsctl) {
       const r = await run(cfsctl, ['--repo', portable.repo, 'fsck']);
       assert.is(r.status, 0, `${transport}: cfsctl fsck: ${r.stdout}${r.stderr}`);

@@ -75,8 +75,8 @@ async function writeRepository(repo: string, env: NodeJS.ProcessEnv): Promise<st
   const diffId = `sha256:${createHash('sha256').update(layer).digest('hex')}`;
   await ok(['--repo', repo, 'oci', 'import-layer', diffId, 'layer'], env, layer);
   const id = (await ok(['--repo', repo, 'create-image', join(base, 'tree'), 'tree'], env)).trim();
-  const fsck = JSON.parse(await ok(['--repo', repo, 'fsck', '--json'], env)) as { ok: boolean; streamsChecked: number; imagesChecked: number };
-  assert.equal([fsck.ok, fsck.streamsChecked, fsck.imagesChecked], [true, 1, 1], `fsck of ${repo}`);
+  const fsck = JSON.parse(await ok(['--repo', repo, 'fsck', '--json'], env)) as { ok: boolean; streams_checked: number; images_checked: number };
+  assert.equal([fsck.ok, fsck.streams_checked, fsck.images_checked], [true, 1, 1], `fsck of ${repo}`);
   return id;
 }
 

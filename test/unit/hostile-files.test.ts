@@ -15,6 +15,8 @@ import { ContainersStorage, readStorageConf } from '../../src/cstor/index.js';
 import { IMAGE_SIZE_MAX, computeImageId, createImage, openImageFile } from '../../src/image/index.js';
 import { Repository } from '../../src/repository/index.js';
 import { splitTar } from '../../src/tar/index.js';
+import { findCredentials, tlsOptionsFor } from '../../src/registry/index.js';
+import { hostPlatform, openSource } from '../../src/source/index.js';
 import { cfskit } from '../support/cli.js';
 import { mkfifo } from '../support/mkfifo.js';
 import { rejects } from '../support/rejects.js';
@@ -169,6 +171,30 @@ test('a PAX record length of 2^32 + 20 is refused by the wasm core, not read as 
 
 test('init under /proc ends with an error instead of looping', async () => {
   await refused(Repository.init('/proc/cfskit-no-such-dir/repo', { insecure: true }), InputError, /cannot be made a directory/);
+});
+
+test('podman-free sources: a FIFO index.json in an OCI layout, a FIFO or /dev/zero archive, a FIFO auth file or certificate', async (ctx) => {
+  const layout = join(ctx.dir, 'layout');
+  await mkdir(join(layout, 'blobs/sha256'), { recursive: true });
+  await writeFile(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  await mkfifo(join(layout, 'index.json'));
+  const source = await openSource(`oci:${layout}`);
+  try {
+    await refused(source.resolve(hostPlatform()), InputError, /index\.json: is a FIFO, not a regular file as an OCI layout's index\.json must be/);
+  } finally {
+    await source.close();
+  }
+  const fifo = join(ctx.dir, 'archive.tar');
+  await mkfifo(fifo);
+  await refused(openSource(`oci-archive:${fifo}`), InputError, /archive\.tar: is a FIFO, not a regular file as an image archive/);
+  await refused(openSource('docker-archive:/dev/zero'), InputError, /\/dev\/zero: is a character device, not a regular file as an image archive/);
+  const auth = join(ctx.dir, 'auth.json');
+  await mkfifo(auth);
+  await refused(findCredentials('registry.example', 'library/x', { authFile: auth, env: {} }), InputError, /auth\.json: is a FIFO, not a regular file as a registry auth file must be/);
+  const certs = join(ctx.dir, 'certs');
+  await mkdir(certs);
+  await mkfifo(join(certs, 'ca.crt'));
+  await refused(tlsOptionsFor('registry.example', { verify: true, certDir: certs }), InputError, /ca\.crt: is a FIFO, not a regular file as a CA certificate must be/);
 });
 
 test.run();

@@ -36,6 +36,14 @@ function figures(runs: readonly Measured[]): { wall: number; user: number; sys: 
   };
 }
 
+/** One line: the medians, the ratio and the peaks. */
+export function rowSummary(r: Row): string {
+  const c = figures(r.runs.cfsctl);
+  const k = figures(r.runs.cfskit);
+  const same = r.same === undefined ? '' : r.same ? ', same output' : ', DIFFERENT OUTPUT';
+  return `${r.name}: cfsctl ${s(c.wall)} s, cfskit ${s(k.wall)} s, ${s(r.pairRatio)}×; peak ${mib(c.rss)} / ${mib(k.rss)} MiB${same}`;
+}
+
 function table(rows: readonly Row[]): void {
   console.log('| operation | cfsctl s (user+sys) | cfskit s (user+sys) | cfskit / cfsctl | target | peak RSS cfsctl / cfskit MiB | same output |');
   console.log('|---|---|---|---|---|---|---|');

@@ -30,7 +30,7 @@ import { withLoopFs } from '../test/support/loopfs.js';
 import { createPodmanStore, type PodmanStore } from '../test/support/podman.js';
 import { haveGnuTime, measure, median, type Command, type Measured } from './measure.js';
 import { writeOsLayer } from './os-layers.js';
-import { printReport, type Row, type Target } from './vs-cfsctl-report.js';
+import { printReport, rowSummary, type Row, type Target } from './vs-cfsctl-report.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -98,10 +98,12 @@ async function runOp(op: Op, rounds = RUNS, warmup = true): Promise<Row> {
     }
     process.stderr.write('.');
   }
-  process.stderr.write(` ${op.name}\n`);
   const pairs = runs.cfskit.map((k, i) => k.wall / (runs.cfsctl[i] as Measured).wall);
   const same = op.answer === undefined ? undefined : answers.cfsctl === answers.cfskit;
-  return { name: op.name, target: op.target, runs, pairRatio: median(pairs), same };
+  const row = { name: op.name, target: op.target, runs, pairRatio: median(pairs), same };
+  // As soon as it is known, so a run cut short still leaves its figures.
+  process.stderr.write(` ${rowSummary(row)}\n`);
+  return row;
 }
 
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');

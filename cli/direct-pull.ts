@@ -34,7 +34,7 @@ export async function runDirectPull(request: DirectPullRequest): Promise<PullRes
     );
     return result;
   } finally {
-    terminal?.finish(result ? { layers: result.stats.layers, fetchedLayers: result.stats.layers - result.stats.layersAlreadyPresent } : undefined);
+    terminal?.finish(result ? `${result.stats.layers - result.stats.layersAlreadyPresent} of ${result.stats.layers} layers fetched in ${terminal.seconds} s` : undefined);
     await writer?.close();
   }
 }

@@ -6,6 +6,10 @@
  * images that are not the store's), and a time limit: a store another
  * process holds locked makes podman wait, and a caller must say so rather
  * than hang. The child is killed if cfskit itself exits first.
+ *
+ * The storage.conf also keeps the store's `overlay/` from being made a
+ * mount of its own (`skip_mount_home`), so that its files can be
+ * hardlinked into a repository on the same file system.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -44,14 +48,21 @@ export function track(child: ChildProcess): void {
   });
 }
 
-/** `--root`, `--runroot` and the overlay driver, podman's global options for the store. */
+/** Keeps containers-storage from making the store's `overlay/` a mount of its own. */
+export const SKIP_MOUNT_HOME = 'overlay.skip_mount_home=true';
+
+/**
+ * `--root`, `--runroot`, the overlay driver and SKIP_MOUNT_HOME, podman's
+ * global options for the store (`podman system service` was seen to
+ * mount the home with the option only in storage.conf).
+ */
 export function storeArgs(store: StoreLocation): string[] {
-  return ['--root', store.root, '--runroot', store.runRoot, '--storage-driver', 'overlay'];
+  return ['--root', store.root, '--runroot', store.runRoot, '--storage-driver', 'overlay', '--storage-opt', SKIP_MOUNT_HOME];
 }
 
-/** `containers-storage:[overlay@ROOT+RUNROOT]`, the store as skopeo names it. */
+/** `containers-storage:[overlay@ROOT+RUNROOT:OPTIONS]`, the store as skopeo names it. */
 export function storeTransport(store: StoreLocation): string {
-  return `containers-storage:[overlay@${store.root}+${store.runRoot}]`;
+  return `containers-storage:[overlay@${store.root}+${store.runRoot}:${SKIP_MOUNT_HOME}]`;
 }
 
 /**
@@ -62,7 +73,11 @@ export async function withStoreEnv<T>(store: StoreLocation, extra: NodeJS.Proces
   const confDir = await mkdtemp(join(tmpdir(), 'cfskit-podman-conf-'));
   try {
     const conf = join(confDir, 'storage.conf');
-    await writeFile(conf, stringify({ storage: { driver: 'overlay', graphroot: store.root, runroot: store.runRoot } }));
+    // skip_mount_home: containers-storage otherwise bind-mounts the store's
+    // overlay/ on itself, and no hardlink crosses a mount point — stage 2
+    // would have to copy what it could link.
+    const storage = { driver: 'overlay', graphroot: store.root, runroot: store.runRoot, options: { overlay: { skip_mount_home: 'true' } } };
+    await writeFile(conf, stringify({ storage }));
     const env: NodeJS.ProcessEnv = { ...process.env, ...extra, CONTAINERS_STORAGE_CONF: conf };
     delete env.STORAGE_OPTS;
     delete env.STORAGE_DRIVER;

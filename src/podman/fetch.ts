@@ -78,7 +78,8 @@ export function stageOneError(reference: string, message: string): CfskitError {
 function registryAuthHeader(credentials: FetchOptions['credentials']): Record<string, string> {
   if (!credentials) return {};
   const json = JSON.stringify({ username: credentials.username, password: credentials.password });
-  return { 'X-Registry-Auth': Buffer.from(json).toString('base64url') };
+  // URL-safe base64 with its padding, as podman's decoder (Go's URLEncoding) wants it.
+  return { 'X-Registry-Auth': Buffer.from(json).toString('base64').replace(/\+/g, '-').replace(/\//g, '_') };
 }
 
 /** Pulls `reference` into `store`; resolves once podman has stored it. */

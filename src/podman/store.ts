@@ -38,6 +38,22 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** mkdir -p, the error from the directory itself (a recursive mkdir reports ENOENT for a read-only parent). */
+async function makeDirectory(path: string, mode?: number): Promise<void> {
+  try {
+    await mkdir(path, mode === undefined ? {} : { mode });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    if (code !== 'ENOENT') throw systemError(err, path, 'mkdir');
+    try {
+      await mkdir(path, { recursive: true, ...(mode === undefined ? {} : { mode }) });
+    } catch (again) {
+      throw systemError(again, path, 'mkdir');
+    }
+  }
+}
+
 /**
  * Makes sure `store` exists and podman can open it; a store this call
  * created and podman could not initialize is removed again.
@@ -45,12 +61,8 @@ async function exists(path: string): Promise<boolean> {
 export async function ensureStore(store: StoreLocation, options: { podman?: string } = {}): Promise<{ created: boolean }> {
   const created = !(await exists(join(store.root, 'storage.lock')));
   const rootExisted = await exists(store.root);
-  try {
-    await mkdir(store.root, { recursive: true });
-    await mkdir(store.runRoot, { recursive: true, mode: 0o700 });
-  } catch (err) {
-    throw systemError(err, store.root, 'mkdir');
-  }
+  await makeDirectory(store.root);
+  await makeDirectory(store.runRoot, 0o700);
   if (!created) return { created };
   try {
     const ran = await withStoreEnv(store, {}, (env) => runBounded(options.podman ?? 'podman', [...storeArgs(store), 'images', '--quiet'], { env, subject: store.root }));

@@ -5,19 +5,20 @@
  * happens to be called that). The rule is syntactic, so what a command
  * reads never depends on which files exist.
  */
-import { openImageFile, type ComposefsImageFile } from '../src/image/reader.js';
-import { readStoredImage } from '../src/image/stored.js';
+import { HEX_DIGEST } from '../common/index.js';
+import { openImageFile, type ComposefsImageFile, readStoredImage } from '../src/image/index.js';
+import type { LocationOptions } from '../src/repository/index.js';
 import { withRepository } from './repo.js';
 
 export const IMAGE_ARG_HELP =
   'an image of the repository (its digest, 64 or 128 hex digits, or refs/NAME) or else an image file (e.g. ./img, /tmp/img; ./refs/x for a file named refs/x)';
 
 export function isRepositoryImageName(arg: string): boolean {
-  return /^(?:[0-9a-f]{64}|[0-9a-f]{128})$/.test(arg) || arg.startsWith('refs/');
+  return HEX_DIGEST.test(arg) || arg.startsWith('refs/');
 }
 
 /** Runs `body` with the image open, closing it (and the repository) afterwards. */
-export async function withImageArg<T>(arg: string, body: (image: ComposefsImageFile) => Promise<T>): Promise<T> {
+export async function withImageArg<T>(location: LocationOptions, arg: string, body: (image: ComposefsImageFile) => Promise<T>): Promise<T> {
   const use = async (image: ComposefsImageFile): Promise<T> => {
     try {
       return await body(image);
@@ -26,5 +27,5 @@ export async function withImageArg<T>(arg: string, body: (image: ComposefsImageF
     }
   };
   if (!isRepositoryImageName(arg)) return use(await openImageFile(arg));
-  return withRepository({}, async (repo) => use((await readStoredImage(repo, arg)).image));
+  return withRepository(location, {}, async (repo) => use((await readStoredImage(repo, arg)).image));
 }

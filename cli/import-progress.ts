@@ -3,7 +3,7 @@
  * (one JSON object per line on stderr, for callers that relay it), `none`,
  * or `auto` (bar on a terminal, else none).
  */
-import type { ProgressEvent, ProgressSink } from '../src/oci/progress.js';
+import type { ProgressEvent, ProgressSink } from '../src/oci/index.js';
 import { ProgressLine } from './progress.js';
 
 export type ProgressMode = 'auto' | 'bar' | 'json' | 'none';

@@ -1,5 +1,5 @@
 /** How the CLI reports: results to stdout, problems to stderr, exit codes. */
-import { CfskitError, UsageError } from '../src/errors.js';
+import { CfskitError, UsageError } from '../common/index.js';
 
 export const EXIT_OK = 0;
 /** Something the command was asked to do failed. */

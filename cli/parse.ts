@@ -1,5 +1,5 @@
 /** Parsing of option values that citty hands over as strings. */
-import { UsageError } from '../src/errors.js';
+import { UsageError } from '../common/index.js';
 
 export function parseWholeNumber(option: string, value: string): number {
   if (!/^[0-9]+$/.test(value)) throw new UsageError(`option ${option} needs a whole number (got "${value}")`);

@@ -1,11 +1,9 @@
 /**
- * The containers-storage options every `cfskit cstor` command takes:
+ * The containers-storage options of the commands that read it:
  * `--storage-root DIR` and any number of `--additional-image-store DIR`.
  */
-import type { ArgsDef } from 'citty';
-import type { StorageOptions } from '../src/cstor/config.js';
-import { UsageError } from '../src/errors.js';
-import { optionValues } from './command.js';
+import type { StorageOptions } from '../src/cstor/index.js';
+import type { ArgsDef } from './command.js';
 
 export const storageArgs = {
   storageRoot: {
@@ -15,17 +13,13 @@ export const storageArgs = {
   },
   additionalImageStore: {
     type: 'string',
+    multiple: true,
     valueHint: 'DIR',
     description: 'a read-only image store to search after the primary one (repeatable)',
   },
 } as const satisfies ArgsDef;
 
 /** The StorageOptions the command line asks for. */
-export function storageOptions(def: ArgsDef, rawArgs: readonly string[]): StorageOptions {
-  const roots = optionValues(def, rawArgs, 'storageRoot');
-  if (roots.length > 1) throw new UsageError('option --storage-root given more than once');
-  if (roots[0] === '') throw new UsageError('option --storage-root needs a directory');
-  const additional = optionValues(def, rawArgs, 'additionalImageStore');
-  if (additional.includes('')) throw new UsageError('option --additional-image-store needs a directory');
-  return { storageRoot: roots[0], additionalImageStores: additional };
+export function storageOptions(args: { readonly storageRoot: string | undefined; readonly additionalImageStore: readonly string[] }): StorageOptions {
+  return { storageRoot: args.storageRoot, additionalImageStores: [...args.additionalImageStore] };
 }

@@ -6,7 +6,8 @@
  * the caller, not conditions to handle.
  */
 import { Buffer } from 'node:buffer';
-import { errnoOf, nativeHost, toSystemError, type NativeHost, type PathArg } from './native.js';
+import { errnoOf } from '../common/index.js';
+import { nativeHost, toSystemError, type NativeHost, type PathArg } from './native.js';
 
 export async function hostCall<T>(feature: string, input: string, call: (host: NativeHost) => Promise<T>): Promise<T> {
   const host = nativeHost(feature);

@@ -3,7 +3,7 @@
  * composefs repositories take. A lock belongs to the open file description:
  * two opens of one file in this process conflict like two processes do.
  */
-import { SystemError } from '../src/errors.js';
+import { LockBusyError, SystemError } from '../common/index.js';
 import { describe, hostCall } from './call.js';
 
 export type FlockMode = 'shared' | 'exclusive' | 'unlock';
@@ -11,13 +11,6 @@ export type FlockMode = 'shared' | 'exclusive' | 'unlock';
 declare module './native.js' {
   interface NativeHost {
     flock(fd: number, mode: FlockMode, wait: boolean): Promise<void>;
-  }
-}
-
-/** Someone else holds a conflicting lock and the caller chose not to wait. */
-export class LockBusyError extends SystemError {
-  constructor(input: string, mode: FlockMode) {
-    super('EWOULDBLOCK', 'flock', input, `a conflicting lock is held, so no ${mode} lock was taken`);
   }
 }
 

@@ -2,11 +2,13 @@
  * Loading the native addon. Where it cannot load (not Linux, not built, no
  * compiler) everything pure keeps working; the first caller that needs a
  * system call gets a HostUnavailableError, and one warning is printed.
+ * CFSKIT_DISABLE_ADDON=1 makes it unavailable on purpose, exactly as on a
+ * platform without it (the test suites run that way too).
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { CfskitError, SystemError } from '../src/errors.js';
+import { CfskitError, HostUnavailableError, SystemError, errnoOf } from '../common/index.js';
 
 export type PathArg = string | Buffer;
 export type Target = PathArg | number;
@@ -15,12 +17,6 @@ export type Target = PathArg | number;
 export interface NativeHost {
   measureVerity(target: Target): Promise<{ algorithm: number; digest: Buffer }>;
   enableVerity(target: Target, algorithm: number, blockSize: number): Promise<void>;
-}
-
-export class HostUnavailableError extends CfskitError {
-  constructor(feature: string, reason: string) {
-    super('host-unavailable', `${feature} needs cfskit's native host bindings, which are unavailable: ${reason}`);
-  }
 }
 
 const addonPath =
@@ -33,7 +29,9 @@ let warned = false;
 
 function load(): Loaded {
   if (loaded) return loaded;
-  if (process.platform !== 'linux') {
+  if (process.env.CFSKIT_DISABLE_ADDON === '1') {
+    loaded = { ok: false, reason: 'disabled by CFSKIT_DISABLE_ADDON=1' };
+  } else if (process.platform !== 'linux') {
     loaded = { ok: false, reason: `${process.platform} has no Linux system calls` };
   } else if (!existsSync(addonPath)) {
     loaded = { ok: false, reason: `${addonPath} is not built (run: npm run build)` };
@@ -70,12 +68,6 @@ interface NativeError {
   syscall?: unknown;
   path?: unknown;
   message?: unknown;
-}
-
-/** The errno name of a rejected addon call, if it is one. */
-export function errnoOf(err: unknown): string | undefined {
-  const code = (err as NativeError | null)?.code;
-  return typeof code === 'string' ? code : undefined;
 }
 
 /** Turns an addon rejection into a SystemError naming `name`. */

@@ -2,21 +2,28 @@
  * Storing content-addressed objects from open source files (see
  * src/store.cc): for each, exists already? reflink, hardlink or copy, in
  * the given order; fs-verity when asked; linked into place only when
- * complete. Requests are gathered into batches — a call into the addon
+ * complete; or from contents held in memory (writeObject: the small files
+ * of a tar). Requests are gathered into batches — a call into the addon
  * costs more than storing a small object — and each caller gets its own
  * result.
  */
 import { describe, hostCall } from './call.js';
-import { errnoOf, toSystemError, type PathArg } from './native.js';
+import { errnoOf } from '../common/index.js';
+import { toSystemError, type PathArg } from './native.js';
 
-export type StoreMethodName = 'reflink' | 'link' | 'copy' | 'write';
+/** How an object's data may get into the store, in a caller's order of preference. */
+export type StoreStrategy = 'reflink' | 'hardlink' | 'copy';
 
-export type StoreOutcome = 'stored' | 'exists' | 'refused' | 'not-regular' | 'size-mismatch' | 'changed' | 'digest-mismatch';
+/**
+ * What became of one request: stored (by `strategy`), already there, no
+ * strategy possible (refused), or a source that is not what was claimed.
+ */
+export type StoreStatus = 'stored' | 'exists' | 'refused' | 'not-regular' | 'size-mismatch' | 'changed' | 'digest-mismatch';
 
 export interface StoreObjectResult {
-  readonly outcome: StoreOutcome;
-  /** How it was stored, for `stored`. */
-  readonly method: StoreMethodName | null;
+  readonly status: StoreStatus;
+  /** The strategy that stored it, for `stored` (null for writeObject's contents: written). */
+  readonly strategy: StoreStrategy | null;
   /** The kernel's measurement, when fs-verity was asked for. */
   readonly digest: Buffer | null;
   /** The source's device, for remembering where reflinks fail. */
@@ -31,7 +38,7 @@ export interface StoreObjectRequest {
   readonly size: number;
   /** `xx/rest` when the ID is known (insecure: computed first); '' to use the measurement. */
   readonly name: string;
-  readonly methods: readonly StoreMethodName[];
+  readonly strategies: readonly StoreStrategy[];
   /** fs-verity: kernel algorithm id (1 sha256, 2 sha512) and block size; 0 for none. */
   readonly verityAlgorithm: 0 | 1 | 2;
   readonly verityBlockSize: number;
@@ -49,7 +56,7 @@ declare module './native.js' {
       fds: readonly number[],
       sizes: readonly number[],
       names: readonly string[],
-      methods: readonly StoreMethodName[],
+      strategies: readonly StoreStrategy[],
       algorithm: number,
       blockSize: number,
       skipReflinkDevs: readonly bigint[],
@@ -70,7 +77,7 @@ const BATCH = 32;
 const queues = new Map<string, { dir: PathArg; waiting: Waiting[]; scheduled: boolean }>();
 
 function keyOf(dir: PathArg, req: StoreObjectRequest): string {
-  return [describe(dir), req.methods.join(','), req.verityAlgorithm, req.verityBlockSize, req.skipReflinkDevs.join(',')].join('|');
+  return [describe(dir), req.strategies.join(','), req.verityAlgorithm, req.verityBlockSize, req.skipReflinkDevs.join(',')].join('|');
 }
 
 function flush(key: string): void {
@@ -88,7 +95,7 @@ function flush(key: string): void {
         batch.map((w) => w.fd),
         batch.map((w) => w.req.size),
         batch.map((w) => w.req.name),
-        r.methods,
+        r.strategies,
         r.verityAlgorithm,
         r.verityBlockSize,
         r.skipReflinkDevs,
@@ -97,7 +104,7 @@ function flush(key: string): void {
       (replies) =>
         batch.forEach((w, i) => {
           const reply = replies[i];
-          if (reply && 'outcome' in reply) w.resolve(reply);
+          if (reply && 'status' in reply) w.resolve(reply);
           else {
             const err = reply?.error;
             w.reject(errnoOf(err) === undefined ? err : toSystemError(err, describe(w.fd)));
@@ -159,7 +166,7 @@ function flushWrites(key: string): void {
       (replies) =>
         batch.forEach((w, i) => {
           const reply = replies[i];
-          if (reply && 'outcome' in reply) w.resolve(reply);
+          if (reply && 'status' in reply) w.resolve(reply);
           else {
             const err = reply?.error;
             w.reject(errnoOf(err) === undefined ? err : toSystemError(err, describe(queue.dir)));

@@ -1,34 +1,13 @@
 /** fs-verity through the kernel: enable it on a file, read its measurement. */
 import { Buffer } from 'node:buffer';
-import { UnsupportedError } from '../src/errors.js';
-import type { HashAlg } from '../src/fsverity/params.js';
-import { errnoOf, nativeHost, toSystemError, type Target } from './native.js';
+import { HASH_ALG_INFO, UnsupportedError, VerityNotEnabledError, VerityUnsupportedError, errnoOf, hashAlgOfKernelId, type HashAlg } from '../common/index.js';
+import { nativeHost, toSystemError, type Target } from './native.js';
 
 export interface VerityMeasurement {
   readonly hashAlg: HashAlg;
   readonly digest: Uint8Array;
   readonly hex: string;
 }
-
-/** The file system or kernel has no fs-verity (EOPNOTSUPP, ENOTTY). */
-export class VerityUnsupportedError extends UnsupportedError {
-  readonly input: string;
-  constructor(input: string, errno: string) {
-    super(`${input}: fs-verity is not supported by this file system or kernel (${errno})`);
-    this.input = input;
-  }
-}
-
-/** The file system supports fs-verity but this file does not have it (ENODATA). */
-export class VerityNotEnabledError extends UnsupportedError {
-  readonly input: string;
-  constructor(input: string) {
-    super(`${input}: fs-verity is not enabled on this file`);
-    this.input = input;
-  }
-}
-
-const ALG_IDS: Record<HashAlg, number> = { sha256: 1, sha512: 2 };
 
 function targetName(target: Target, name: string | undefined): string {
   if (name) return name;
@@ -49,8 +28,8 @@ export async function measureVerity(target: Target, name?: string): Promise<Veri
   const host = nativeHost('measuring fs-verity');
   try {
     const { algorithm, digest } = await host.measureVerity(target);
-    const hashAlg = algorithm === 1 ? 'sha256' : algorithm === 2 ? 'sha512' : undefined;
-    if (!hashAlg) throw new UnsupportedError(`${input}: fs-verity hash algorithm ${algorithm} is unknown to cfskit`);
+    const hashAlg = hashAlgOfKernelId(algorithm);
+    if (!hashAlg) throw new UnsupportedError(`${input}: fs-verity hash algorithm ${algorithm} is unknown to cfskit`, { input });
     return { hashAlg, digest, hex: Buffer.from(digest).toString('hex') };
   } catch (err) {
     throw verityError(err, input);
@@ -69,7 +48,7 @@ export async function enableVerity(
   const input = targetName(target, name);
   const host = nativeHost('enabling fs-verity');
   try {
-    await host.enableVerity(target, ALG_IDS[options.hashAlg], options.blockSize);
+    await host.enableVerity(target, HASH_ALG_INFO[options.hashAlg].kernelId, options.blockSize);
   } catch (err) {
     throw verityError(err, input);
   }

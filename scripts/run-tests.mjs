@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 // Runs every test suite and ends with one line: "N passed, N failed".
+//   lint         module boundaries and the public API (scripts/check-boundaries.mjs)
 //   rust         wasm-core's own tests (native) and clippy
-//   unit         uvu, pure logic through the wasm core
+//   unit         uvu, pure logic through the wasm core; run twice, the second
+//                time with CFSKIT_DISABLE_ADDON=1 (as on a system without the
+//                addon: reads and the portable write path)
 //   integration  uvu, real tools, file systems, containers-storage
 //   vm           uvu inside a qemu VM whose kernel has fs-verity
 //   long         opt-in only: a layer with a file over 8 GiB
 // Names on the command line pick suites: node scripts/run-tests.mjs unit rust
+// CFSCTL=/path/to/cfsctl (composefs-rs 0.9.0) adds the interop tests.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +20,7 @@ const rustEnv = { ...process.env, PATH: `/usr/bin:${process.env.PATH ?? ''}`, RU
 const uvu = (dir) => ({ cmd: process.execPath, args: ['node_modules/uvu/bin.js', dir, '.test.js$'], parse: parseUvu });
 
 const suites = {
+  lint: [{ cmd: process.execPath, args: ['scripts/check-boundaries.mjs'], parse: checkPassed }],
   rust: [
     { cmd: '/usr/bin/cargo', args: ['test', '--profile', 'ci-test', '--quiet'], cwd: 'wasm-core', env: rustEnv, parse: parseCargo },
     {
@@ -34,7 +39,7 @@ const suites = {
       parse: checkPassed,
     },
   ],
-  unit: [uvu('dist/test/unit')],
+  unit: [uvu('dist/test/unit'), { ...uvu('dist/test/unit'), env: { ...process.env, CFSKIT_DISABLE_ADDON: '1' }, label: 'CFSKIT_DISABLE_ADDON=1' }],
   integration: [uvu('dist/test/integration')],
   // Opt-in only (named on the command line): hours of disk and CPU.
   long: [uvu('dist/test/long')],
@@ -87,6 +92,11 @@ for (const name of wanted) {
     process.exit(2);
   }
 }
+// The tests that compare with cfsctl itself run only with one the
+// developer built (composefs-rs is packaged nowhere): CFSCTL=path.
+if (wanted.length === 0 || wanted.includes('integration')) {
+  console.log(process.env.CFSCTL ? `cfsctl: ${process.env.CFSCTL} (interop tests run)` : 'cfsctl: $CFSCTL is not set (interop tests are skipped)');
+}
 let passed = 0;
 let failed = 0;
 const summary = [];
@@ -96,7 +106,7 @@ for (const [name, steps] of Object.entries(suites)) {
   let p = 0;
   let f = 0;
   for (const step of steps) {
-    console.log(`\n=== ${name}: ${[step.cmd.split('/').pop(), ...step.args].join(' ')}`);
+    console.log(`\n=== ${name}: ${[step.label, step.cmd.split('/').pop(), ...step.args].filter(Boolean).join(' ')}`);
     const { out, status } = await runStep(step);
     const r = step.parse(out, status);
     p += r.passed;

@@ -1,53 +1,27 @@
-/** cfskit's library API. */
-export * from './errors.js';
-export { digestBytes, digestFile, formatDigest, closeDigestWorkers, type DigestFileOptions, type FileDigest } from './fsverity/digest.js';
-export { resolveParams, HASH_ALGS, type HashAlg, type VerityOptions, type VerityParams } from './fsverity/params.js';
+/**
+ * cfskit's library API: exactly what the README's API table documents
+ * (scripts/check-boundaries.mjs compares the two). Everything else in src/
+ * is internal and may change.
+ */
 export {
-  CONTENT_TYPES,
-  describeContentType,
-  SplitstreamWriter,
-  openSplitstream,
-  reassemble,
-  type FinishedSplitstream,
-  type OpenObject,
-  type SplitstreamChunk,
-  type SplitstreamExpectations,
-  type SplitstreamInfo,
-  type SplitstreamReader,
-  type SplitstreamWriterOptions,
-} from './splitstream/index.js';
-export { computeImageId, createDumpfile, createImage, imageFromDumpfile, imageFromDumpfileFile, type ComposefsImage, type ImageId } from './image/compute.js';
-export { openImage, openImageFile, ComposefsImageFile, type ImageStat, type ImagePath } from './image/reader.js';
-export { scanTree, scanTreeWithFiles, closeScanWorkers, INLINE_CONTENT_MAX, type ExternalFile, type ScanOptions } from './image/scan.js';
-export { createRepositoryImage, type CreateImageOptions, type CreatedImage } from './image/commit.js';
-export { openStoredImage, readStoredImage, type StoredImageFile } from './image/stored.js';
+  AuthError, CancelledError, CfskitError, HostUnavailableError, InputError, IntegrityError, LimitError, LockBusyError, NotFoundError,
+  RepositoryBusyError, SystemError, UnsupportedError, UsageError, VerityNotEnabledError, VerityUnsupportedError,
+  HASH_ALGS, EROFS_VERSIONS, DEFAULT_EROFS_VERSION, XATTR_MODES, DEFAULT_XATTR_MODE,
+  type ErrorCode, type HashAlg, type ErofsVersion, type XattrMode,
+} from '../common/index.js';
 export {
-  mountImage, mountOciImage, unmountImage, SOURCE_PREFIX, loopBindings, parseMountinfo, readMountinfo, topMountAt,
-  type MountOptions, type OciMountOptions, type MountedImage, type UnmountedImage, type LoopBinding, type MountEntry,
-} from './mount/index.js';
+  closeDigestWorkers, digestBytes, digestFile, formatDigest, measureVerity,
+  type DigestFileOptions, type FileDigest, type VerityMeasurement, type VerityOptions,
+} from './fsverity/index.js';
+export { Repository, fsck, type FsckReport, type InitOptions, type OpenOptions, type Security } from './repository/index.js';
 export {
-  ContainersStorage, locateStores, normalizeName, parseReference, readLayerEntries, layerTarChunks, writeLayerTar, ContentCheck, SMALL_FILE,
-  type StorageOptions, type StoreLocation, type StoredImage, type StoredLayer, type ImageReference,
-  type LayerEntry, type LayerFile, type LayerSegment, type LayerEntryOptions, type ContentClaim, type LayerTarOptions, type LayerTarResult,
-} from './cstor/index.js';
-export { splitTar, TarSplitter, type TarEntry, type TarEntryType, type TarEvent } from './tar/split.js';
-export {
-  Repository, ImportContext, ObjectStore, StreamStore, ImageStore, RepositoryBusyError, expectVerified, isObjectId, objectRelPath, toObjectId,
-  type InitOptions, type OpenOptions, type Security, type StoreMethod, type StoreStrategy, type StoredObject, type ObjectId,
-} from './repository/index.js';
-export { fsck, type FsckReport, type FsckProgress } from './repository/fsck.js';
-export {
-  pullFromSource, type SourcePullOptions,
-  pullFromContainersStorage, importTarLayer, listImages, openImage as openOciImage, tagImage, untagImage, ImportStats, CSTOR_PREFIX,
-  type PullOptions, type PullResult, type TarLayerResult, type ImageListing, type OciImage, type ProgressEvent, type ProgressSink,
+  computeOciImageId, ensureImage, findMatchingBootImage, imageRefName, imageVariant, importTarLayer, listImages, pullFromContainersStorage, tagImage, untagImage, writeOciDumpfile,
+  ImportStats, CSTOR_PREFIX,
+  type EnsureImageOptions, type EnsuredImage, type ImageVariant, type ImageListing, type ProgressEvent, type ProgressSink, type PullOptions, type PullResult, type TarLayerResult,
 } from './oci/index.js';
+export { pullFromSource, type SourcePullOptions } from './oci/index.js';
 export {
-  ensureImage, computeOciImageId, createOciImage, writeOciDumpfile, layerEntries, layerInfo, writeLayerDumpfile, openImageStreams,
-  IMAGE_REF, BOOT_IMAGE_REF,
-  type EnsureImageOptions, type EnsuredImage, type ImageTreeOptions, type ImageStreams, type LayerInfo,
-} from './oci/index.js';
-export {
-  openSource, isSourceReference, hostPlatform, parsePlatform, formatPlatform,
+  openSource, isSourceReference, parsePlatform, formatPlatform, hostPlatform,
   type ImageSource, type BlobDescriptor, type ResolvedManifest, type Platform, type RegistrySourceOptions,
 } from './source/index.js';
 export { findCredentials, parseCreds, type Credentials, type RetryPolicy, type TlsSettings } from './registry/index.js';
@@ -57,7 +31,17 @@ export {
 } from './progress/index.js';
 export { pullIntoStorage, checkStoredImage, type StoragePullOptions, type StoragePullResult, type CheckedImage } from './pull/index.js';
 export { fetchIntoStore, ensureStore, copyBetweenStores, defaultRunRoot, type BlobReport, type FetchOptions, type FetchResult, type FetchMethod, type StoreLocation as PodmanStoreLocation } from './podman/index.js';
-export { gc, TRANSACTION_ENV, type GcOptions, type GcProgress, type GcResult, type MountedImage as GcMountedImage, type MissingObject } from './gc/index.js';
+export {
+  computeImageId, createDumpfile, createRepositoryImage, openImageFile, readStoredImage,
+  type ComposefsImageFile, type CreateImageOptions, type CreatedImage, type ImageId,
+} from './image/index.js';
+export { ContainersStorage, writeLayerTar, type StorageOptions, type StoredImage, type StoredLayer } from './cstor/index.js';
+export {
+  CONTENT_TYPES, SplitstreamWriter, openSplitstream, reassemble,
+  type SplitstreamChunk, type SplitstreamReader, type SplitstreamWriterOptions,
+} from './splitstream/index.js';
+export { mountImage, mountOciImage, unmountImage, type MountedImage, type UnmountedImage } from './mount/index.js';
+export { gc, TRANSACTION_ENV, type GcOptions, type GcProgress, type GcResult, type MissingObject } from './gc/index.js';
 export {
   sysrootStatus, sysrootGc, SysrootLayout, bootcTag, prepareSystemStore, STORAGE_RUNROOT, describePodmanConfig, writeDropin,
   type SysrootStatus, type DeploymentStatus, type SysrootGcOptions, type SysrootGcResult,

@@ -8,7 +8,7 @@ export default command({
     name: { type: 'positional', required: true, valueHint: 'NAME', description: 'stream to reassemble' },
   },
   async run({ args }) {
-    await withRepository({}, async (repo) => {
+    await withRepository(args, {}, async (repo) => {
       await repo.streams.cat(args.name, process.stdout);
       if (process.stdout.writableNeedDrain) await once(process.stdout, 'drain');
     });

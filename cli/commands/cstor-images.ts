@@ -1,4 +1,4 @@
-import { ContainersStorage, shortId } from '../../src/cstor/storage.js';
+import { ContainersStorage, shortId } from '../../src/cstor/index.js';
 import { command } from '../command.js';
 import { EXIT_FAILURE, errorJson, printJson, reportError } from '../output.js';
 import { storageArgs, storageOptions } from '../storage-args.js';
@@ -11,8 +11,8 @@ const args = {
 export default command({
   meta: { name: 'images', description: 'List the images in containers-storage' },
   args,
-  async run({ args: parsed, rawArgs }) {
-    const storage = await ContainersStorage.open(storageOptions(args, rawArgs));
+  async run({ args: parsed }) {
+    const storage = await ContainersStorage.open(storageOptions(parsed));
     const images = await storage.images();
     let failed = false;
     const rows: Record<string, unknown>[] = [];

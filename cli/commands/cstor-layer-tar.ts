@@ -1,6 +1,5 @@
-import { writeLayerTar } from '../../src/cstor/layer-tar.js';
-import { ContainersStorage } from '../../src/cstor/storage.js';
-import { UsageError } from '../../src/errors.js';
+import { writeLayerTar, ContainersStorage } from '../../src/cstor/index.js';
+import { UsageError } from '../../common/index.js';
 import { command } from '../command.js';
 import { storageArgs, storageOptions } from '../storage-args.js';
 
@@ -13,9 +12,9 @@ const args = {
 export default command({
   meta: { name: 'layer-tar', description: "Write a layer's original tar to stdout, rebuilt from containers-storage as `tar-split asm` does" },
   args,
-  async run({ args: parsed, rawArgs }) {
+  async run({ args: parsed }) {
     if (process.stdout.isTTY) throw new UsageError('refusing to write a tar to a terminal; redirect stdout to a file or pipe');
-    const storage = await ContainersStorage.open(storageOptions(args, rawArgs));
+    const storage = await ContainersStorage.open(storageOptions(parsed));
     const layer = await storage.findLayer(parsed.layer);
     await writeLayerTar(layer, process.stdout, { verifyDigest: parsed.verifyDigest });
     return 0;

@@ -1,4 +1,4 @@
-import { ContainersStorage, shortId, type StoredLayer } from '../../src/cstor/storage.js';
+import { ContainersStorage, shortId, type StoredLayer } from '../../src/cstor/index.js';
 import { command } from '../command.js';
 import { printJson } from '../output.js';
 import { storageArgs, storageOptions } from '../storage-args.js';
@@ -14,8 +14,8 @@ const short = (value: string | undefined): string => (value ? shortId(value.repl
 export default command({
   meta: { name: 'layers', description: 'List the layers in containers-storage, or those of one image' },
   args,
-  async run({ args: parsed, rawArgs }) {
-    const storage = await ContainersStorage.open(storageOptions(args, rawArgs));
+  async run({ args: parsed }) {
+    const storage = await ContainersStorage.open(storageOptions(parsed));
     let layers: StoredLayer[];
     if (parsed.image) layers = await storage.imageLayers(await storage.findImage(parsed.image));
     else layers = await storage.layers();

@@ -1,9 +1,8 @@
-import { digestFile, formatDigest, resolveThreads } from '../../src/fsverity/digest.js';
-import { resolveParams } from '../../src/fsverity/params.js';
+import { digestFile, formatDigest, resolveThreads, resolveParams } from '../../src/fsverity/index.js';
 import { command, restArgs } from '../command.js';
 import { EXIT_FAILURE, errorJson, printJson, reportError } from '../output.js';
 import { parseThreads, parseWholeNumber } from '../parse.js';
-import { inOrder } from '../../src/workers/in-order.js';
+import { inOrder } from '../../src/workers/index.js';
 
 /** Files digested at once: small files are dominated by I/O latency. */
 const CONCURRENT_FILES = 16;

@@ -11,7 +11,7 @@ export default command(
       backingPathOnly: { type: 'boolean', description: 'print each file\'s object path (or "inline") instead' },
     },
     async run({ args }) {
-      await withImageArg(args.image, async (image) => {
+      await withImageArg(args, args.image, async (image) => {
         // Paths reach us as UTF-8 strings; Buffer.from keeps them as typed.
         const paths = restArgs(args).slice(1).map((p) => Buffer.from(p));
         await writeStdout(image.dumpFiles(paths, { backingPathOnly: args.backingPathOnly }));

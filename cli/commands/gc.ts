@@ -1,11 +1,11 @@
 import { gc, type GcResult } from '../../src/gc/index.js';
-import { command, optionValues } from '../command.js';
+import { command } from '../command.js';
 import { printJson } from '../output.js';
 import { ProgressLine } from '../progress.js';
 import { withRepository } from '../repo.js';
 
 const args = {
-  root: { type: 'string', alias: 'r', valueHint: 'NAME', description: 'also keep this stream (content ID) or image (ID); may repeat' },
+  root: { type: 'string', multiple: true, alias: 'r', valueHint: 'NAME', description: 'also keep this stream (content ID) or image (ID); may repeat' },
   dryRun: { type: 'boolean', alias: 'n', description: 'report what would be removed without removing anything' },
   json: { type: 'boolean', description: 'print the result as JSON' },
 } as const;
@@ -27,11 +27,11 @@ export function printGcResult(result: GcResult): void {
 export default command({
   meta: { name: 'gc', description: 'Remove objects no ref, --root or mounted image reaches, then links left pointing at nothing' },
   args,
-  async run({ args: parsed, rawArgs }) {
+  async run({ args: parsed }) {
     const dryRun = parsed.dryRun === true;
     const progress = new ProgressLine();
-    const result = await withRepository({ write: !dryRun }, (repo) =>
-      gc(repo, { dryRun, roots: optionValues(args, rawArgs, 'root'), progress: (stage, done, total) => progress.update(stage, done, total) }),
+    const result = await withRepository(parsed, { write: !dryRun }, (repo) =>
+      gc(repo, { dryRun, roots: parsed.root, progress: (stage, done, total) => progress.update(stage, done, total) }),
     ).finally(() => progress.done());
     if (parsed.json) printJson(result);
     else printGcResult(result);

@@ -8,7 +8,7 @@ export default command({
     image: { type: 'positional', required: true, valueHint: 'IMAGE', description: IMAGE_ARG_HELP },
   },
   async run({ args }) {
-    await withImageArg(args.image, async (image) => {
+    await withImageArg(args, args.image, async (image) => {
       const alg = image.hashAlg;
       await writeStdout(image.objects().map((o) => `${alg}:${o}\n`).join(''));
     });

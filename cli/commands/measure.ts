@@ -1,5 +1,4 @@
-import { measureVerity } from '../../host-bindings/index.js';
-import { formatDigest } from '../../src/fsverity/format.js';
+import { formatDigest, measureVerity } from '../../src/fsverity/index.js';
 import { command, restArgs } from '../command.js';
 import { EXIT_FAILURE, errorJson, printJson, reportError } from '../output.js';
 

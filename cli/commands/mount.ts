@@ -17,7 +17,7 @@ export default command({
   },
   async run({ args }) {
     requireRoot(`mounting ${args.image}`);
-    const mounted = await withRepository({}, (repo) => mountImage(repo, args.image, args.mountpoint));
+    const mounted = await withRepository(args, {}, (repo) => mountImage(repo, args.image, args.mountpoint));
     if (args.json) printJson(mounted);
   },
 });

@@ -11,7 +11,7 @@ export default command({
     json: { type: 'boolean', description: 'print the result and statistics as JSON' },
   },
   async run({ args }) {
-    const { result, hashAlg } = await withRepository({ write: true }, async (repo) => {
+    const { result, hashAlg } = await withRepository(args, { write: true }, async (repo) => {
       const r = await importTarLayer(repo, args.diffId, process.stdin, 'stdin');
       // Already present: the tar was not needed, but a writer piping it in
       // should not die of SIGPIPE for that.

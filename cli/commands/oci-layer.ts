@@ -1,4 +1,4 @@
-import { UsageError } from '../../src/errors.js';
+import { UsageError } from '../../common/index.js';
 import { checkDigest, layerContentId, layerInfo, writeLayerDumpfile } from '../../src/oci/index.js';
 import { CONTENT_TYPES } from '../../src/splitstream/index.js';
 import { command } from '../command.js';
@@ -17,15 +17,15 @@ export default command({
     checkDigest(args.diffId, 'diff_id');
     if (args.json && args.dumpfile) throw new UsageError('choose one of --json and --dumpfile');
     if (args.json) {
-      printJson(await withRepository({}, (repo) => layerInfo(repo, args.diffId)));
+      printJson(await withRepository(args, {}, (repo) => layerInfo(repo, args.diffId)));
       return 0;
     }
     if (args.dumpfile) {
-      await withRepository({}, (repo) => writeLayerDumpfile(repo, args.diffId, writeStdout));
+      await withRepository(args, {}, (repo) => writeLayerDumpfile(repo, args.diffId, writeStdout));
       return 0;
     }
     if (process.stdout.isTTY) throw new UsageError('refusing to write a tar to a terminal; redirect stdout, or use --json or --dumpfile');
-    await withRepository({}, (repo) => repo.streams.cat(layerContentId(args.diffId), process.stdout, { contentType: CONTENT_TYPES.ociLayer }));
+    await withRepository(args, {}, (repo) => repo.streams.cat(layerContentId(args.diffId), process.stdout, { contentType: CONTENT_TYPES.ociLayer }));
     return 0;
   },
 });

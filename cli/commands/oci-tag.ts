@@ -1,4 +1,4 @@
-import { UsageError } from '../../src/errors.js';
+import { UsageError } from '../../common/index.js';
 import { tagImage } from '../../src/oci/index.js';
 import { command } from '../command.js';
 import { withRepository } from '../repo.js';
@@ -11,7 +11,7 @@ export default command({
   },
   async run({ args }) {
     if (!args.digest.startsWith('@')) throw new UsageError(`"${args.digest}": give the manifest digest as @sha256:…`);
-    await withRepository({ write: true }, (repo) => tagImage(repo, args.digest.slice(1), args.name));
+    await withRepository(args, { write: true }, (repo) => tagImage(repo, args.digest.slice(1), args.name));
     process.stdout.write(`Tagged ${args.digest.slice(1)} as ${args.name}\n`);
     return 0;
   },

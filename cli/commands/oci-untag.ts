@@ -6,7 +6,7 @@ export default command({
   meta: { name: 'untag', description: 'Remove a tag (the image stays until garbage collection)' },
   args: { name: { type: 'positional', required: true, valueHint: 'NAME', description: 'the tag' } },
   async run({ args }) {
-    await withRepository({ write: true }, (repo) => untagImage(repo, args.name));
+    await withRepository(args, { write: true }, (repo) => untagImage(repo, args.name));
     process.stdout.write(`Removed tag ${args.name}\n`);
     return 0;
   },

@@ -1,4 +1,4 @@
-import { UsageError } from '../../src/errors.js';
+import { UsageError } from '../../common/index.js';
 import { sysrootGc, type SysrootGcResult } from '../../src/sysroot/index.js';
 import { command } from '../command.js';
 import { printJson } from '../output.js';

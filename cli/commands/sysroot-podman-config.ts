@@ -1,4 +1,4 @@
-import { UsageError } from '../../src/errors.js';
+import { UsageError } from '../../common/index.js';
 import { BOOTED_STORAGE_PATH, describePodmanConfig, DROPIN_DIR, GLOBAL_WARNING, writeDropin } from '../../src/sysroot/index.js';
 import { command } from '../command.js';
 

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { realpath } from 'node:fs/promises';
 import { constants } from 'node:os';
-import { NotFoundError, UsageError, systemError } from '../../src/errors.js';
+import { NotFoundError, UsageError, isErrno, systemError } from '../../common/index.js';
 import { TRANSACTION_ENV } from '../../src/gc/index.js';
 import { command } from '../command.js';
 import { withRepository } from '../repo.js';
@@ -23,7 +23,7 @@ function runChild(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<numb
     };
     child.on('error', (err) => {
       cleanup();
-      reject((err as NodeJS.ErrnoException).code === 'ENOENT' ? new NotFoundError(file, 'command not found') : systemError(err, file, 'spawn'));
+      reject(isErrno(err, 'ENOENT') ? new NotFoundError(file, 'command not found') : systemError(err, file, 'spawn'));
     });
     child.on('exit', (code, signal) => {
       cleanup();
@@ -47,11 +47,10 @@ export default command(
   {
     meta: { name: 'transaction', description: 'Hold the repository\'s shared lock (no gc can run) while a command runs: transaction -- CMD ARGS…' },
     args: { command: { type: 'positional', required: false, valueHint: '-- CMD ARGS…', description: 'command to run under the lock (default: wait for Ctrl-C)' } },
-    async run({ rawArgs }) {
-      const dashdash = rawArgs.indexOf('--');
-      if (dashdash < 0 && rawArgs.some((a) => !a.startsWith('-'))) throw new UsageError('put -- before the command: cfskit transaction -- CMD ARGS…');
-      const argv = dashdash >= 0 ? rawArgs.slice(dashdash + 1) : [];
-      return withRepository({}, async (repo) => {
+    async run({ args }) {
+      const argv = args['--'];
+      if (args._.length > argv.length) throw new UsageError('put -- before the command: cfskit transaction -- CMD ARGS…');
+      return withRepository(args, {}, async (repo) => {
         const env = { ...process.env, [TRANSACTION_ENV]: await realpath(repo.path) };
         if (argv.length > 0) return runChild(argv, env);
         process.stderr.write(`holding ${repo.path} (shared lock: garbage collection waits); Ctrl-C releases it\n`);

@@ -45,10 +45,25 @@ bool ArgBool(const Napi::CallbackInfo& info, size_t i, bool& out) {
   return true;
 }
 
-bool ArgPathOrFd(const Napi::CallbackInfo& info, size_t i, Target& out) {
+bool ArgPath(const Napi::CallbackInfo& info, size_t i, std::string& out) {
+  if (info.Length() > i && info[i].IsBuffer()) {
+    auto buf = info[i].As<Napi::Buffer<char>>();
+    out.assign(buf.Data(), buf.Length());
+  } else if (info.Length() > i && info[i].IsString()) {
+    out = info[i].As<Napi::String>().Utf8Value();
+  } else {
+    return Throw(info, false, i, "must be a path (string or Buffer)");
+  }
+  if (out.find('\0') != std::string::npos) return Throw(info, false, i, "contains a NUL byte");
+  return true;
+}
+
+bool ArgString(const Napi::CallbackInfo& info, size_t i, std::string& out) { return ArgPath(info, i, out); }
+
+bool ArgTarget(const Napi::CallbackInfo& info, size_t i, Target& out) {
   if (info.Length() > i && info[i].IsNumber()) {
     if (!ArgFd(info, i, out.fd)) return false;
-    out.path = "fd " + std::to_string(out.fd);
+    out.path = FdName(out.fd);
     return true;
   }
   return ArgPath(info, i, out.path);

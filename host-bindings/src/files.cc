@@ -14,14 +14,12 @@
 #include <vector>
 
 #include "args.h"
+#include "files.h"
 #include "task.h"
 
 namespace cfskit {
 
 namespace {
-
-std::string FdName(int fd) { return "fd " + std::to_string(fd); }
-std::string ProcFdPath(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
 Napi::Value Undefined(Napi::Env env, bool&) { return env.Undefined(); }
 Napi::Value FdValue(Napi::Env env, int& fd) { return Napi::Number::New(env, fd); }

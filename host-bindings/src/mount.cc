@@ -23,10 +23,6 @@ namespace {
 Napi::Value Undefined(Napi::Env env, bool&) { return env.Undefined(); }
 Napi::Value FdValue(Napi::Env env, int& fd) { return Napi::Number::New(env, fd); }
 
-// A string argument that becomes a C string (no NUL inside); paths, keys
-// and option values alike.
-bool ArgString(const Napi::CallbackInfo& info, size_t i, std::string& out) { return ArgPath(info, i, out); }
-
 // The messages the kernel logged on a file system context ("e overlayfs:
 // ..."), joined; reading drains them. Bounded: the log holds at most 8.
 std::string DrainFsLog(int fs_fd) {

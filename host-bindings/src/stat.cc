@@ -16,7 +16,7 @@ namespace {
 // size, blocks, mtimeSec, mtimeNsec, attributes }; 64-bit fields as BigInt.
 Napi::Value Statx(const Napi::CallbackInfo& info) {
   Target target;
-  if (!ArgPathOrFd(info, 0, target)) return info.Env().Undefined();
+  if (!ArgTarget(info, 0, target)) return info.Env().Undefined();
   return Task<struct statx>::Start(
       info.Env(), target.path,
       [target](struct statx& st, SysError& err) {

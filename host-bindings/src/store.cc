@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
-#include <linux/fsverity.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -19,13 +18,15 @@
 #include <vector>
 
 #include "args.h"
+#include "files.h"
 #include "task.h"
+#include "verity.h"
 
 namespace cfskit {
 
 namespace {
 
-enum class Method { kReflink, kLink, kCopy };
+enum class Strategy { kReflink, kHardlink, kCopy };
 
 struct StoreRequest {
   int src = -1;
@@ -33,7 +34,7 @@ struct StoreRequest {
   int64_t size = 0;
   // "xx/rest" when the caller knows the ID; empty: from the measurement.
   std::string name;
-  std::vector<Method> methods;
+  std::vector<Strategy> strategies;
   int algorithm = 0;  // 0: no fs-verity (insecure repository)
   int block_size = 4096;
   std::vector<uint64_t> skip_reflink_devs;
@@ -41,41 +42,25 @@ struct StoreRequest {
 
 struct StoreResult {
   // stored | exists | refused | not-regular | size-mismatch | changed | digest-mismatch
-  std::string outcome = "refused";
-  const char* method = nullptr;
+  std::string status = "refused";
+  const char* strategy = nullptr;
   std::vector<uint8_t> digest;
   uint64_t src_dev = 0;
   bool reflink_unsupported = false;
   int64_t actual_size = 0;
 };
 
-const char* MethodName(Method m) {
+const char* StrategyName(Strategy m) {
   switch (m) {
-    case Method::kReflink:
+    case Strategy::kReflink:
       return "reflink";
-    case Method::kLink:
-      return "link";
-    case Method::kCopy:
+    case Strategy::kHardlink:
+      return "hardlink";
+    case Strategy::kCopy:
       return "copy";
   }
   return "?";
 }
-
-std::string ProcFd(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
-
-// Closes on scope exit, so no path below leaks a descriptor.
-struct Fd {
-  int fd = -1;
-  Fd() = default;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-  void reset(int f = -1) {
-    if (fd >= 0) close(fd);
-    fd = f;
-  }
-};
 
 std::string Hex(const uint8_t* data, size_t n) {
   static const char* digits = "0123456789abcdef";
@@ -90,7 +75,7 @@ std::string Hex(const uint8_t* data, size_t n) {
 // A writable O_TMPFILE's content, reopened read-only (fs-verity requires
 // that no writer remains); the writable descriptor is closed.
 int SealTmpfile(Fd& tmp, SysError& err) {
-  int ro = open(ProcFd(tmp.fd).c_str(), O_RDONLY | O_CLOEXEC);
+  int ro = open(ProcFdPath(tmp.fd).c_str(), O_RDONLY | O_CLOEXEC);
   if (ro < 0) err.fail(errno, "open(/proc/self/fd)");
   tmp.reset();
   return ro;
@@ -99,24 +84,11 @@ int SealTmpfile(Fd& tmp, SysError& err) {
 // Enables verity (tolerating "already enabled") and measures it. Returns
 // false with errno-like `code` set when the file system refuses.
 bool EnableAndMeasure(int fd, const StoreRequest& req, std::vector<uint8_t>& digest, int& code) {
-  fsverity_enable_arg arg;
-  memset(&arg, 0, sizeof(arg));
-  arg.version = 1;
-  arg.hash_algorithm = static_cast<uint32_t>(req.algorithm);
-  arg.block_size = static_cast<uint32_t>(req.block_size);
-  if (ioctl(fd, FS_IOC_ENABLE_VERITY, &arg) != 0 && errno != EEXIST) {
-    code = errno;
-    return false;
-  }
-  alignas(fsverity_digest) uint8_t buf[sizeof(fsverity_digest) + 64] = {};
-  auto* d = reinterpret_cast<fsverity_digest*>(buf);
-  d->digest_size = 64;
-  if (ioctl(fd, FS_IOC_MEASURE_VERITY, d) != 0) {
-    code = errno;
-    return false;
-  }
-  digest.assign(d->digest, d->digest + d->digest_size);
-  return true;
+  code = EnableVerityFd(fd, static_cast<uint32_t>(req.algorithm), static_cast<uint32_t>(req.block_size));
+  if (code != 0 && code != EEXIST) return false;
+  uint16_t algorithm = 0;
+  code = MeasureVerityFd(fd, algorithm, digest);
+  return code == 0;
 }
 
 bool Unchanged(int src, const struct stat& before) {
@@ -133,7 +105,7 @@ bool LinkObject(int fd, int dirfd, const std::string& name, int& code) {
     code = errno;
     return false;
   }
-  if (linkat(AT_FDCWD, ProcFd(fd).c_str(), dirfd, name.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+  if (linkat(AT_FDCWD, ProcFdPath(fd).c_str(), dirfd, name.c_str(), AT_SYMLINK_FOLLOW) != 0) {
     code = errno;
     return false;
   }
@@ -146,22 +118,22 @@ void Store(const StoreRequest& req, StoreResult& out, SysError& err) {
   if (fstat(req.src, &st) != 0) return (void)err.fail(errno, "fstat");
   out.src_dev = st.st_dev;
   out.actual_size = st.st_size;
-  if (!S_ISREG(st.st_mode)) return (void)(out.outcome = "not-regular");
-  if (st.st_size != req.size) return (void)(out.outcome = "size-mismatch");
+  if (!S_ISREG(st.st_mode)) return (void)(out.status = "not-regular");
+  if (st.st_size != req.size) return (void)(out.status = "size-mismatch");
   Fd dir(open(req.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir.fd < 0) return (void)err.fail(errno, "open(objects)");
   struct stat existing;
   if (!req.name.empty() && fstatat(dir.fd, req.name.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0 &&
       S_ISREG(existing.st_mode) && existing.st_size == req.size) {
-    out.outcome = "exists";
+    out.status = "exists";
     return;
   }
   struct stat dir_st;
   if (fstat(dir.fd, &dir_st) != 0) return (void)err.fail(errno, "fstat(objects)");
 
-  for (Method method : req.methods) {
+  for (Strategy strategy : req.strategies) {
     Fd staged;  // the object's content, read-only, or the source itself for links
-    if (method == Method::kReflink) {
+    if (strategy == Strategy::kReflink) {
       bool skip = false;
       for (uint64_t dev : req.skip_reflink_devs) skip = skip || dev == st.st_dev;
       if (skip) continue;
@@ -176,12 +148,12 @@ void Store(const StoreRequest& req, StoreResult& out, SysError& err) {
         return (void)err.fail(e, "ioctl(FICLONE)");
       }
       staged.reset(SealTmpfile(tmp, err));
-    } else if (method == Method::kCopy) {
+    } else if (strategy == Strategy::kCopy) {
       Fd tmp(openat(dir.fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644));
       if (tmp.fd < 0) return (void)err.fail(errno, "open(O_TMPFILE)");
       int64_t copied = CopyRange(req.src, tmp.fd, req.size, err);
       if (copied < 0) return;
-      if (copied != req.size) return (void)(out.outcome = "changed");
+      if (copied != req.size) return (void)(out.status = "changed");
       staged.reset(SealTmpfile(tmp, err));
     } else {
       if (dir_st.st_dev != st.st_dev) continue;
@@ -197,49 +169,49 @@ void Store(const StoreRequest& req, StoreResult& out, SysError& err) {
       if (!EnableAndMeasure(staged.fd, req, out.digest, code)) {
         // A source we may not seal (busy, foreign file system) cannot be
         // linked; a new object that cannot get verity is a real failure.
-        if (method == Method::kLink) continue;
+        if (strategy == Strategy::kHardlink) continue;
         return (void)err.fail(code, "ioctl(FS_IOC_ENABLE_VERITY)");
       }
       std::string measured = Hex(out.digest.data(), out.digest.size());
       measured.insert(2, "/");
-      if (!name.empty() && name != measured) return (void)(out.outcome = "digest-mismatch");
+      if (!name.empty() && name != measured) return (void)(out.status = "digest-mismatch");
       name = measured;
       if (fstatat(dir.fd, name.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(existing.st_mode) &&
           existing.st_size == req.size) {
-        out.outcome = "exists";
+        out.status = "exists";
         return;
       }
     }
-    if (method != Method::kLink && req.algorithm == 0 && !Unchanged(req.src, st)) {
-      return (void)(out.outcome = "changed");
+    if (strategy != Strategy::kHardlink && req.algorithm == 0 && !Unchanged(req.src, st)) {
+      return (void)(out.status = "changed");
     }
     int code = 0;
     if (LinkObject(staged.fd, dir.fd, name, code)) {
-      out.outcome = "stored";
-      out.method = MethodName(method);
+      out.status = "stored";
+      out.strategy = StrategyName(strategy);
       return;
     }
-    if (code == EEXIST) return (void)(out.outcome = "exists");
+    if (code == EEXIST) return (void)(out.status = "exists");
     // A hardlink the kernel refuses (protected_hardlinks, link count): next.
-    if (method == Method::kLink && (code == EPERM || code == EMLINK || code == EXDEV)) continue;
+    if (strategy == Strategy::kHardlink && (code == EPERM || code == EMLINK || code == EXDEV)) continue;
     return (void)err.fail(code, "linkat");
   }
 }
 
-bool ArgMethods(const Napi::CallbackInfo& info, size_t i, std::vector<Method>& out) {
+bool ArgStrategies(const Napi::CallbackInfo& info, size_t i, std::vector<Strategy>& out) {
   if (info.Length() <= i || !info[i].IsArray()) {
-    Napi::TypeError::New(info.Env(), "methods must be an array").ThrowAsJavaScriptException();
+    Napi::TypeError::New(info.Env(), "strategies must be an array").ThrowAsJavaScriptException();
     return false;
   }
   auto list = info[i].As<Napi::Array>();
   for (uint32_t k = 0; k < list.Length(); k++) {
     Napi::Value v = list.Get(k);
     std::string m = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
-    if (m == "reflink") out.push_back(Method::kReflink);
-    else if (m == "link") out.push_back(Method::kLink);
-    else if (m == "copy") out.push_back(Method::kCopy);
+    if (m == "reflink") out.push_back(Strategy::kReflink);
+    else if (m == "hardlink") out.push_back(Strategy::kHardlink);
+    else if (m == "copy") out.push_back(Strategy::kCopy);
     else {
-      Napi::TypeError::New(info.Env(), "unknown store method (reflink, link or copy)").ThrowAsJavaScriptException();
+      Napi::TypeError::New(info.Env(), "unknown store strategy (reflink, hardlink or copy)").ThrowAsJavaScriptException();
       return false;
     }
   }
@@ -266,8 +238,8 @@ bool ArgDevs(const Napi::CallbackInfo& info, size_t i, std::vector<uint64_t>& ou
 
 Napi::Value ResultValue(Napi::Env env, const StoreResult& r) {
   auto o = Napi::Object::New(env);
-  o.Set("outcome", r.outcome);
-  o.Set("method", r.method ? Napi::String::New(env, r.method) : env.Null());
+  o.Set("status", r.status);
+  o.Set("strategy", r.strategy ? Napi::String::New(env, r.strategy) : env.Null());
   o.Set("digest", r.digest.empty() ? env.Null() : Napi::Buffer<uint8_t>::Copy(env, r.digest.data(), r.digest.size()).As<Napi::Value>());
   o.Set("srcDev", Napi::BigInt::New(env, r.src_dev));
   o.Set("reflinkUnsupported", Napi::Boolean::New(env, r.reflink_unsupported));
@@ -299,7 +271,7 @@ struct Batch {
   std::vector<BatchEntry> entries;
 };
 
-// storeObjects(objectsDir, fds, sizes, names, methods, algorithm, blockSize, skipReflinkDevs)
+// storeObjects(objectsDir, fds, sizes, names, strategies, algorithm, blockSize, skipReflinkDevs)
 //   -> Promise<Array<result | { error }>>, one per fd, in order
 Napi::Value StoreObjects(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -307,7 +279,7 @@ Napi::Value StoreObjects(const Napi::CallbackInfo& info) {
   int64_t algorithm = 0;
   int64_t block = 0;
   if (!ArgPath(info, 0, shared.dir) || info.Length() < 4 || !info[1].IsArray() || !info[2].IsArray() || !info[3].IsArray() ||
-      !ArgMethods(info, 4, shared.methods) || !ArgWhole(info, 5, 0, 2, algorithm) || !ArgWhole(info, 6, 1024, 65536, block) ||
+      !ArgStrategies(info, 4, shared.strategies) || !ArgWhole(info, 5, 0, 2, algorithm) || !ArgWhole(info, 6, 1024, 65536, block) ||
       !ArgDevs(info, 7, shared.skip_reflink_devs)) {
     if (!env.IsExceptionPending()) Napi::TypeError::New(env, "fds, sizes and names must be arrays").ThrowAsJavaScriptException();
     return env.Undefined();
@@ -394,7 +366,7 @@ void WriteOne(const WriteBatch& batch, int dirfd, WriteEntry& e) {
   auto present = [&](const std::string& name) {
     return fstatat(dirfd, name.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(existing.st_mode) && existing.st_size == size;
   };
-  if (!e.name.empty() && present(e.name)) return (void)(e.result.outcome = "exists");
+  if (!e.name.empty() && present(e.name)) return (void)(e.result.status = "exists");
   Fd tmp(openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644));
   if (tmp.fd < 0) return (void)e.error.fail(errno, "open(O_TMPFILE)");
   for (int64_t done = 0; done < size;) {
@@ -415,19 +387,18 @@ void WriteOne(const WriteBatch& batch, int dirfd, WriteEntry& e) {
     if (!EnableAndMeasure(staged.fd, verity, e.result.digest, code)) return (void)e.error.fail(code, "ioctl(FS_IOC_ENABLE_VERITY)");
     std::string measured = Hex(e.result.digest.data(), e.result.digest.size());
     measured.insert(2, "/");
-    if (!name.empty() && name != measured) return (void)(e.result.outcome = "digest-mismatch");
+    if (!name.empty() && name != measured) return (void)(e.result.status = "digest-mismatch");
     name = measured;
-    if (present(name)) return (void)(e.result.outcome = "exists");
+    if (present(name)) return (void)(e.result.status = "exists");
   } else {
     staged.reset(tmp.fd);
     tmp.fd = -1;
   }
   int code = 0;
   if (LinkObject(staged.fd, dirfd, name, code)) {
-    e.result.outcome = "stored";
-    e.result.method = "write";
+    e.result.status = "stored";  // strategy stays null: written, not reflinked, linked or copied
   } else if (code == EEXIST) {
-    e.result.outcome = "exists";
+    e.result.status = "exists";
   } else {
     e.error.fail(code, "linkat");
   }

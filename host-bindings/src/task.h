@@ -70,21 +70,4 @@ class Task : public Napi::AsyncWorker {
   SysError error_;
 };
 
-// Argument helpers: on a wrong argument they throw a JS TypeError and
-// return false. Paths come as strings or Buffers (file names need not be
-// UTF-8).
-bool ArgPath(const Napi::CallbackInfo& info, size_t i, std::string& out);
-bool ArgInt(const Napi::CallbackInfo& info, size_t i, int64_t& out);
-
-// A file named by path (opened and closed by the call) or by an open fd.
-struct Target {
-  std::string path;
-  int fd = -1;
-};
-bool ArgTarget(const Napi::CallbackInfo& info, size_t i, Target& out);
-// The fd to use for `target`: its own, or a new one opened with `flags`.
-// Returns -1 and records the error on failure.
-int OpenTarget(const Target& target, int flags, SysError& err);
-void CloseTarget(const Target& target, int fd);
-
 }  // namespace cfskit

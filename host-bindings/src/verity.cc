@@ -1,20 +1,40 @@
 // fs-verity ioctls: enable verity on a file, read the kernel's measurement.
+#include "verity.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fsverity.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include <vector>
-
+#include "args.h"
 #include "task.h"
 
 namespace cfskit {
 
-namespace {
-
 // The largest digest the kernel reports (SHA-512).
 constexpr size_t kMaxDigest = 64;
+
+int EnableVerityFd(int fd, uint32_t algorithm, uint32_t block_size) {
+  fsverity_enable_arg arg;
+  memset(&arg, 0, sizeof(arg));
+  arg.version = 1;
+  arg.hash_algorithm = algorithm;
+  arg.block_size = block_size;
+  return ioctl(fd, FS_IOC_ENABLE_VERITY, &arg) == 0 ? 0 : errno;
+}
+
+int MeasureVerityFd(int fd, uint16_t& algorithm, std::vector<uint8_t>& digest) {
+  alignas(fsverity_digest) uint8_t buf[sizeof(fsverity_digest) + kMaxDigest] = {};
+  auto* d = reinterpret_cast<fsverity_digest*>(buf);
+  d->digest_size = kMaxDigest;
+  if (ioctl(fd, FS_IOC_MEASURE_VERITY, d) != 0) return errno;
+  algorithm = d->digest_algorithm;
+  digest.assign(d->digest, d->digest + d->digest_size);
+  return 0;
+}
+
+namespace {
 
 struct Measurement {
   uint16_t algorithm = 0;
@@ -30,15 +50,8 @@ Napi::Value MeasureVerity(const Napi::CallbackInfo& info) {
       [target](Measurement& out, SysError& err) {
         int fd = OpenTarget(target, O_RDONLY, err);
         if (fd < 0) return;
-        alignas(fsverity_digest) uint8_t buf[sizeof(fsverity_digest) + kMaxDigest] = {};
-        auto* d = reinterpret_cast<fsverity_digest*>(buf);
-        d->digest_size = kMaxDigest;
-        if (ioctl(fd, FS_IOC_MEASURE_VERITY, d) != 0) {
-          err.fail(errno, "ioctl(FS_IOC_MEASURE_VERITY)");
-        } else {
-          out.algorithm = d->digest_algorithm;
-          out.digest.assign(d->digest, d->digest + d->digest_size);
-        }
+        int code = MeasureVerityFd(fd, out.algorithm, out.digest);
+        if (code != 0) err.fail(code, "ioctl(FS_IOC_MEASURE_VERITY)");
         CloseTarget(target, fd);
       },
       [](Napi::Env env, Measurement& m) -> Napi::Value {
@@ -51,11 +64,17 @@ Napi::Value MeasureVerity(const Napi::CallbackInfo& info) {
 
 // enableVerity(pathOrFd, hashAlgorithm, blockSize) -> Promise<void>
 // The file must have no writable descriptors open anywhere (else ETXTBSY).
+// The algorithm is a kernel id (1 sha256, 2 sha512) and the block size a
+// power of two the kernel may take; others never reach the ioctl.
 Napi::Value EnableVerity(const Napi::CallbackInfo& info) {
   Target target;
   int64_t algorithm = 0;
   int64_t block_size = 0;
-  if (!ArgTarget(info, 0, target) || !ArgInt(info, 1, algorithm) || !ArgInt(info, 2, block_size)) {
+  if (!ArgTarget(info, 0, target) || !ArgWhole(info, 1, 1, 2, algorithm) || !ArgWhole(info, 2, 1024, 65536, block_size)) {
+    return info.Env().Undefined();
+  }
+  if ((block_size & (block_size - 1)) != 0) {
+    Napi::RangeError::New(info.Env(), "argument 2 must be a power of two").ThrowAsJavaScriptException();
     return info.Env().Undefined();
   }
   return Task<bool>::Start(
@@ -63,12 +82,8 @@ Napi::Value EnableVerity(const Napi::CallbackInfo& info) {
       [target, algorithm, block_size](bool&, SysError& err) {
         int fd = OpenTarget(target, O_RDONLY, err);
         if (fd < 0) return;
-        fsverity_enable_arg arg;
-        memset(&arg, 0, sizeof(arg));
-        arg.version = 1;
-        arg.hash_algorithm = static_cast<uint32_t>(algorithm);
-        arg.block_size = static_cast<uint32_t>(block_size);
-        if (ioctl(fd, FS_IOC_ENABLE_VERITY, &arg) != 0) err.fail(errno, "ioctl(FS_IOC_ENABLE_VERITY)");
+        int code = EnableVerityFd(fd, static_cast<uint32_t>(algorithm), static_cast<uint32_t>(block_size));
+        if (code != 0) err.fail(code, "ioctl(FS_IOC_ENABLE_VERITY)");
         CloseTarget(target, fd);
       },
       [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });

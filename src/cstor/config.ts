@@ -10,7 +10,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
-import { InputError, NotFoundError, systemError } from '../errors.js';
+import { InputError, NotFoundError, systemError, isErrno } from '../../common/index.js';
 
 export interface StorageOptions {
   /** The primary store; skips discovery (storage.conf roots, $STORAGE_OPTS). */
@@ -52,7 +52,7 @@ async function exists(path: string): Promise<boolean> {
     await stat(path);
     return true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    if (isErrno(err, 'ENOENT')) return false;
     throw systemError(err, path, 'stat');
   }
 }

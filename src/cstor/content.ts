@@ -2,9 +2,9 @@
  * A layer file's content checked against what tar-split recorded for it:
  * its size and its CRC-64 (Go's crc64 ISO table, computed in the wasm core).
  */
-import { tarsplit } from '../core/wasm.js';
-import { IntegrityError, systemError } from '../errors.js';
-import { readFd } from './fd.js';
+import { IntegrityError, systemError, type HashAlg, readFd } from '../../common/index.js';
+import { tarsplit } from '../core/index.js';
+import { IMPORT_PARALLEL_THRESHOLD, digestFile, readChunks } from '../fsverity/index.js';
 
 export const READ_CHUNK = 1 << 20;
 
@@ -84,4 +84,43 @@ export async function* readContent(claim: ContentClaim, fd: number, path: string
     yield chunk;
   }
   check.finish();
+}
+
+/** What the object store's `verify` hook is shown of a source (see ContentVerifier in src/repository). */
+export interface VerifiedSource {
+  readonly fd: number;
+  readonly name: string;
+  readonly content: Uint8Array | undefined;
+  /** Set when the store wants the digest too: computed here in the same read. */
+  readonly digest: HashAlg | undefined;
+}
+
+/**
+ * The object store's `verify` hook for one layer file: its size and CRC-64
+ * against the tar-split record, read once together with the fs-verity
+ * digest when the store asks for it (an insecure repository), or alone (a
+ * secure one, where the kernel measures).
+ */
+export function tarSplitVerifier(claim: ContentClaim): (source: VerifiedSource) => Promise<string | undefined> {
+  return async (source) => {
+    if (source.content) {
+      checkContent(claim, source.content);
+      return undefined;
+    }
+    if (source.digest) {
+      const d = await digestFile(source.fd, { hashAlg: source.digest, parallelThreshold: IMPORT_PARALLEL_THRESHOLD, crc64: true }, source.name);
+      checkSums(claim, d.size, d.crc64 ?? 0n);
+      return d.hex;
+    }
+    const check = new ContentCheck(claim);
+    for await (const chunk of readChunks(source.fd, source.name, 0, claim.size)) check.update(chunk);
+    check.finish();
+    return undefined;
+  };
+}
+
+function checkSums(claim: ContentClaim, size: number, crc64: bigint): void {
+  const { input, displayName } = claim;
+  if (size !== claim.size) throw new IntegrityError(input, `read ${size} bytes of ${displayName}, expected ${claim.size} (it changed while being read)`);
+  if (crc64 !== claim.crc64) throw new IntegrityError(input, `CRC64 mismatch for ${displayName} (diff/ has ${hex(crc64)}, tar-split says ${hex(claim.crc64)})`);
 }

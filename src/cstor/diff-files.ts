@@ -9,8 +9,7 @@
 import { constants } from 'node:fs';
 import { lstat, realpath } from 'node:fs/promises';
 import { sep } from 'node:path';
-import { CfskitError, IntegrityError, SystemError, systemError } from '../errors.js';
-import { closeFd, fstatFd, openAndReadSync, openFd } from './fd.js';
+import { CfskitError, IntegrityError, SystemError, systemError, errnoOf, closeFd, fstatFd, openAndReadSync, openFd } from '../../common/index.js';
 
 export interface OpenedFile {
   /** A raw descriptor, open read-only; the caller closes it. */
@@ -24,9 +23,6 @@ export interface OpenedFile {
 
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
-function errnoOf(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | undefined)?.code;
-}
 
 /**
  * The error for a file the process may not read: in a rootless store the

@@ -10,7 +10,7 @@
 import { open, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InputError, systemError } from '../errors.js';
+import { InputError, systemError, isErrno } from '../../common/index.js';
 
 /** No metadata file of a sane store comes near this. */
 const MAX_JSON_BYTES = 512 << 20;
@@ -29,7 +29,7 @@ async function readBounded(path: string, maxBytes: number, what: string): Promis
   try {
     handle = await open(path, 'r');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (isErrno(err, 'ENOENT')) return undefined;
     throw systemError(err, path, 'open');
   }
   try {

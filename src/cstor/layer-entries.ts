@@ -24,16 +24,14 @@
  */
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { tarsplit, withInput } from '../core/wasm.js';
-import { InputError, NotFoundError, systemError } from '../errors.js';
-import type { Entry as CoreRecord, FileEntry } from '../../gen/wasm-core/interfaces/cfskit-core-tarsplit.js';
+import { tarsplit, withInput, type CoreTarSplitRecord as CoreRecord, type CoreTarSplitFileEntry as FileEntry } from '../core/index.js';
+import { InputError, NotFoundError, systemError, nodeErrorCode, closeFd } from '../../common/index.js';
 import { checkContent, readContent, type ContentClaim } from './content.js';
 import { DiffFiles, accessError } from './diff-files.js';
-import { closeFd } from './fd.js';
 import { shortId, type StoredLayer } from './storage.js';
 
 /** Files up to this size are read whole while prefetching. */
-export const SMALL_FILE = 64 << 10;
+export const WHOLE_READ_MAX = 64 << 10;
 const PREFETCH = 32;
 
 export interface LayerSegment {
@@ -56,7 +54,7 @@ export interface LayerFile extends ContentClaim {
    * `release()` hands it over to you (then close it with fs.close).
    */
   readonly fd: number;
-  /** The content, for files up to SMALL_FILE bytes (checked if `verify`). */
+  /** The content, for files up to WHOLE_READ_MAX bytes (checked if `verify`). */
   readonly data: Buffer | undefined;
   release(): number;
   /** The content in chunks, checked against size and CRC-64 as it is read. */
@@ -85,7 +83,8 @@ async function* records(layer: StoredLayer, label: string): AsyncGenerator<CoreR
         yield* withInput(label, () => reader.push(chunk));
       }
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
+      // zlib's codes as well as errno names.
+      const code = nodeErrorCode(err);
       if (code === 'ENOENT') throw new NotFoundError(label, `no tar-split metadata (${path}): the layer cannot be rebuilt byte-for-byte`);
       if (code === 'Z_DATA_ERROR') throw new InputError(input, `not gzip data, or damaged (${(err as Error).message})`);
       if (code === 'Z_BUF_ERROR') throw new InputError(input, 'truncated gzip data');
@@ -112,7 +111,7 @@ async function prepare(record: FileEntry, label: string, diff: DiffFiles, verify
   const name = Buffer.from(record.name);
   const size = Number(record.size);
   const claim: ContentClaim = { input, displayName: name.toString('utf8'), size, crc64: record.crc64 ?? 0n };
-  const opened = await diff.open(input, Buffer.from(record.path), size, size <= SMALL_FILE);
+  const opened = await diff.open(input, Buffer.from(record.path), size, size <= WHOLE_READ_MAX);
   const shown = opened.path.toString();
   const data = opened.data;
   try {

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { IntegrityError } from '../errors.js';
+import { IntegrityError } from '../../common/index.js';
 import { readLayerEntries } from './layer-entries.js';
 import { shortId, type StoredLayer } from './storage.js';
 

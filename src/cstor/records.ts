@@ -6,7 +6,7 @@
  * `algorithm:hex`, or a field of the wrong type makes the whole file an
  * error naming it. Unknown fields are ignored (newer podman adds some).
  */
-import { InputError } from '../errors.js';
+import { InputError } from '../../common/index.js';
 
 export interface ImageRecord {
   readonly id: string;

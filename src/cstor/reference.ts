@@ -6,7 +6,7 @@
  * lookups also try `localhost/` and, like podman, any registry's image
  * whose repository ends with the short name.
  */
-import { UsageError } from '../errors.js';
+import { UsageError } from '../../common/index.js';
 import { isDigest } from './records.js';
 
 export interface ImageReference {

@@ -6,7 +6,7 @@
  * which may cross stores (a primary store's layer on top of an additional
  * store's base). The records are read once, when first needed.
  */
-import { InputError, NotFoundError, UsageError } from '../errors.js';
+import { InputError, NotFoundError, UsageError } from '../../common/index.js';
 import { locateStores, type StorageOptions } from './config.js';
 import { isDigest, type ImageRecord, type LayerRecord } from './records.js';
 import { candidateNames, matchesShortName, parseReference } from './reference.js';

@@ -12,7 +12,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InputError, NotFoundError, UnsupportedError, systemError } from '../errors.js';
+import { InputError, NotFoundError, UnsupportedError, systemError, isErrno } from '../../common/index.js';
 import type { StoreLocation } from './config.js';
 import { readSmallFile, readStoreJson } from './json.js';
 import { isStoreId, parseImages, parseLayers, type ImageRecord, type LayerRecord } from './records.js';
@@ -44,7 +44,7 @@ async function isDirectory(path: string): Promise<boolean> {
   try {
     return (await stat(path)).isDirectory();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return false;
+    if (isErrno(err, 'ENOENT', 'ENOTDIR')) return false;
     throw systemError(err, path, 'stat');
   }
 }

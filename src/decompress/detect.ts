@@ -5,7 +5,7 @@
  * the stream of its uncompressed bytes, bounded against decompression
  * bombs.
  */
-import { InputError } from '../errors.js';
+import { InputError } from '../../common/index.js';
 import { gzipDecompress } from './gzip.js';
 import { zstdDecompress } from './zstd.js';
 

@@ -5,7 +5,7 @@
  */
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { CfskitError, InputError } from '../errors.js';
+import { CfskitError, InputError } from '../../common/index.js';
 
 const CHUNK = 256 << 10;
 

@@ -3,7 +3,7 @@
  * zlib has no zstd): frames back to back and skippable frames, as
  * zstd:chunked writes them. Output comes in pieces of at most 1 MiB.
  */
-import { withInput, zstd } from '../core/wasm.js';
+import { withInput, zstd } from '../core/index.js';
 
 const READ_MAX = 1 << 20;
 

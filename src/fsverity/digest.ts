@@ -8,10 +8,10 @@ import { closeSync, constants, fstat, fstatSync, openSync, readSync } from 'node
 import type { FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { availableParallelism } from 'node:os';
-import { fsverity, tarsplit, withInput } from '../core/wasm.js';
-import { InputError, IntegrityError, UsageError, systemError } from '../errors.js';
-import { WorkerPool } from '../workers/pool.js';
-import { resolveParams, type HashAlg, type VerityOptions, type VerityParams } from './params.js';
+import { fsverity, tarsplit, withInput } from '../core/index.js';
+import { CancelledError, InputError, IntegrityError, UsageError, systemError, type HashAlg } from '../../common/index.js';
+import { WorkerPool } from '../workers/index.js';
+import { resolveParams, type VerityOptions, type VerityParams } from './params.js';
 import { planRanges } from './plan.js';
 import type { RangeJob, RangeResult } from './range.js';
 import { READ_CHUNK, readChunks } from './reader.js';
@@ -39,6 +39,15 @@ export interface FileDigest {
 }
 
 export const DEFAULT_PARALLEL_THRESHOLD = 16 << 20;
+
+/**
+ * During imports, contents at least this large are hashed on the digest
+ * worker threads: an import stores thousands of files at once, and the main
+ * thread alone would use one core of the machine. Lower thresholds measured
+ * no faster on 2 cores (bench/import): handing a file over costs about what
+ * hashing it in place does.
+ */
+export const IMPORT_PARALLEL_THRESHOLD = 1 << 20;
 
 const fstatAsync = promisify(fstat);
 
@@ -101,7 +110,7 @@ export async function digestFile(
     if (!st.isFile()) throw new InputError(path, 'not a regular file');
     const wantCrc = options.crc64 === true;
     const { digest, crc64 } =
-      st.size <= SMALL_FILE
+      st.size <= ONE_READ_MAX
         ? digestSmall(fd, path, st.size, params, wantCrc)
         : threads > 1 && st.size >= threshold
           ? await digestParallel(fd, path, st.size, params, threads, options.jobBytes, wantCrc)
@@ -115,8 +124,8 @@ export async function digestFile(
   }
 }
 
-/** Files up to this size are read whole in one go. */
-const SMALL_FILE = 64 << 10;
+/** Files up to this size are read whole, in one read and one call into the core. */
+const ONE_READ_MAX = 64 << 10;
 
 /**
  * A small file in one read and one call into the core: for the thousands of
@@ -163,20 +172,28 @@ async function digestSerial(fd: number, path: string, size: number, params: Veri
   }
 }
 
+/**
+ * One pool for every parallel digest, as large as the largest thread count
+ * asked for; each digest keeps at most its own `threads` jobs in flight, so
+ * concurrent digests with different counts share it.
+ */
 let pool: WorkerPool<RangeJob, RangeResult> | undefined;
 
 function rangePool(threads: number): WorkerPool<RangeJob, RangeResult> {
-  if (!pool || pool.size !== threads) {
-    void pool?.close();
-    pool = new WorkerPool(new URL('./worker.js', import.meta.url), threads);
-  }
+  pool ??= new WorkerPool(new URL('./worker.js', import.meta.url), threads);
+  pool.grow(threads);
   return pool;
 }
 
-/** Stops the digest worker threads (they also stop on their own at exit). */
+/**
+ * Stops the digest worker threads (idle ones never keep a process alive).
+ * Digests still running reject with a CancelledError; later ones start a
+ * new pool.
+ */
 export async function closeDigestWorkers(): Promise<void> {
-  await pool?.close();
+  const closing = pool;
   pool = undefined;
+  await closing?.close();
 }
 
 async function digestParallel(
@@ -190,18 +207,26 @@ async function digestParallel(
 ): Promise<Digested> {
   const plan = planRanges(params, size, jobBytes);
   const workers = rangePool(threads);
-  const jobs: Promise<RangeResult>[] = [];
-  for (let i = 0; i < plan.jobs; i++) {
-    const start = i * plan.jobSize;
-    const end = Math.min(size, start + plan.jobSize);
-    jobs.push(workers.run({ path, fd, start, end, height: plan.height, params, crc64: wantCrc }));
-  }
-  // Every job must settle before the caller may close the descriptor the
-  // workers read from; the first failure is reported.
-  const results = await Promise.allSettled(jobs);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
-  const parts = results.map((r) => (r as PromiseFulfilledResult<RangeResult>).value);
+  const parts: RangeResult[] = [];
+  let next = 0;
+  let failure: { readonly reason: unknown } | undefined;
+  // `threads` lanes each run one job after another. Every lane finishes
+  // before this returns, so no worker still reads the descriptor when the
+  // caller closes it; after a failure no lane starts another job.
+  const lane = async (): Promise<void> => {
+    while (next < plan.jobs && failure === undefined) {
+      const i = next++;
+      const start = i * plan.jobSize;
+      const end = Math.min(size, start + plan.jobSize);
+      try {
+        parts[i] = await workers.run({ path, fd, start, end, height: plan.height, params, crc64: wantCrc });
+      } catch (err) {
+        failure ??= { reason: err instanceof CancelledError ? new CancelledError(`${path}: digest abandoned: ${err.message}`) : err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(threads, plan.jobs) }, lane));
+  if (failure !== undefined) throw failure.reason;
   const entries = Buffer.concat(parts.map((p) => p.entries));
   const after = await fstatAsync(fd);
   if (after.size !== size) {

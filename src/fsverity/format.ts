@@ -1,5 +1,5 @@
 /** Printing digests as `fsverity digest` does; no wasm needed. */
-import type { HashAlg } from './params.js';
+import type { HashAlg } from '../../common/index.js';
 
 /** `sha512:<hex>`. */
 export function formatDigest(d: { readonly hashAlg: HashAlg; readonly hex: string }): string {

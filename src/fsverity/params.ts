@@ -1,9 +1,6 @@
 /** Validation of the two fs-verity knobs, shared by every digest path. */
-import { UsageError } from '../errors.js';
-import type { Params as CoreParams } from '../../gen/wasm-core/interfaces/cfskit-core-fsverity.js';
-
-export type HashAlg = 'sha256' | 'sha512';
-export const HASH_ALGS: readonly HashAlg[] = ['sha256', 'sha512'];
+import { HASH_ALGS, HASH_ALG_INFO, UsageError, isHashAlg, type HashAlg } from '../../common/index.js';
+import type { CoreVerityParams as CoreParams } from '../core/index.js';
 
 export interface VerityOptions {
   /** Default sha512, as composefs repositories use. */
@@ -23,10 +20,6 @@ export interface VerityParams {
   readonly core: CoreParams;
 }
 
-export function isHashAlg(value: string): value is HashAlg {
-  return (HASH_ALGS as readonly string[]).includes(value);
-}
-
 export function resolveParams(options: VerityOptions = {}): VerityParams {
   const hashAlg = options.hashAlg ?? 'sha512';
   if (!isHashAlg(hashAlg)) {
@@ -37,7 +30,7 @@ export function resolveParams(options: VerityOptions = {}): VerityParams {
   if (!Number.isInteger(lgBlockSize) || lgBlockSize < 10 || lgBlockSize > 16) {
     throw new UsageError(`invalid block size ${blockSize} (expected a power of two from 1024 to 65536)`);
   }
-  const digestSize = hashAlg === 'sha256' ? 32 : 64;
+  const { digestSize } = HASH_ALG_INFO[hashAlg];
   return {
     hashAlg,
     blockSize,

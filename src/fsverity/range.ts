@@ -3,7 +3,7 @@
  * work of a parallel digest, run inside a worker thread. Optionally the
  * range's CRC-64 (tar-split's checksum) from the same read.
  */
-import { fsverity, tarsplit, withInput } from '../core/wasm.js';
+import { fsverity, tarsplit, withInput } from '../core/index.js';
 import type { VerityParams } from './params.js';
 import { readChunks } from './reader.js';
 

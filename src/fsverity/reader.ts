@@ -5,7 +5,7 @@
  */
 import { read } from 'node:fs';
 import { promisify } from 'node:util';
-import { IntegrityError } from '../errors.js';
+import { IntegrityError } from '../../common/index.js';
 
 const readAt = promisify(read);
 

@@ -1,5 +1,5 @@
 /** Worker thread entry: hashes file ranges for a parallel digest. */
-import { serve } from '../workers/pool.js';
+import { serve, wholeBuffers } from '../workers/index.js';
 import { hashRange, type RangeJob } from './range.js';
 
-serve((job: RangeJob) => hashRange(job));
+serve((job: RangeJob) => hashRange(job), (result) => wholeBuffers([result.entries]));

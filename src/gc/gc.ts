@@ -11,7 +11,7 @@
  * which then wait for it), a dry run only the shared one.
  */
 import { realpath } from 'node:fs/promises';
-import { UnsupportedError, UsageError } from '../errors.js';
+import { UnsupportedError, UsageError } from '../../common/index.js';
 import { listEntries, listRefs, unusableRef, type Category, type LinkState } from './links.js';
 import { mountedImages, type MountedImage } from './mounted.js';
 import { findReachable, type MissingObject, type Root } from './reachable.js';

@@ -5,7 +5,7 @@
  */
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CfskitError, InputError, NotFoundError, systemError } from '../errors.js';
+import { CfskitError, InputError, NotFoundError, systemError } from '../../common/index.js';
 import { resolveLink, entriesBelow, type ObjectId, type Repository } from '../repository/index.js';
 
 export type Category = 'streams' | 'images';

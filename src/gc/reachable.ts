@@ -10,8 +10,8 @@
  * does: the stream naming it is already broken (fsck reports it), and
  * nothing present is lost by going on.
  */
-import { CfskitError, IntegrityError, NotFoundError, systemError } from '../errors.js';
-import { imageObjectIds } from '../image/reader.js';
+import { CfskitError, IntegrityError, NotFoundError, systemError } from '../../common/index.js';
+import { imageObjectIds } from '../image/index.js';
 import { isImageRefName } from '../oci/index.js';
 import { openSplitstream } from '../splitstream/index.js';
 import { openObjectFile, objectRelPath, type ObjectId, type Repository } from '../repository/index.js';

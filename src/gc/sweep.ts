@@ -15,7 +15,7 @@
 import { lstatSync, unlinkSync } from 'node:fs';
 import { lstat, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { systemError } from '../errors.js';
+import { systemError } from '../../common/index.js';
 import { checkDirectory, listEntries, listRefs, type Category, type LinkState } from './links.js';
 import { checkParents, isObjectId, type ObjectId, type Repository } from '../repository/index.js';
 

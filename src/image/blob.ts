@@ -1,5 +1,5 @@
 /** Reading the core's blobs (images, dumpfiles) out in chunks. */
-import type { Blob } from '../../gen/wasm-core/interfaces/cfskit-core-composefs.js';
+import type { Blob } from '../core/index.js';
 
 const CHUNK = 1 << 20;
 

@@ -3,16 +3,17 @@
  * does: every file the image references by digest is stored as an object
  * (reflinked where the file systems allow, so no data is copied), then the
  * EROFS image itself is stored and linked under images/ (and
- * images/refs/<name>). The image ID equals `compute-id` of the same tree.
+ * images/refs/<name>), in each of the repository's EROFS formats (only
+ * the default one named, as composefs-rs's `commit_images`). The image ID
+ * equals `compute-id --erofs-version <the default>` of the same tree.
  */
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { IntegrityError, systemError } from '../errors.js';
-import type { Repository } from '../repository/repository.js';
-import { ImportContext, type StoreMethod, type StoreStrategy } from '../repository/objects.js';
-import type { ObjectId } from '../repository/object-id.js';
-import { withInput } from '../core/wasm.js';
+import { IntegrityError, systemError } from '../../common/index.js';
+import { type Repository, ImportContext, type StoreOutcome, type StoreStrategy, type ObjectId } from '../repository/index.js';
+import { withInput } from '../core/index.js';
 import { takeBlob } from './blob.js';
+import { erofsFormat } from '../../common/index.js';
 import { openImage } from './reader.js';
 import { scanTreeWithFiles, type ExternalFile, type ScanOptions } from './scan.js';
 
@@ -43,11 +44,11 @@ export interface CreatedImage {
   /** Image size in bytes. */
   readonly size: number;
   /** How the image object itself was stored. */
-  readonly imageMethod: StoreMethod;
+  readonly imageMethod: StoreOutcome;
   /** Distinct objects the image references. */
   readonly objects: number;
   /** Objects by how they came to be in the repository. */
-  readonly methods: Record<StoreMethod, number>;
+  readonly methods: Record<StoreOutcome, number>;
   /** Bytes of content referenced, counting each object once. */
   readonly bytes: number;
 }
@@ -55,13 +56,19 @@ export interface CreatedImage {
 const DEFAULT_STRATEGIES: readonly StoreStrategy[] = ['reflink', 'copy'];
 
 export async function createRepositoryImage(repo: Repository, path: string, options: CreateImageOptions = {}): Promise<CreatedImage> {
-  const { tree, files } = await scanTreeWithFiles(path, { hashAlg: repo.hashAlg, propagateUsrToRoot: options.propagateUsrToRoot });
-  let imageBytes: Buffer;
+  const { tree, files } = await scanTreeWithFiles(path, {
+    hashAlg: repo.hashAlg,
+    propagateUsrToRoot: options.propagateUsrToRoot,
+    xattrs: options.xattrs,
+    bootable: options.bootable,
+  });
+  let images: Buffer[];
   try {
-    imageBytes = withInput(path, () => takeBlob(tree.writeImage()));
+    images = repo.erofsVersions.map((version) => withInput(path, () => takeBlob(tree.writeImage(erofsFormat(version)))));
   } finally {
     tree[Symbol.dispose]();
   }
+  const imageBytes = images[0] as Buffer;
   // Only what the image references: the container-root transformation
   // drops /run's files, which then need no object.
   const reader = openImage(imageBytes, { hashAlg: repo.hashAlg, name: `image of ${path}` });
@@ -72,7 +79,7 @@ export async function createRepositoryImage(repo: Repository, path: string, opti
     const id = Buffer.from(file.objectId).toString('hex');
     if (referenced.has(id) && !byId.has(id)) byId.set(id, file);
   }
-  const methods: Record<StoreMethod, number> = { reflinked: 0, hardlinked: 0, copied: 0, written: 0, 'already-present': 0 };
+  const methods: Record<StoreOutcome, number> = { reflinked: 0, hardlinked: 0, copied: 0, written: 0, 'already-present': 0 };
   const context = options.context ?? new ImportContext();
   const work = [...byId];
   let next = 0;
@@ -90,11 +97,12 @@ export async function createRepositoryImage(repo: Repository, path: string, opti
   // ImageStore.write syncs the file system before the image link appears,
   // so every object above is on disk before anything names the image.
   const image = await repo.images.write(imageBytes, options.name);
+  for (const extra of images.slice(1)) await repo.images.write(extra);
   return { id: image.id, name: options.name, size: imageBytes.length, imageMethod: image.method, objects: work.length, methods, bytes };
 }
 
 /** Stores one file's content as object `id`, which the scan computed. */
-async function storeFile(repo: Repository, id: ObjectId, file: ExternalFile, context: ImportContext, options: CreateImageOptions): Promise<StoreMethod> {
+async function storeFile(repo: Repository, id: ObjectId, file: ExternalFile, context: ImportContext, options: CreateImageOptions): Promise<StoreOutcome> {
   if (await repo.objects.has(id, file.size)) return 'already-present';
   const name = file.path.toString();
   let handle;

@@ -5,12 +5,11 @@
  * promise API's thread-pool round trips would cost more than the hashing.
  */
 import { closeSync, constants, openSync, readSync } from 'node:fs';
-import { IntegrityError, systemError } from '../errors.js';
-import { digestBytes } from '../fsverity/digest.js';
-import type { HashAlg } from '../fsverity/params.js';
+import { IntegrityError, systemError, type HashAlg } from '../../common/index.js';
+import { digestBytes } from '../fsverity/index.js';
 
-/** Files up to this size are digested in batches. */
-export const SMALL_FILE = 1 << 20;
+/** Files up to this size are digested in batches on worker threads during a scan. */
+export const BATCH_FILE_MAX = 1 << 20;
 
 export interface DigestBatch {
   readonly paths: Uint8Array[];
@@ -42,7 +41,7 @@ function digestOne(path: Uint8Array, size: number, buffer: Buffer, hashAlg: Hash
   }
 }
 
-/** `buffer` must hold SMALL_FILE + 1 bytes. */
+/** `buffer` must hold BATCH_FILE_MAX + 1 bytes. */
 export function digestBatch(job: DigestBatch, buffer: Buffer): Uint8Array[] {
   return job.paths.map((p, i) => digestOne(p, job.sizes[i] ?? 0, buffer, job.hashAlg));
 }

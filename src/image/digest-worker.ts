@@ -1,6 +1,6 @@
 /** Worker thread entry: digests batches of small files for a tree scan. */
-import { serve } from '../workers/pool.js';
-import { digestBatch, SMALL_FILE, type DigestBatch } from './digest-batch.js';
+import { serve, wholeBuffers } from '../workers/index.js';
+import { digestBatch, BATCH_FILE_MAX, type DigestBatch } from './digest-batch.js';
 
-const buffer = Buffer.allocUnsafe(SMALL_FILE + 1);
-serve((job: DigestBatch) => digestBatch(job, buffer));
+const buffer = Buffer.allocUnsafe(BATCH_FILE_MAX + 1);
+serve((job: DigestBatch) => digestBatch(job, buffer), wholeBuffers);

@@ -4,10 +4,9 @@
  * the whole image as hostile input when it is opened.
  */
 import { readFile } from 'node:fs/promises';
-import type { DirEntry, ImageReader, InodeStat } from '../../gen/wasm-core/interfaces/cfskit-core-composefs.js';
-import { composefs, withInput } from '../core/wasm.js';
-import { systemError } from '../errors.js';
-import { resolveParams, type HashAlg } from '../fsverity/params.js';
+import { type DirEntry, type ImageReader, type InodeStat, composefs, withInput } from '../core/index.js';
+import { systemError, type HashAlg } from '../../common/index.js';
+import { resolveParams } from '../fsverity/index.js';
 import { takeBlob } from './blob.js';
 
 export type FileType = InodeStat['fileType'];
@@ -20,6 +19,8 @@ export interface ImageStat {
   readonly gid: number;
   /** Seconds since the epoch. */
   readonly mtime: number;
+  /** V0/V1 images keep nanoseconds; V2 images have 0. */
+  readonly mtimeNsec: number;
   readonly size: number;
   readonly nlink: number;
   readonly rdev: number;
@@ -42,6 +43,7 @@ function statOf(s: InodeStat): ImageStat {
     uid: s.uid,
     gid: s.gid,
     mtime: Number(s.mtime),
+    mtimeNsec: s.mtimeNsec,
     size: Number(s.size),
     nlink: s.nlink,
     rdev: Number(s.rdev),

@@ -5,12 +5,9 @@
  * anything trusts their content.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { IntegrityError, systemError } from '../errors.js';
-import { digestBytes } from '../fsverity/digest.js';
-import { openObjectFile } from '../repository/links.js';
-import { expectVerified } from '../repository/objects.js';
-import { objectRelPath, toObjectId, type ObjectId } from '../repository/object-id.js';
-import type { Repository } from '../repository/repository.js';
+import { IntegrityError, systemError } from '../../common/index.js';
+import { digestBytes } from '../fsverity/index.js';
+import { openObjectFile, expectVerified, objectRelPath, toObjectId, type ObjectId, type Repository } from '../repository/index.js';
 import { openImage, type ComposefsImageFile } from './reader.js';
 
 export interface StoredImageFile {

@@ -10,7 +10,7 @@
  * of any bytes survive exactly.
  */
 import { spawn } from 'node:child_process';
-import { InputError, UnsupportedError } from '../errors.js';
+import { InputError, UnsupportedError } from '../../common/index.js';
 
 export interface RawXattr {
   readonly name: Buffer;

@@ -28,10 +28,9 @@ import {
   moveMount,
   unmount,
 } from '../../host-bindings/index.js';
-import { CfskitError, InputError, SystemError, UnsupportedError, UsageError, systemError } from '../errors.js';
-import { openStoredImage } from '../image/stored.js';
-import { objectRelPath, type ObjectId } from '../repository/object-id.js';
-import type { Repository } from '../repository/repository.js';
+import { CfskitError, InputError, SystemError, UnsupportedError, UsageError, systemError } from '../../common/index.js';
+import { openStoredImage } from '../image/index.js';
+import { objectRelPath, type ObjectId, type Repository } from '../repository/index.js';
 import { loopBindings, readMountinfo, topMountAt } from './mountinfo.js';
 
 const closeFd = promisify(closeCb);

@@ -4,7 +4,7 @@
  * composefs mount again and checking that unmounting released its device.
  */
 import { readdir, readFile } from 'node:fs/promises';
-import { InputError, systemError } from '../errors.js';
+import { InputError, systemError } from '../../common/index.js';
 
 export interface MountEntry {
   readonly id: number;

@@ -6,11 +6,11 @@
  * The result is what composefs-rs writes for the same layer.
  */
 import { closeSync } from 'node:fs';
-import { checkContent, readLayerEntries, type LayerFile, type StoredLayer } from '../cstor/index.js';
-import type { ImportContext, Repository } from '../repository/index.js';
-import type { StoredObject } from '../repository/objects.js';
+import { checkContent, readLayerEntries, tarSplitVerifier, type LayerFile, type StoredLayer } from '../cstor/index.js';
+import type { ImportContext, Repository, StoredObject } from '../repository/index.js';
 import { layerContentId } from './identifiers.js';
-import { INLINE_MAX, LayerStreamBuilder } from './layer-stream.js';
+import { INLINE_CONTENT_MAX } from '../core/index.js';
+import { LayerStreamBuilder } from './layer-stream.js';
 import type { ImportStats } from './stats.js';
 
 export interface CstorLayerOptions {
@@ -27,7 +27,7 @@ async function storeFile(repo: Repository, file: LayerFile, options: CstorLayerO
       name: `${file.input}: ${file.displayName}`,
       context: options.context,
       zerocopy: options.zerocopy,
-      crc64: file.crc64,
+      verify: tarSplitVerifier(file),
       ...(file.data ? { content: file.data } : {}),
     });
   } finally {
@@ -47,7 +47,7 @@ export async function importCstorLayer(repo: Repository, layer: StoredLayer, dif
       if (entry.kind === 'segment') {
         await builder.inline(entry.bytes);
         done += entry.bytes.length;
-      } else if (entry.size > INLINE_MAX) {
+      } else if (entry.size > INLINE_CONTENT_MAX) {
         await builder.external(entry.size, storeFile(repo, entry, options));
         done += entry.size;
       } else {

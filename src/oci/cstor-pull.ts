@@ -6,9 +6,8 @@
  * everything it names is complete and on disk.
  */
 import { ContainersStorage, type StorageOptions, type StoredImage } from '../cstor/index.js';
-import { InputError, NotFoundError } from '../errors.js';
-import { ImportContext, type Repository } from '../repository/index.js';
-import type { ObjectId } from '../repository/object-id.js';
+import { InputError, NotFoundError, type XattrMode } from '../../common/index.js';
+import { ImportContext, type Repository, type ObjectId } from '../repository/index.js';
 import { importCstorLayer } from './cstor-layer.js';
 import { parseConfig, parseManifest } from './documents.js';
 import { finishImport } from './finish-import.js';
@@ -25,8 +24,14 @@ export interface PullOptions {
   readonly zerocopy?: boolean;
   readonly storage?: StorageOptions;
   readonly progress?: ProgressSink;
-  /** Also make the bootable composefs image (`composefs.image.boot`). */
+  /** Also make the bootable composefs image (`composefs.image.boot…`). */
   readonly bootable?: boolean;
+  /**
+   * The xattr mode of the images made (default allowlist-only). Another
+   * mode makes that plain image as well as the default one (cfsctl mounts
+   * only the default), and the bootable one in that mode.
+   */
+  readonly xattrs?: XattrMode;
   /**
    * bootc protocol snapshots: `importing` in bytes (a subtask per layer,
    * layers the repository has as cached), then `importing` in steps
@@ -46,7 +51,7 @@ export interface PullResult {
   readonly tag: string;
   readonly layers: readonly LayerRef[];
   readonly stats: ImportStats;
-  /** The composefs image made from it (undefined for an artifact). */
+  /** The composefs image made from it (undefined for an artifact), in the `xattrs` mode. */
   readonly composefsImage: ObjectId | undefined;
   /** With `bootable`: the bootable variant. */
   readonly bootImage: ObjectId | undefined;
@@ -135,6 +140,7 @@ export async function pullFromContainersStorage(repo: Repository, reference: str
   const finished = await finishImport(repo, docsIn, layerRefs, {
     tag,
     bootable: options.bootable === true,
+    ...(options.xattrs ? { xattrs: options.xattrs } : {}),
     bytesTotal: bytesBefore,
     ...(options.progress ? { progress: options.progress } : {}),
     step: (step, cached) => finishing.complete(step, cached),

@@ -3,9 +3,12 @@
  * streams (unless already there), then the composefs image, which also
  * sets the tag (composefs-rs's finalize_import); an image that cannot be
  * made leaves the image untagged. An artifact gets its tag directly.
+ * Another xattr mode than the default makes that plain image as well as
+ * the default one (cfsctl mounts only the default), and the bootable one
+ * in that mode.
  */
-import type { Repository } from '../repository/index.js';
-import type { ObjectId } from '../repository/object-id.js';
+import { DEFAULT_XATTR_MODE, type XattrMode } from '../../common/index.js';
+import type { ObjectId, Repository } from '../repository/index.js';
 import { ensureImage } from './ensure-image.js';
 import { configContentId, manifestContentId, tagRef } from './identifiers.js';
 import { writeConfigStream, writeManifestStream, type LayerRef } from './image-streams.js';
@@ -21,6 +24,8 @@ export interface ImageDocuments {
 export interface FinishOptions {
   readonly tag: string;
   readonly bootable?: boolean;
+  /** The xattr mode of the images made (default allowlist-only). */
+  readonly xattrs?: XattrMode;
   readonly progress?: ProgressSink;
   /** For the progress events: the bytes the layers counted. */
   readonly bytesTotal: number;
@@ -47,10 +52,12 @@ export async function finishImport(repo: Repository, docs: ImageDocuments, layer
     existingManifest ?? (await writeManifestStream(repo, docs.manifest, docs.manifestDigest, { digest: docs.configDigest, streamId: configStream }, layers));
   options.step?.('manifest', existingManifest !== undefined);
   options.progress?.({ stage: 'image', ...at });
-  const ensured = await ensureImage(repo, `@${docs.manifestDigest}`, { tag: options.tag });
+  const xattrs = options.xattrs ?? DEFAULT_XATTR_MODE;
+  let ensured = await ensureImage(repo, `@${docs.manifestDigest}`, { tag: options.tag });
   if (ensured === undefined) await repo.streams.setRef(tagRef(options.tag), manifestContentId(docs.manifestDigest));
+  else if (xattrs !== DEFAULT_XATTR_MODE) ensured = await ensureImage(repo, `@${docs.manifestDigest}`, { xattrs });
   options.step?.('image', ensured !== undefined && !ensured.created);
-  const boot = options.bootable ? await ensureImage(repo, `@${docs.manifestDigest}`, { bootable: true }) : undefined;
+  const boot = options.bootable && ensured ? await ensureImage(repo, `@${docs.manifestDigest}`, { bootable: true, xattrs }) : undefined;
   if (options.bootable) options.step?.('boot-image', boot !== undefined && !boot.created);
   options.progress?.({ stage: 'done', ...at });
   const final = boot ?? ensured;

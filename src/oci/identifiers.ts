@@ -4,14 +4,12 @@
  * `oci-manifest-<digest>`, and tags under `streams/refs/oci/`.
  */
 import { createHash } from 'node:crypto';
-import { UsageError } from '../errors.js';
-import { encodeTag } from '../repository/names.js';
-
-const DIGEST = /^sha256:[0-9a-f]{64}$|^sha512:[0-9a-f]{128}$/;
+import { PREFIXED_DIGEST, UsageError } from '../../common/index.js';
+import { encodeTag } from '../repository/index.js';
 
 /** Checks an OCI digest (`sha256:<64 hex>` or `sha512:<128 hex>`). */
 export function checkDigest(value: string, what: string): string {
-  if (!DIGEST.test(value)) throw new UsageError(`${what} "${value}" is not a sha256:<hex> or sha512:<hex> digest`);
+  if (!PREFIXED_DIGEST.test(value)) throw new UsageError(`${what} "${value}" is not a sha256:<hex> or sha512:<hex> digest`);
   return value;
 }
 

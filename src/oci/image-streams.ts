@@ -4,8 +4,7 @@
  * depends on (the config: one per diff_id; the manifest: `config:<digest>`
  * and one per diff_id), which keep those alive through garbage collection.
  */
-import type { Repository } from '../repository/index.js';
-import { objectIdBytes, type ObjectId } from '../repository/object-id.js';
+import { type Repository, objectIdBytes, type ObjectId } from '../repository/index.js';
 import { CONTENT_TYPES } from '../splitstream/index.js';
 import { configContentId, manifestContentId } from './identifiers.js';
 

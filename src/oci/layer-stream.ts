@@ -5,14 +5,10 @@
  * is inline. Up to WINDOW objects are in flight; the stream itself only
  * ever sees them in order.
  */
-import type { Repository } from '../repository/index.js';
-import { objectIdBytes, type ObjectId } from '../repository/object-id.js';
-import type { StoredObject } from '../repository/objects.js';
+import { type Repository, objectIdBytes, type ObjectId, type StoredObject } from '../repository/index.js';
 import { CONTENT_TYPES, type SplitstreamWriter } from '../splitstream/index.js';
 import type { ImportStats } from './stats.js';
 
-/** composefs-rs's INLINE_CONTENT_MAX_V0: larger contents are objects. */
-export const INLINE_MAX = 64;
 const WINDOW = 64;
 
 type Pending = { readonly inline: Uint8Array } | { readonly size: number; readonly stored: Promise<StoredObject> };

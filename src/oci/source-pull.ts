@@ -8,7 +8,7 @@
  * streams, composefs image and tag as a containers-storage pull. The
  * streams are byte for byte those the containers-storage path writes.
  */
-import { InputError, UnsupportedError } from '../errors.js';
+import { InputError, UnsupportedError, type XattrMode } from '../../common/index.js';
 import { ByteTask, StepTask, type TaskSink } from '../progress/index.js';
 import type { Repository } from '../repository/index.js';
 import { CONFIG_TYPES, hostPlatform, LAYER_TYPES, openSource, VerifiedBlob, type BlobDescriptor, type ImageSource, type Platform, type RegistrySourceOptions } from '../source/index.js';
@@ -30,6 +30,8 @@ export interface SourcePullOptions extends RegistrySourceOptions {
   /** The tag to set; default: the reference as given. */
   readonly tag?: string;
   readonly bootable?: boolean;
+  /** The xattr mode of the images made, as for a containers-storage pull (PullOptions.xattrs). */
+  readonly xattrs?: XattrMode;
   /** Which image of an index; default: linux and the host's architecture. */
   readonly platform?: Platform;
   /** Layers fetched at once (default 3). */
@@ -168,7 +170,8 @@ async function pullImage(repo: Repository, source: ImageSource, reference: strin
       },
     });
     streams.set(job.diffId, result.streamId);
-    stats.add(result.stats);
+    stats.merge(result.stats);
+    stats.layersAlreadyPresent += result.stats.layersAlreadyPresent;
     pulling.complete(job.descriptor.digest);
     legacy.final({ ...event, bytesDone });
   });
@@ -189,6 +192,7 @@ async function pullImage(repo: Repository, source: ImageSource, reference: strin
     {
       tag,
       bootable: options.bootable === true,
+      ...(options.xattrs ? { xattrs: options.xattrs } : {}),
       bytesTotal,
       ...(options.progress ? { progress: options.progress } : {}),
       step: (step, cached) => importing.complete(step, cached),

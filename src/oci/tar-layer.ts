@@ -8,12 +8,12 @@
  * from views of the chunks.
  */
 import { createHash } from 'node:crypto';
-import { IntegrityError } from '../errors.js';
-import type { Repository } from '../repository/index.js';
-import { ObjectWriter } from '../repository/object-writer.js';
-import { splitTar } from '../tar/split.js';
+import { IntegrityError } from '../../common/index.js';
+import { type Repository, ObjectWriter } from '../repository/index.js';
+import { splitTar } from '../tar/index.js';
 import { checkDigest, layerContentId } from './identifiers.js';
-import { INLINE_MAX, LayerStreamBuilder } from './layer-stream.js';
+import { INLINE_CONTENT_MAX } from '../core/index.js';
+import { LayerStreamBuilder } from './layer-stream.js';
 import { ImportStats } from './stats.js';
 
 export interface TarLayerResult {
@@ -68,7 +68,7 @@ export async function importTarLayer(repo: Repository, diffId: string, source: A
         if (isFile && event.entry.size > SMALL_OBJECT_MAX) {
           object = await ObjectWriter.create(repo.objects);
           entrySize = remaining = event.entry.size;
-        } else if (isFile && event.entry.size > INLINE_MAX) {
+        } else if (isFile && event.entry.size > INLINE_CONTENT_MAX) {
           gathering = true;
           entrySize = remaining = event.entry.size;
         }

@@ -5,7 +5,7 @@
  * podman database on either side (so the source store's run root does
  * not matter). Layers the target has already are not copied again.
  */
-import { CfskitError } from '../errors.js';
+import { CfskitError } from '../../common/index.js';
 import { podmanMessage, runBounded, storeTransport, withStoreEnv, type StoreLocation } from './run.js';
 
 export interface CopyOptions {

@@ -19,7 +19,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AuthError, CfskitError, NotFoundError } from '../errors.js';
+import { AuthError, CfskitError, NotFoundError } from '../../common/index.js';
 import { parseCompatReport, parseLibpodReport, parsePullLine, type BlobReport } from './reports.js';
 import { writeInsecureRegistriesConf } from './registries-conf.js';
 import { podmanMessage, runBounded, storeArgs, withStoreEnv, type StoreLocation } from './run.js';

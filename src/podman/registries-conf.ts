@@ -13,7 +13,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'smol-toml';
-import { InputError, systemError } from '../errors.js';
+import { InputError, systemError } from '../../common/index.js';
 
 type Toml = Record<string, unknown>;
 

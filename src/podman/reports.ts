@@ -18,7 +18,7 @@
  * newer podman adds some): a line that is not a JSON object is an error,
  * an unknown status is ignored.
  */
-import { InputError } from '../errors.js';
+import { InputError } from '../../common/index.js';
 
 /** A blob named by its digest (`sha256:…`) or by a hex prefix of it. */
 export type BlobReport =

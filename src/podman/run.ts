@@ -16,7 +16,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'smol-toml';
-import { CfskitError, UnsupportedError } from '../errors.js';
+import { CfskitError, UnsupportedError } from '../../common/index.js';
 
 export interface StoreLocation {
   /** The store's root (graphroot, `--root`). */

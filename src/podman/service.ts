@@ -12,7 +12,7 @@ import { request, type IncomingMessage, type OutgoingHttpHeaders } from 'node:ht
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CfskitError } from '../errors.js';
+import { CfskitError } from '../../common/index.js';
 import { missingBinary, storeArgs, track, type StoreLocation } from './run.js';
 
 /** How long the service may take to open its socket (bootc waits 90 s). */

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { CfskitError, systemError } from '../errors.js';
+import { CfskitError, systemError } from '../../common/index.js';
 import { podmanMessage, runBounded, storeArgs, withStoreEnv, type StoreLocation } from './run.js';
 
 /** The run root cfskit uses for `root` when none is given. */

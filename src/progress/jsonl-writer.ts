@@ -9,7 +9,7 @@
  */
 import { write } from 'node:fs';
 import { promisify } from 'node:util';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../../common/index.js';
 import { canonicalJson, PROTOCOL_VERSION, type TaskEvent } from './protocol.js';
 
 const writeAsync = promisify(write);

@@ -8,9 +8,8 @@
  * diff_id at its place. Stage 2 then checks every file against tar-split.
  */
 import { ContainersStorage, type StoredImage } from '../cstor/index.js';
-import { InputError, IntegrityError, NotFoundError } from '../errors.js';
-import { parseConfig, parseManifest, type ImageManifest } from '../oci/documents.js';
-import { sha256Digest } from '../oci/identifiers.js';
+import { InputError, IntegrityError, NotFoundError } from '../../common/index.js';
+import { parseConfig, parseManifest, sha256Digest, type ImageManifest } from '../oci/index.js';
 
 export interface CheckedImage {
   readonly image: StoredImage;

@@ -15,7 +15,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ContainersStorage } from '../cstor/index.js';
-import { parseConfig, parseManifest } from '../oci/documents.js';
+import { parseConfig, parseManifest } from '../oci/index.js';
 import { hostPlatform, openSource, VerifiedBlob, type BlobDescriptor, type ImageSource, type Platform, type RegistrySourceOptions } from '../source/index.js';
 
 export interface PlannedLayer {

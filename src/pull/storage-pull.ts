@@ -14,9 +14,8 @@
  * subtask per layer, then the streams and image as steps).
  */
 import { ContainersStorage, type StoredImage } from '../cstor/index.js';
-import { UsageError } from '../errors.js';
-import { CSTOR_PREFIX, pullFromContainersStorage, type PullResult } from '../oci/index.js';
-import type { ProgressSink } from '../oci/progress.js';
+import { UsageError, type XattrMode } from '../../common/index.js';
+import { CSTOR_PREFIX, pullFromContainersStorage, type ProgressSink, type PullResult } from '../oci/index.js';
 import { copyBetweenStores, ensureStore, fetchIntoStore, parsePullLine, storeLocation, type FetchMethod, type StoreLocation } from '../podman/index.js';
 import type { TaskSink } from '../progress/index.js';
 import type { Credentials, TlsSettings } from '../registry/index.js';
@@ -39,6 +38,8 @@ export interface StoragePullOptions {
   readonly tagFor?: (manifestDigest: string) => string;
   readonly zerocopy?: boolean;
   readonly bootable?: boolean;
+  /** The xattr mode of the images made, as for a containers-storage pull. */
+  readonly xattrs?: XattrMode;
   readonly platform?: Platform;
   readonly credentials?: Credentials;
   readonly authFile?: string;
@@ -151,6 +152,7 @@ export async function pullIntoStorage(repo: Parameters<typeof pullFromContainers
     storage: { storageRoot: store.root, additionalImageStores: [] },
     ...(options.zerocopy ? { zerocopy: true } : {}),
     ...(options.bootable ? { bootable: true } : {}),
+    ...(options.xattrs ? { xattrs: options.xattrs } : {}),
     ...(options.progress ? { progress: options.progress } : {}),
     ...(sink ? { events: sink } : {}),
   });

@@ -12,7 +12,7 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { InputError, systemError } from '../errors.js';
+import { InputError, systemError } from '../../common/index.js';
 import { credentialsFromHelper } from './cred-helper.js';
 
 export interface Credentials {

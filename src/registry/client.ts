@@ -11,7 +11,7 @@
  * containers/image does for insecure registries.
  */
 import { createHash } from 'node:crypto';
-import { AuthError, IntegrityError, InputError, NotFoundError, SystemError } from '../errors.js';
+import { AuthError, IntegrityError, InputError, NotFoundError, SystemError } from '../../common/index.js';
 import type { Credentials } from './auth-file.js';
 import { parseChallenges, type Challenge } from './challenge.js';
 import { discardBody, HttpClient, networkError, readBody, type HttpResponse } from './http.js';

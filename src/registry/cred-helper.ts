@@ -4,7 +4,7 @@
  * "credentials not found" message when it has none.
  */
 import { spawn } from 'node:child_process';
-import { AuthError } from '../errors.js';
+import { AuthError } from '../../common/index.js';
 import type { Credentials } from './auth-file.js';
 
 const NAME = /^[A-Za-z0-9_.-]+$/;

@@ -6,7 +6,7 @@
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { InputError, SystemError } from '../errors.js';
+import { InputError, SystemError } from '../../common/index.js';
 import type { TlsOptions } from './tls.js';
 
 export const IDLE_TIMEOUT_MS = 60_000;

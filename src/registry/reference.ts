@@ -5,7 +5,7 @@
  * the registry to talk to and the repository on it.
  */
 import { parseReference } from '../cstor/index.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../../common/index.js';
 
 export const DOCKER_PREFIX = 'docker://';
 

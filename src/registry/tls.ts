@@ -12,7 +12,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
-import { InputError, systemError } from '../errors.js';
+import { InputError, systemError } from '../../common/index.js';
 
 export interface TlsSettings {
   /** false: `--tls-verify=false`. */

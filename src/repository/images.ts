@@ -5,8 +5,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UsageError, systemError } from '../errors.js';
-import type { HashAlg } from '../fsverity/params.js';
+import { UsageError, systemError, type HashAlg, isErrno } from '../../common/index.js';
 import { resolveLink } from './links.js';
 import { checkRefName } from './names.js';
 import { isObjectId, objectRelPath, type ObjectId } from './object-id.js';
@@ -22,10 +21,9 @@ export class ImageStore {
   ) {}
 
   /** Stores image bytes and links them under images/ (and images/refs/<ref>). */
-  async write(image: Uint8Array | { path: string; size: number }, ref?: string): Promise<StoredObject> {
+  async write(image: Uint8Array, ref?: string): Promise<StoredObject> {
     if (ref !== undefined) checkRefName(ref);
-    const stored =
-      image instanceof Uint8Array ? await this.objects.ensureObject(image) : await this.objects.ensureObjectFromFile(image.path, image.size);
+    const stored = await this.objects.ensureObject(image);
     await this.sync();
     await replaceSymlink(this.root, `images/${stored.id}`, objectRelPath(stored.id));
     if (ref !== undefined) await this.setRef(ref, stored.id);
@@ -60,13 +58,36 @@ export class ImageStore {
     return { id: (await resolveLink(this.root, `images/${name}`, this.hashAlg)).id, byDigest: false };
   }
 
+  /**
+   * Every image ref (`images/refs/<name>`, found recursively), by name,
+   * with the image it names. A link that does not resolve to an image is
+   * an error naming it.
+   */
+  async listRefs(): Promise<{ name: string; id: ObjectId }[]> {
+    const base = join(this.root, 'images/refs');
+    let entries;
+    try {
+      entries = await readdir(base, { recursive: true, withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw systemError(err, base, 'readdir');
+    }
+    const refs: { name: string; id: ObjectId }[] = [];
+    for (const entry of entries) {
+      if (!entry.isSymbolicLink()) continue;
+      const name = join(entry.parentPath ?? entry.path, entry.name).slice(base.length + 1);
+      refs.push({ name, id: (await resolveLink(this.root, `images/refs/${name}`, this.hashAlg)).id });
+    }
+    return refs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
   /** Every image linked under images/. */
   async list(): Promise<ObjectId[]> {
     let entries: string[];
     try {
       entries = await readdir(join(this.root, 'images'));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      if (isErrno(err, 'ENOENT')) return [];
       throw systemError(err, join(this.root, 'images'), 'readdir');
     }
     return entries.filter((e) => isObjectId(e, this.hashAlg)).sort();

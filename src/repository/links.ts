@@ -6,8 +6,7 @@
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InputError, NotFoundError, systemError } from '../errors.js';
-import type { HashAlg } from '../fsverity/params.js';
+import { InputError, NotFoundError, systemError, type HashAlg, errnoOf } from '../../common/index.js';
 import { idFromObjectTarget, objectRelPath, type ObjectId } from './object-id.js';
 import { checkParents, readRepoLink } from './symlinks.js';
 
@@ -48,7 +47,7 @@ export async function openObjectFile(root: string, id: ObjectId): Promise<FileHa
   try {
     return await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
+    const code = errnoOf(err);
     if (code === 'ENOENT') throw new NotFoundError(path, 'object is missing');
     if (code === 'ELOOP') throw new InputError(path, 'object is a symlink; refusing to follow it');
     throw systemError(err, path, 'open');

@@ -6,17 +6,11 @@
  */
 import { close, constants, open } from 'node:fs';
 import { promisify } from 'node:util';
-import { flock, hostAvailability, LockBusyError } from '../../host-bindings/index.js';
-import { CfskitError, systemError } from '../errors.js';
+import { flock, hostAvailability } from '../../host-bindings/index.js';
+import { LockBusyError, RepositoryBusyError, UnsupportedError, systemError } from '../../common/index.js';
 
 const openAsync = promisify(open);
 const closeAsync = promisify(close);
-
-export class RepositoryBusyError extends CfskitError {
-  constructor(path: string) {
-    super('system', `${path}: the repository is in use by another process (import, mount or fsck); try again when it finishes`);
-  }
-}
 
 export class RepositoryLock {
   private constructor(
@@ -55,9 +49,15 @@ export class RepositoryLock {
     return this.fd;
   }
 
-  /** Upgrades to exclusive; fails with RepositoryBusyError unless `wait`. */
+  /**
+   * Upgrades to exclusive; fails with RepositoryBusyError unless `wait`.
+   * Without the addon there is no lock to upgrade, and nothing that needs
+   * one may run unguarded: an UnsupportedError says so.
+   */
   async exclusive(wait: boolean): Promise<void> {
-    if (this.fd === undefined) return;
+    if (this.fd === undefined) {
+      throw new UnsupportedError(`${this.path}: taking the repository's exclusive lock (flock) needs cfskit's native host bindings`, { input: this.path });
+    }
     try {
       await flock(this.fd, 'exclusive', { wait });
     } catch (err) {

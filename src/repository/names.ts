@@ -3,7 +3,7 @@
  * path below a repository directory, so anything that could climb out of
  * it, or be read differently by another tool, is refused.
  */
-import { UsageError } from '../errors.js';
+import { UsageError } from '../../common/index.js';
 
 const MAX_NAME = 4096;
 const MAX_COMPONENT = 255;

@@ -2,18 +2,13 @@
  * Object IDs: fs-verity digests as lowercase hex, and where each lives in a
  * repository (`objects/<first byte>/<rest>`).
  */
-import { InputError } from '../errors.js';
-import type { HashAlg } from '../fsverity/params.js';
+import { InputError, isHexDigest, type HashAlg } from '../../common/index.js';
 
 /** A full fs-verity digest in lowercase hex (64 or 128 characters). */
 export type ObjectId = string;
 
-export const HEX_LENGTH: Record<HashAlg, number> = { sha256: 64, sha512: 128 };
-
-const HEX = /^[0-9a-f]+$/;
-
 export function isObjectId(value: string, hashAlg: HashAlg): boolean {
-  return value.length === HEX_LENGTH[hashAlg] && HEX.test(value);
+  return isHexDigest(value, hashAlg);
 }
 
 export function toObjectId(bytes: Uint8Array): ObjectId {

@@ -6,8 +6,8 @@
  */
 import { write } from 'node:fs';
 import { promisify } from 'node:util';
-import { fsverity } from '../core/wasm.js';
-import { resolveParams } from '../fsverity/params.js';
+import { fsverity } from '../core/index.js';
+import { resolveParams } from '../fsverity/index.js';
 import { toObjectId } from './object-id.js';
 import type { ObjectStore, StoredObject } from './objects.js';
 import { TempObject } from './temp-object.js';
@@ -25,7 +25,7 @@ export class ObjectWriter {
   ) {}
 
   static async create(store: ObjectStore): Promise<ObjectWriter> {
-    const temp = await TempObject.create(store.dir);
+    const temp = await TempObject.create(store.dir, store.durability);
     // A secure repository lets the kernel measure; no need to hash here.
     const hasher = store.secure ? undefined : fsverity.FileHasher.create(resolveParams({ hashAlg: store.hashAlg }).core);
     return new ObjectWriter(store, temp, hasher);

@@ -1,60 +1,67 @@
 /**
  * The object store: content-addressed files under objects/, named by their
- * fs-verity digest. New content is stored by reflink, hardlink or copy
- * (in that order of preference), written so that a crash never leaves a
+ * fs-verity digest. New content is stored by reflink, hardlink or copy (in
+ * the caller's order of preference), written so that a crash never leaves a
  * partial object under a final name, and verified: in a secure repository
  * the kernel enables fs-verity and its measurement must match; in an
  * insecure one the digest is computed here.
+ *
+ * Two writers: with the addon, native-store.ts (one addon call per batch of
+ * objects: reflink, hardlink or copy, O_TMPFILE, linkat); without it,
+ * portable-store.ts (data copied into a temporary name, fsync, rename),
+ * insecure repositories only. The store knows nothing of where content
+ * comes from: a caller with its own check (tar-split's CRC-64, say) passes
+ * a `verify` hook.
  */
-import { close, constants, open, write } from 'node:fs';
-import { lstat } from 'node:fs/promises';
+import { close, constants, open, unlink } from 'node:fs';
+import { chmod, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { enableVerity, hostAvailability, measureVerity, statx, storeObject, VerityNotEnabledError, writeObject, type StoreMethodName } from '../../host-bindings/index.js';
-import { IntegrityError, UnsupportedError, systemError } from '../errors.js';
-import { digestBytes, digestFile } from '../fsverity/digest.js';
-import { readChunks } from '../fsverity/reader.js';
-import { tarsplit } from '../core/wasm.js';
-import type { HashAlg } from '../fsverity/params.js';
+import { IntegrityError, VerityNotEnabledError, errnoOf, systemError, writeAll, type HashAlg } from '../../common/index.js';
+import { enableVerity, measureVerity, statx, type StoreStrategy } from '../../host-bindings/index.js';
+import { IMPORT_PARALLEL_THRESHOLD, digestBytes, digestFile, readChunks } from '../fsverity/index.js';
+import type { Durability } from './durability.js';
+import { ImportContext } from './import-context.js';
+import { storeNatively, writeNatively } from './native-store.js';
 import { objectPathname, toObjectId, type ObjectId } from './object-id.js';
-import { TempObject } from './temp-object.js';
+import { adoptPortably, copyPortably } from './portable-store.js';
+import { OBJECT_MODE, TempObject } from './temp-object.js';
 
 const openAsync = promisify(open);
 const closeAsync = promisify(close);
-const writeAsync = promisify(write);
+const unlinkAsync = promisify(unlink);
 
-/** How an object came to be in the store, for import statistics. */
-export type StoreMethod = 'reflinked' | 'hardlinked' | 'copied' | 'written' | 'already-present';
+export { ImportContext } from './import-context.js';
+export type { StoreStrategy };
+
+/** How an object came to be in the store, for import statistics: one word per outcome. */
+export type StoreOutcome = 'reflinked' | 'hardlinked' | 'copied' | 'written' | 'already-present';
 
 export interface StoredObject {
   readonly id: ObjectId;
   readonly size: number;
-  readonly method: StoreMethod;
+  readonly method: StoreOutcome;
 }
 
-/**
- * State shared by the objects of one import: which (source device,
- * repository device) pairs cannot reflink, so each pair is probed once.
- */
-export class ImportContext {
-  private readonly noReflink = new Set<string>();
-
-  reflinkKnownUnsupported(src: bigint, dst: bigint): boolean {
-    return this.noReflink.has(`${src}:${dst}`);
-  }
-
-  /** Source devices known not to reflink into `dst`. */
-  devicesWithoutReflink(dst: bigint): bigint[] {
-    const suffix = `:${dst}`;
-    return [...this.noReflink].filter((k) => k.endsWith(suffix)).map((k) => BigInt(k.slice(0, -suffix.length)));
-  }
-
-  markReflinkUnsupported(src: bigint, dst: bigint): void {
-    this.noReflink.add(`${src}:${dst}`);
-  }
+/** What a `verify` hook is shown of the source, before anything is stored. */
+export interface VerifySource {
+  /** An open descriptor of the source (read with explicit positions). */
+  readonly fd: number;
+  /** The source as errors name it. */
+  readonly name: string;
+  readonly size: number;
+  /** The content, when the caller read it already. */
+  readonly content: Uint8Array | undefined;
+  /**
+   * Set when the store would digest the content itself (an insecure
+   * repository without a known ID): the hook may compute the digest in the
+   * same read and return it, which saves reading the file twice.
+   */
+  readonly digest: HashAlg | undefined;
 }
 
-export type StoreStrategy = 'reflink' | 'hardlink' | 'copy';
+/** Throws to refuse the source; may return its digest (see VerifySource.digest). */
+export type ContentVerifier = (source: VerifySource) => Promise<ObjectId | undefined>;
 
 export interface FromFileOptions {
   /** Fail rather than copy a byte (no reflink and no hardlink possible). */
@@ -67,8 +74,8 @@ export interface FromFileOptions {
   readonly context?: ImportContext;
   /** Names the source in errors when it is given as a descriptor. */
   readonly name?: string;
-  /** Refuse content whose CRC-64/GO-ISO (what tar-split records) differs. */
-  readonly crc64?: bigint;
+  /** A check of the content by what its origin recorded, run before anything is stored. */
+  readonly verify?: ContentVerifier;
   /** The content, when the caller has read it already: saves reading it again. */
   readonly content?: Uint8Array;
   /**
@@ -80,24 +87,7 @@ export interface FromFileOptions {
   readonly knownId?: ObjectId;
 }
 
-const errnoOf = (err: unknown): string | undefined => {
-  const e = err as { errno?: unknown; code?: unknown } | null;
-  if (typeof e?.errno === 'string') return e.errno;
-  return typeof e?.code === 'string' ? e.code : undefined;
-};
-
-const VERITY_BLOCK = 4096;
-
-/**
- * Contents at least this large are hashed on the digest worker threads:
- * an import stores thousands of files at once, and the main thread alone
- * would use one core of the machine. Lower thresholds measured no faster
- * on 2 cores (bench/import): handing a file over costs about what hashing
- * it in place does.
- */
-const WORKER_THRESHOLD = 1 << 20;
-
-const METHODS: Record<StoreMethodName, StoreMethod> = { reflink: 'reflinked', link: 'hardlinked', copy: 'copied', write: 'written' };
+export const VERITY_BLOCK = 4096;
 
 export class ObjectStore {
   readonly dir: string;
@@ -108,6 +98,8 @@ export class ObjectStore {
     readonly hashAlg: HashAlg,
     /** Whether every object must have fs-verity (a secure repository). */
     readonly secure: boolean,
+    /** How writes are made durable, and whether the addon writes (see Durability). */
+    readonly durability: Durability,
   ) {
     this.dir = join(root, 'objects');
   }
@@ -133,30 +125,16 @@ export class ObjectStore {
    */
   async ensureObject(data: Uint8Array): Promise<StoredObject> {
     const id = this.secure ? undefined : toObjectId(digestBytes(data, { hashAlg: this.hashAlg }));
-    if (hostAvailability().available) {
-      const content = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-      const r = await writeObject(content, this.dir, {
-        name: id === undefined ? '' : objectPathname(id),
-        verityAlgorithm: this.secure ? (this.hashAlg === 'sha256' ? 1 : 2) : 0,
-        verityBlockSize: VERITY_BLOCK,
-      });
-      const found = id ?? (r.digest ? toObjectId(r.digest) : undefined);
-      if (found === undefined || (r.outcome !== 'stored' && r.outcome !== 'exists')) {
-        throw new IntegrityError(`new object of ${data.length} bytes`, `not stored (${r.outcome})`);
-      }
-      return { id: found, size: data.length, method: r.outcome === 'exists' ? 'already-present' : 'written' };
-    }
+    if (this.durability.native) return writeNatively(this, data, id);
     return this.#writeObject(data, id ?? toObjectId(digestBytes(data, { hashAlg: this.hashAlg })));
   }
 
   /** ensureObject without the addon: a temporary file, then linked (or renamed) into place. */
   async #writeObject(data: Uint8Array, id: ObjectId): Promise<StoredObject> {
     if (await this.has(id, data.length)) return { id, size: data.length, method: 'already-present' };
-    const temp = await TempObject.create(this.dir);
+    const temp = await TempObject.create(this.dir, this.durability);
     try {
-      for (let done = 0; done < data.length; ) {
-        done += (await writeAsync(temp.fd, data, done, data.length - done)).bytesWritten;
-      }
+      await writeAll(temp.fd, data, 0);
       return await this.finish(temp, data.length, id, 'written');
     } catch (err) {
       await temp.discard();
@@ -167,7 +145,8 @@ export class ObjectStore {
   /**
    * Stores the content of a file without copying it where possible: a
    * reflink (FICLONE), else a hardlink of the source itself when it is on
-   * the repository's file system, else a copy (unless `zerocopy`).
+   * the repository's file system, else a copy (unless `zerocopy`). Without
+   * the addon: a copy.
    *
    * In an insecure repository the ID is the digest of the source, taken
    * first: the source is usually in the page cache while a fresh clone is
@@ -184,51 +163,37 @@ export class ObjectStore {
       throw systemError(err, name, 'open');
     }
     try {
-      let id: ObjectId | undefined;
-      if (!this.secure) {
-        id = options.knownId ?? (await this.digestSource(fd, name, options));
-      } else if (options.crc64 !== undefined) {
-        checkCrc(name, options.crc64, options.content ? tarsplit.crc64Checksum(options.content) : await crc64Fd(fd, name, size));
-      }
-      const context = options.context ?? new ImportContext();
+      const wantsDigest = !this.secure && options.knownId === undefined;
+      const verified = await options.verify?.({ fd, name, size, content: options.content, digest: wantsDigest ? this.hashAlg : undefined });
+      const id = this.secure ? undefined : (options.knownId ?? verified ?? (await this.digestSource(fd, name, options.content)));
       const strategies = (options.strategies ?? ['reflink', 'hardlink', 'copy']).filter((s) => s !== 'copy' || !options.zerocopy);
-      const dst = await this.repositoryDevice();
-      // One call does the rest: exists? reflink / hardlink / copy, verity, link.
-      const r = await storeObject(fd, this.dir, {
-        size,
-        name: id === undefined ? '' : objectPathname(id),
-        methods: strategies.map((s) => (s === 'hardlink' ? 'link' : s)),
-        verityAlgorithm: this.secure ? (this.hashAlg === 'sha256' ? 1 : 2) : 0,
-        verityBlockSize: VERITY_BLOCK,
-        skipReflinkDevs: context.devicesWithoutReflink(dst),
-      });
-      if (r.reflinkUnsupported) context.markReflinkUnsupported(r.srcDev, dst);
-      const found = id ?? (r.digest ? toObjectId(r.digest) : undefined);
-      switch (r.outcome) {
-        case 'stored':
-        case 'exists':
-          if (found === undefined) throw new IntegrityError(name, 'stored without an object ID');
-          return { id: found, size, method: r.outcome === 'exists' ? 'already-present' : METHODS[r.method ?? 'copy'] };
-        case 'not-regular':
-          throw new IntegrityError(name, 'is not a regular file');
-        case 'size-mismatch':
-          throw new IntegrityError(name, `has ${r.actualSize} bytes, expected ${size}`);
-        case 'changed':
-          throw new IntegrityError(name, 'changed while it was being stored');
-        case 'digest-mismatch':
-          throw new IntegrityError(name, `the kernel measured ${found ?? '?'}, not the digest computed for it`);
-        default:
-          throw new UnsupportedError(
-            `${name}: neither a reflink nor a hardlink into ${this.dir} is possible` +
-              `${r.srcDev === dst ? '' : ' (different file systems)'}, and copying is not allowed (zerocopy)`,
-          );
-      }
+      if (!this.durability.native) return await copyPortably(this, fd, name, size, id, strategies);
+      return await storeNatively(this, fd, name, size, id, strategies, options.context ?? new ImportContext());
     } finally {
       if (typeof source === 'string') await closeAsync(fd);
     }
   }
 
-  private async repositoryDevice(): Promise<bigint> {
+  /**
+   * Makes a finished file written inside the repository (a splitstream, an
+   * image) an object, and removes the file: moved into place where it can
+   * be, else stored from it like any source.
+   */
+  async adoptFile(file: { readonly path: string; readonly size: number }): Promise<StoredObject> {
+    try {
+      if (!this.durability.native) {
+        const id = (await digestFile(file.path, { hashAlg: this.hashAlg, parallelThreshold: IMPORT_PARALLEL_THRESHOLD })).hex;
+        await chmod(file.path, OBJECT_MODE);
+        return await adoptPortably(this, file, id);
+      }
+      return await this.ensureObjectFromFile(file.path, file.size);
+    } finally {
+      await unlinkAsync(file.path).catch(() => undefined);
+    }
+  }
+
+  /** The repository's device, for remembering where reflinks fail (the addon's statx). */
+  async repositoryDevice(): Promise<bigint> {
     this.device ??= (await statx(this.dir)).dev;
     return this.device;
   }
@@ -236,13 +201,14 @@ export class ObjectStore {
   /**
    * Seals, verifies and links a complete temporary object. `expected` is
    * its ID when already known; `beforePublish` can veto at the last moment.
-   * (Public for ObjectWriter, which streams content into a TempObject.)
+   * (Public for ObjectWriter and the portable store, which stream content
+   * into a TempObject.)
    */
   async finish(
     temp: TempObject,
     size: number,
     expected: ObjectId | undefined,
-    method: StoreMethod,
+    method: StoreOutcome,
     beforePublish?: () => Promise<void>,
   ): Promise<StoredObject> {
     const readOnly = await temp.sealed();
@@ -260,22 +226,14 @@ export class ObjectStore {
     }
   }
 
-  /** The source's digest (and its CRC-64 checked, when given), from memory if the caller read it. */
-  private async digestSource(fd: number, name: string, options: FromFileOptions): Promise<ObjectId> {
-    // Small contents are hashed here at once; larger ones on the digest
-    // worker threads (reading the file again is cheaper than the hashing).
-    if (options.content && options.content.length < WORKER_THRESHOLD) {
-      if (options.crc64 !== undefined) checkCrc(name, options.crc64, tarsplit.crc64Checksum(options.content));
-      return toObjectId(digestBytes(options.content, { hashAlg: this.hashAlg }));
-    }
-    const wantCrc = options.crc64 !== undefined;
-    const d = await digestFile(fd, { hashAlg: this.hashAlg, parallelThreshold: WORKER_THRESHOLD, crc64: wantCrc }, name);
-    if (options.crc64 !== undefined) checkCrc(name, options.crc64, d.crc64 ?? 0n);
-    return d.hex;
+  /** The source's digest: from memory if the caller read it, else read here (large files on the digest threads). */
+  private async digestSource(fd: number, name: string, content: Uint8Array | undefined): Promise<ObjectId> {
+    if (content && content.length < IMPORT_PARALLEL_THRESHOLD) return toObjectId(digestBytes(content, { hashAlg: this.hashAlg }));
+    return this.digestFd(fd, name);
   }
 
   private async digestFd(fd: number, name: string): Promise<ObjectId> {
-    return (await digestFile(fd, { hashAlg: this.hashAlg, parallelThreshold: WORKER_THRESHOLD }, name)).hex;
+    return (await digestFile(fd, { hashAlg: this.hashAlg, parallelThreshold: IMPORT_PARALLEL_THRESHOLD }, name)).hex;
   }
 
   /** Enables fs-verity (tolerating "already enabled") and returns the kernel's digest. */
@@ -315,22 +273,6 @@ export class ObjectStore {
       return { kind: 'verity-failed', detail: err instanceof Error ? err.message : String(err) };
     }
     return { kind: 'measured', digest };
-  }
-}
-
-function checkCrc(name: string, want: bigint, got: bigint): void {
-  if (want !== got) {
-    throw new IntegrityError(name, `CRC64 mismatch (content has ${got.toString(16).padStart(16, '0')}, expected ${want.toString(16).padStart(16, '0')})`);
-  }
-}
-
-async function crc64Fd(fd: number, name: string, size: number): Promise<bigint> {
-  const crc = tarsplit.Crc64.create();
-  try {
-    for await (const chunk of readChunks(fd, name, 0, size)) crc.update(chunk);
-    return crc.value();
-  } finally {
-    crc[Symbol.dispose]();
   }
 }
 

@@ -4,10 +4,9 @@
  * (`streams/refs/<name>`, GC roots), and opening or reassembling a stream
  * by content id, by `refs/…` name or by its verified digest.
  */
-import { unlink, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
-import { NotFoundError } from '../errors.js';
-import type { HashAlg } from '../fsverity/params.js';
+import { NotFoundError, type HashAlg } from '../../common/index.js';
 import { openSplitstream, reassemble, SplitstreamWriter, type SplitstreamReader } from '../splitstream/index.js';
 import { resolveLink, openObjectFile } from './links.js';
 import { checkContentId, checkRefName } from './names.js';
@@ -64,16 +63,23 @@ export class StreamStore {
   async commit(file: { path: string; size: number }, contentId: string, ref?: string): Promise<ObjectId> {
     checkContentId(contentId);
     if (ref !== undefined) checkRefName(ref);
-    let id: ObjectId;
-    try {
-      id = (await this.objects.ensureObjectFromFile(file.path, file.size)).id;
-    } finally {
-      await unlink(file.path).catch(() => undefined);
-    }
+    const { id } = await this.objects.adoptFile(file);
     await this.sync();
     await replaceSymlink(this.root, `streams/${contentId}`, objectRelPath(id));
     if (ref !== undefined) await this.setRef(ref, contentId);
     return id;
+  }
+
+  /**
+   * Names an object already stored as the stream `contentId` (a stream
+   * copied from another repository with everything it references), once
+   * everything is synced.
+   */
+  async link(id: ObjectId, contentId: string): Promise<void> {
+    checkContentId(contentId);
+    if (!(await this.objects.has(id))) throw new NotFoundError(`object ${id}`, 'not in the repository');
+    await this.sync();
+    await replaceSymlink(this.root, `streams/${contentId}`, objectRelPath(id));
   }
 
   /** Points `streams/refs/<ref>` at an existing stream. */

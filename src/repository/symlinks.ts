@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, readlink, rename, symlink, unlink } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
-import { InputError, NotFoundError, systemError } from '../errors.js';
+import { InputError, NotFoundError, systemError, isErrno } from '../../common/index.js';
 
 /** The relative target for a link at `linkPath` to `targetPath` (both repo-relative). */
 export function relativeTarget(linkPath: string, targetPath: string): string {
@@ -15,10 +15,6 @@ export function relativeTarget(linkPath: string, targetPath: string): string {
   let common = 0;
   while (common < from.length && common < to.length - 1 && from[common] === to[common]) common++;
   return [...from.slice(common).map(() => '..'), ...to.slice(common)].join('/');
-}
-
-function isErrno(err: unknown, code: string): boolean {
-  return (err as NodeJS.ErrnoException | null)?.code === code;
 }
 
 /**
@@ -100,7 +96,7 @@ export async function removeRefLink(root: string, refsDir: string, ref: string, 
     if (!(await lstat(path)).isSymbolicLink()) throw new NotFoundError(path, 'is not a ref');
     await unlink(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`refs/${ref}`, `no such ${what}`);
+    if (isErrno(err, 'ENOENT')) throw new NotFoundError(`refs/${ref}`, `no such ${what}`);
     throw systemError(err, path, 'unlink');
   }
 }

@@ -8,10 +8,10 @@
  * its RepoTags, or `@N` by position; without it the archive must hold one.
  */
 import { createHash } from 'node:crypto';
-import { InputError, NotFoundError } from '../errors.js';
+import { InputError, NotFoundError } from '../../common/index.js';
 import { normalizeName } from '../cstor/index.js';
 import { decompressLayer } from '../decompress/index.js';
-import { parseConfig } from '../oci/documents.js';
+import { parseConfig } from '../oci/index.js';
 import type { BlobDescriptor, ImageSource, ResolvedManifest } from './image-source.js';
 import { DOCKER_CONFIG, DOCKER_LAYER, DOCKER_MANIFEST } from './media-types.js';
 import { TarArchive, type ArchiveMember } from './tar-archive.js';

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InputError, NotFoundError, systemError } from '../errors.js';
+import { InputError, NotFoundError, systemError } from '../../common/index.js';
 import type { BlobDescriptor, ImageSource, ResolvedManifest } from './image-source.js';
 import type { Platform } from './platform.js';
 import { choosePlatform, classifyDocument, REF_NAME, resolveToManifest, type IndexEntry } from './select.js';

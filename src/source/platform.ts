@@ -4,7 +4,7 @@
  * `linux`: these are Linux images, whatever runs the pull. Architecture
  * names are Go's (amd64, arm64, 386, ppc64le…), as OCI uses them.
  */
-import { UsageError } from '../errors.js';
+import { UsageError } from '../../common/index.js';
 
 export interface Platform {
   readonly os: string;

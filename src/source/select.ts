@@ -6,8 +6,8 @@
  * declared media type; schema 1 manifests and anything else unknown are
  * refused by name.
  */
-import { InputError, NotFoundError, UnsupportedError } from '../errors.js';
-import type { Descriptor } from '../oci/documents.js';
+import { InputError, NotFoundError, UnsupportedError } from '../../common/index.js';
+import type { Descriptor } from '../oci/index.js';
 import type { BlobDescriptor, ResolvedManifest } from './image-source.js';
 import { DOCKER_SCHEMA1, INDEX_TYPES, MANIFEST_TYPES } from './media-types.js';
 import { formatPlatform, platformRank, type IndexEntryPlatform, type Platform } from './platform.js';

@@ -9,8 +9,8 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { InputError, NotFoundError, systemError } from '../errors.js';
-import { TarSplitter, type TarEntryType } from '../tar/split.js';
+import { InputError, NotFoundError, systemError } from '../../common/index.js';
+import { TarSplitter, type TarEntryType } from '../tar/index.js';
 
 const HEADER_READ = 64 << 10;
 const CONTENT_READ = 1 << 20;

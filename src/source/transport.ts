@@ -6,7 +6,7 @@
  * slash starts the tag (composefs-rs reads `oci:` so); in
  * `docker-archive:` the first colon ends the path, as REF has its own.
  */
-import { UsageError } from '../errors.js';
+import { UsageError } from '../../common/index.js';
 import { DockerArchiveSource } from './docker-archive.js';
 import type { ImageSource } from './image-source.js';
 import { OciLayoutSource } from './oci-layout.js';

@@ -6,7 +6,7 @@
  * wrong, which is then the error to report.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { IntegrityError, UnsupportedError } from '../errors.js';
+import { IntegrityError, UnsupportedError } from '../../common/index.js';
 import type { BlobDescriptor } from './image-source.js';
 
 const ALGORITHMS: Record<string, string> = { sha256: 'sha256', sha512: 'sha512' };

@@ -6,7 +6,7 @@
  * moves to a temp file, so a run of any length costs bounded memory.
  */
 import { open, rm, type FileHandle } from 'node:fs/promises';
-import { systemError } from '../errors.js';
+import { systemError, writeAll } from '../../common/index.js';
 
 /** Largest piece handed on at a time (and read back from the spill file). */
 export const PIECE_SIZE = 1 << 20;
@@ -89,13 +89,5 @@ export class InlineRun {
     this.#spill = undefined;
     await spill?.close().catch(() => undefined);
     if (spill) await rm(this.#spillPath, { force: true });
-  }
-}
-
-/** Writes all of `data` at `position` (a write may be short). */
-export async function writeAll(handle: FileHandle, data: Uint8Array, position: number): Promise<void> {
-  for (let done = 0; done < data.length; ) {
-    const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
-    done += bytesWritten;
   }
 }

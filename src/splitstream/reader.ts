@@ -5,10 +5,8 @@
  * stays bounded whatever the stream claims.
  */
 import type { FileHandle } from 'node:fs/promises';
-import type { Header, Info } from '../../gen/wasm-core/interfaces/cfskit-core-splitstream.js';
-import { splitstream, withInput } from '../core/wasm.js';
-import { CfskitError, InputError, IntegrityError, systemError } from '../errors.js';
-import type { HashAlg } from '../fsverity/params.js';
+import { type CoreSplitstreamHeader as Header, type CoreSplitstreamInfo as Info, splitstream, withInput } from '../core/index.js';
+import { CfskitError, InputError, IntegrityError, systemError, type HashAlg, HASH_ALG_INFO } from '../../common/index.js';
 
 export interface SplitstreamInfo {
   readonly hashAlg: HashAlg;
@@ -103,7 +101,7 @@ export async function openSplitstream(
   const infoBytes = await readRange(handle, name, infoRange.start, infoRange.length);
   const info: Info = withInput(name, () => splitstream.parseInfo(header, infoBytes, fileSize, expect.contentType));
 
-  const digestSize = header.algorithm === 'sha256' ? 32 : 64;
+  const { digestSize } = HASH_ALG_INFO[header.algorithm];
   const streamRefsRange = span(info.streamRefs);
   const objectRefsRange = span(info.objectRefs);
   const objectRefs = splitRefs(await readRange(handle, name, objectRefsRange.start, objectRefsRange.length), digestSize);

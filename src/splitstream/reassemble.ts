@@ -6,7 +6,7 @@
 import { once } from 'node:events';
 import type { FileHandle } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
-import { IntegrityError, systemError } from '../errors.js';
+import { IntegrityError, systemError } from '../../common/index.js';
 import type { SplitstreamReader } from './reader.js';
 
 export type OpenObject = (objectId: Uint8Array) => Promise<FileHandle>;

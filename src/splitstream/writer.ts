@@ -13,11 +13,9 @@
 import { randomBytes } from 'node:crypto';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Writer as CoreWriter } from '../../gen/wasm-core/interfaces/cfskit-core-splitstream.js';
-import { coreMessage, splitstream } from '../core/wasm.js';
-import { CfskitError, IntegrityError, UsageError, systemError } from '../errors.js';
-import { isHashAlg, type HashAlg } from '../fsverity/params.js';
-import { InlineRun, PIECE_SIZE, writeAll } from './inline-run.js';
+import { type CoreSplitstreamWriter as CoreWriter, coreMessage, splitstream } from '../core/index.js';
+import { CfskitError, IntegrityError, UsageError, systemError, type HashAlg, isHashAlg, writeAll, HASH_ALG_INFO } from '../../common/index.js';
+import { InlineRun, PIECE_SIZE } from './inline-run.js';
 
 export interface SplitstreamWriterOptions {
   readonly hashAlg: HashAlg;
@@ -67,7 +65,7 @@ export class SplitstreamWriter {
     const limit = options.inlineMemoryLimit ?? DEFAULT_INLINE_MEMORY;
     if (!Number.isSafeInteger(limit) || limit < 0) throw new UsageError(`invalid inlineMemoryLimit ${limit}`);
     this.#core = usage(() => splitstream.Writer.create(hashAlg, contentType));
-    this.#digestSize = hashAlg === 'sha256' ? 32 : 64;
+    this.#digestSize = HASH_ALG_INFO[hashAlg].digestSize;
     this.#base = join(tmpDir, `.cfskit-splitstream-${randomBytes(8).toString('hex')}`);
     this.#run = new InlineRun(`${this.#base}.inline`, limit);
   }

@@ -8,8 +8,8 @@
  * (`%%` is a literal `%`). Any entry that breaks a rule makes the whole
  * set unknown, as in bootc: a caller must not act on part of it.
  */
-import { InputError, NotFoundError } from '../errors.js';
-import type { ComposefsImageFile } from '../image/reader.js';
+import { InputError, NotFoundError } from '../../common/index.js';
+import type { ComposefsImageFile } from '../image/index.js';
 import { iniValue, MAX_INI_BYTES, parseIni } from './ini.js';
 import { BOUND_IMAGES_DIR } from './layout.js';
 

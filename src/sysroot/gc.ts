@@ -22,7 +22,7 @@
  * and the store is not pruned at all, and the report says why.
  */
 import { lstat } from 'node:fs/promises';
-import { NotFoundError, systemError } from '../errors.js';
+import { NotFoundError, systemError } from '../../common/index.js';
 import { manifestContentId } from '../oci/index.js';
 import { applyCollection, planCollection, withExclusiveLock, type GcResult } from '../gc/index.js';
 import { listDeployments, type BootStateOptions } from './deployments.js';

@@ -6,7 +6,7 @@
  * error. Parsed by ini-simple-parser, which follows those rules.
  */
 import parse from 'ini-simple-parser';
-import { InputError } from '../errors.js';
+import { InputError } from '../../common/index.js';
 
 export type IniSection = ReadonlyMap<string, string>;
 export type IniDocument = ReadonlyMap<string, IniSection>;

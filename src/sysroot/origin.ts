@@ -13,7 +13,7 @@
  * The image reference is an ostree-container reference: a signature
  * policy prefix, then a containers-image transport and name.
  */
-import { InputError } from '../errors.js';
+import { InputError } from '../../common/index.js';
 import { iniValue, parseIni } from './ini.js';
 
 export interface ImageSource {

@@ -17,7 +17,7 @@ import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { stringify } from 'smol-toml';
-import { systemError } from '../errors.js';
+import { systemError } from '../../common/index.js';
 import { BOOTED_STORAGE_PATH } from './layout.js';
 
 export const DROPIN_DIR = '/etc/containers/storage.conf.d';

@@ -7,7 +7,7 @@
  * another process holds locked makes podman wait, and a GC must say so
  * rather than hang.
  */
-import { CfskitError, InputError, UnsupportedError } from '../errors.js';
+import { CfskitError, InputError, UnsupportedError } from '../../common/index.js';
 import { runBounded, storeArgs, withStoreEnv, type Ran } from '../podman/index.js';
 
 export interface PodmanOptions {

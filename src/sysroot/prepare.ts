@@ -8,7 +8,7 @@
  */
 import { lstat, mkdir, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { NotFoundError, systemError } from '../errors.js';
+import { NotFoundError, systemError } from '../../common/index.js';
 import { BOOTC_DIR, COMPAT_LINK_TARGET, SysrootLayout } from './layout.js';
 
 export async function prepareSystemStore(layout: SysrootLayout): Promise<void> {

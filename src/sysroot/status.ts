@@ -5,7 +5,7 @@
  */
 import { lstat } from 'node:fs/promises';
 import { ContainersStorage } from '../cstor/index.js';
-import { NotFoundError } from '../errors.js';
+import { NotFoundError } from '../../common/index.js';
 import type { BoundImage } from './bound-images.js';
 import { listDeployments, type BootStateOptions } from './deployments.js';
 import { inspectDeployment, type RepositoryImageState } from './inspect.js';

@@ -5,7 +5,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { systemError } from '../errors.js';
+import { systemError } from '../../common/index.js';
 import { manifestContentId, tagImage } from '../oci/index.js';
 import { bootcTag, manifestOfBootcTag } from './layout.js';
 import { decodeTag, type Repository, readRepoLink } from '../repository/index.js';

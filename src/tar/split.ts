@@ -6,9 +6,8 @@
  * be rebuilt. Parsing happens in the wasm core; content bytes are handed
  * back as views of the caller's own chunks, never copied.
  */
-import { tar, withInput } from '../core/wasm.js';
-import { InputError } from '../errors.js';
-import type { Entry as CoreEntry, Event as CoreEvent, Splitter as CoreSplitter } from '../../gen/wasm-core/interfaces/cfskit-core-tar.js';
+import { tar, withInput, type CoreTarEntry as CoreEntry, type CoreTarEvent as CoreEvent, type CoreTarSplitter as CoreSplitter } from '../core/index.js';
+import { InputError } from '../../common/index.js';
 
 export type TarEntryType = 'file' | 'hardlink' | 'symlink' | 'char' | 'block' | 'directory' | 'fifo' | 'contiguous' | 'other';
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { closeSync, fstatSync } from 'node:fs';
-import { ContainersStorage, layerTarChunks, readLayerEntries, SMALL_FILE, type StoredLayer } from '../../src/cstor/index.js';
+import { ContainersStorage, layerTarChunks, readLayerEntries, WHOLE_READ_MAX, type StoredLayer } from '../../src/cstor/index.js';
 import { TarSplitter, type TarEntry } from '../../src/tar/split.js';
 import { cfskit, run } from '../support/cli.js';
 import { CAPABILITY, IMAGE_NAMES, NON_UTF8, VERY_LONG_PATH, type FixtureName, withHardContentImages, type HardContentContext } from '../support/cstor-fixtures.js';
@@ -138,7 +138,7 @@ it('the layer entry iterator: segments and open files, verified', async (ctx) =>
     bytes += entry.size;
     assert.ok(entry.size > 0);
     assert.is(fstatSync(entry.fd).size, entry.size);
-    assert.is(entry.data?.length, entry.size <= SMALL_FILE ? entry.size : undefined);
+    assert.is(entry.data?.length, entry.size <= WHOLE_READ_MAX ? entry.size : undefined);
     if (entry.displayName === 'data/big') kept = entry.release();
   }
   assert.ok(files > 1900, `${files} files`);

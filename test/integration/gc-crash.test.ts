@@ -154,52 +154,74 @@ test('kill -9 at points spread over a GC: fsck clean, tagged images whole and mo
       assert.is(r.status, 0, r.stderr);
       return path;
     };
-    // The measured run: its length, and when removals start and end
-    // (seen as the directories' mtimes change), so kill points land both
-    // across the whole run and inside the sweep itself.
+    // The measured run: its length, and when removals start and end (seen
+    // as the directories' mtimes change). Two kills land at fixed points of
+    // the whole run; four are anchored on the sweep starting in their own
+    // run, so a machine busier than during the measured run still kills
+    // mid-sweep instead of before or after it.
+    const watchedIn = (repo: string): string[] =>
+      ['streams', 'images', ...Array.from({ length: 16 }, (_, i) => `objects/0${i.toString(16)}`)].map((d) => join(repo, d));
+    const mtimesOf = (dirs: readonly string[]): number[] => dirs.map((d) => statSync(d).mtimeMs);
+    /** Calls `onChange(ms since start)` each time a watched directory changes. */
+    const watch = (repo: string, onChange: (at: number) => void): (() => void) => {
+      const dirs = watchedIn(repo);
+      let previous = mtimesOf(dirs);
+      const t0 = Date.now();
+      const timer = setInterval(() => {
+        const now = mtimesOf(dirs);
+        if (now.some((m, i) => m !== previous[i])) onChange(Date.now() - t0);
+        previous = now;
+      }, 1);
+      return () => clearInterval(timer);
+    };
     const measured = await copy();
-    const watched = ['streams', 'images', ...Array.from({ length: 16 }, (_, i) => `objects/0${i.toString(16)}`)].map((d) => join(measured, d));
-    const mtimes = (): number[] => watched.map((d) => statSync(d).mtimeMs);
-    const initial = mtimes();
     let firstChange: number | undefined;
     let lastChange: number | undefined;
-    let previous = initial;
     const t0 = Date.now();
-    const poll = setInterval(() => {
-      const now = mtimes();
-      if (now.some((m, i) => m !== previous[i])) {
-        firstChange ??= Date.now() - t0;
-        lastChange = Date.now() - t0;
-      }
-      previous = now;
-    }, 2);
+    const unwatch = watch(measured, (at) => {
+      firstChange ??= at;
+      lastChange = at;
+    });
     const full = await start([CFSKIT, '--repo', measured, 'gc']);
     const fullRun = await full.exited;
-    clearInterval(poll);
+    unwatch();
     const duration = Date.now() - t0;
     assert.is(fullRun.status, 0, fullRun.stderr);
     const live = await listObjects(measured);
     const sweepStart = firstChange ?? duration / 2;
-    const sweepEnd = Math.max(lastChange ?? duration, sweepStart + 1);
-    // Two points over the whole run, four inside the sweep.
-    const points = [
-      ...[1, 2].map((k) => (duration * k) / 3),
-      ...[0, 1, 2, 3].map((k) => sweepStart + ((sweepEnd - sweepStart) * (k + 0.5)) / 4),
-    ].map(Math.round);
+    const sweepLength = Math.max((lastChange ?? duration) - sweepStart, 1);
+    type KillPoint = { readonly afterStart: number } | { readonly afterSweepStarts: number };
+    const points: KillPoint[] = [
+      ...[1, 2].map((k) => ({ afterStart: Math.round((duration * k) / 3) })),
+      ...[0, 1, 2, 3].map((k) => ({ afterSweepStarts: Math.round((sweepLength * (k + 0.5)) / 4) })),
+    ];
+    const describe = (p: KillPoint): string =>
+      'afterStart' in p ? `${p.afterStart} ms into the run` : `${p.afterSweepStarts} ms into the sweep`;
 
     let interrupted = 0;
-    for (const [k, at] of points.entries()) {
+    for (const [k, point] of points.entries()) {
+      const at = describe(point);
       const path = await copy();
       const child = await start([CFSKIT, '--repo', path, 'gc']);
-      await new Promise((r) => setTimeout(r, at));
-      child.kill();
+      if ('afterStart' in point) {
+        await new Promise((r) => setTimeout(r, point.afterStart));
+        child.kill();
+      } else {
+        let fired = false;
+        const unwatchKill = watch(path, () => {
+          if (fired) return;
+          fired = true;
+          setTimeout(() => child.kill(), point.afterSweepStarts);
+        });
+        void child.exited.finally(unwatchKill);
+      }
       const r = await child.exited;
       const left = (await listObjects(path)).size;
       if (r.signal === 'SIGKILL' && left > live.size && left < total) interrupted++;
       const opened = await Repository.open(path, { write: true });
       try {
-        assert.equal((await fsck(opened)).problems, [], `killed at ${at} ms: fsck`);
-        await assertWhole(opened, kept, path, `killed at ${at} ms`);
+        assert.equal((await fsck(opened)).problems, [], `killed ${at}: fsck`);
+        await assertWhole(opened, kept, path, `killed ${at}`);
         if (canMount && k === 3) {
           const image = kept[0];
           await withComposefsMount(opened, image?.imageId ?? '', async (mnt) => {
@@ -209,14 +231,14 @@ test('kill -9 at points spread over a GC: fsck clean, tagged images whole and mo
           });
         }
         await gc(opened);
-        assert.equal([...(await listObjects(path))].sort(), [...live].sort(), `killed at ${at} ms: the re-run reached the same end`);
+        assert.equal([...(await listObjects(path))].sort(), [...live].sort(), `killed ${at}: the re-run reached the same end`);
         const third = await gc(opened);
         assert.equal([third.objectsRemoved, third.imagesPruned, third.streamsPruned, third.tempFilesRemoved], [0, 0, 0, 0], 'converged');
       } finally {
         await opened.close();
       }
     }
-    assert.ok(interrupted >= 2, `only ${interrupted} of ${points.length} kills landed mid-sweep (GC took ${duration} ms, removing from ${sweepStart} to ${sweepEnd} ms)`);
+    assert.ok(interrupted >= 2, `only ${interrupted} of ${points.length} kills landed mid-sweep (the measured GC took ${duration} ms, removing for ${sweepLength} ms from ${sweepStart} ms)`);
   }));
 
 test.run();

@@ -68,6 +68,14 @@ const hostile: [string, unknown[], typeof TypeError | typeof RangeError, RegExp]
   ['writeObjects', ['/tmp', [Buffer.from('a')], ['ab/cd'], 3, 4096], RangeError, /argument 3 must be a whole number from 0 to 2/],
   ['writeObjects', ['/tmp', [Buffer.from('a')], ['ab/cd'], 0, 100], RangeError, /argument 4 must be a whole number from 1024 to 65536/],
   ['writeObjects', [`/tmp/${nul}`, [], [], 0, 4096], TypeError, /NUL/],
+  // fs-verity's kernel ids and block sizes are checked as strictly as the rest.
+  ['enableVerity', ['/tmp/x', 1.5, 4096], RangeError, /argument 1 must be a whole number from 1 to 2/],
+  ['enableVerity', ['/tmp/x', 3, 4096], RangeError, /argument 1 must be a whole number from 1 to 2/],
+  ['enableVerity', ['/tmp/x', 2, 2 ** 40], RangeError, /argument 2 must be a whole number from 1024 to 65536/],
+  ['enableVerity', ['/tmp/x', 2, 4097], RangeError, /argument 2 must be a power of two/],
+  ['enableVerity', ['/tmp/x', '2', 4096], TypeError, /argument 1 must be a number/],
+  ['enableVerity', [1.5, 2, 4096], RangeError, /argument 0/],
+  ['measureVerity', [-1], RangeError, /argument 0/],
 ];
 
 test('hostile arguments: the addon throws TypeError or RangeError, and keeps working', async () => {
@@ -117,6 +125,10 @@ async function probe(env: NodeJS.ProcessEnv): Promise<{ probe: Probe; stderr: st
 }
 
 test('without the addon: HostUnavailableError naming each feature, one warning in all', async () => {
+  const disabled = await probe({ ...process.env, CFSKIT_DISABLE_ADDON: '1' });
+  assert.equal(disabled.probe.availability, { available: false, reason: 'disabled by CFSKIT_DISABLE_ADDON=1' });
+  assert.is(disabled.probe.results[0]?.name, 'HostUnavailableError', 'disabled exactly as absent');
+  assert.match(disabled.probe.results[0]?.message ?? '', /unavailable: disabled by CFSKIT_DISABLE_ADDON=1$/);
   const absent = await probe({ ...process.env, CFSKIT_HOST_ADDON: '/nonexistent/cfskit_host.node' });
   assert.is(absent.probe.results.length, 3);
   for (const result of absent.probe.results) {

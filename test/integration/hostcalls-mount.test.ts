@@ -13,7 +13,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fsConfigString, fsOpen, loopAttach, moveMount, unmount } from '../../host-bindings/index.js';
 import { nativeHost } from '../../host-bindings/native.js';
-import { SystemError } from '../../src/errors.js';
+import { SystemError } from '../../common/index.js';
 import { loopBindings } from '../../src/mount/mountinfo.js';
 import { composefsPrereqs } from '../support/composefs.js';
 import { gated } from '../support/prereq.js';

@@ -15,16 +15,14 @@ import {
   enableVerity,
   flock,
   fsyncFd,
-  LockBusyError,
   measureVerity,
   openTmpfile,
   reopenReadOnly,
   statx,
   syncfs,
-  VerityUnsupportedError,
   type Statx,
 } from '../../host-bindings/index.js';
-import { SystemError } from '../../src/errors.js';
+import { LockBusyError, SystemError, VerityUnsupportedError } from '../../common/index.js';
 import { check, run } from '../support/cli.js';
 import { loopFsPrereqs, withLoopFs } from '../support/loopfs.js';
 import { gated, haveTool } from '../support/prereq.js';

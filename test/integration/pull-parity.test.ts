@@ -7,7 +7,10 @@
  * stream and config stream IDs, and the same manifest stream ID wherever
  * the manifest bytes are the same (and a docker-archive's made-up manifest
  * is the one skopeo makes). The containers-storage path is the one
- * checked against cfsctl's goldens, so the others are too.
+ * checked against cfsctl's goldens, so the others are too. With
+ * --bootable, --xattrs and a V2 repository every transport makes the same
+ * image refs (`composefs.image…` names and images) as containers-storage,
+ * and --expected-digest finds a boot image through a registry as well.
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, readlink, rm } from 'node:fs/promises';
@@ -15,10 +18,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { pullFromContainersStorage, type PullResult } from '../../src/oci/index.js';
-import { pullFromSource } from '../../src/oci/source-pull.js';
-import { Repository } from '../../src/repository/index.js';
-import { run } from '../support/cli.js';
+import { openImageStreams, pullFromContainersStorage, pullFromSource, type PullOptions, type PullResult } from '../../src/oci/index.js';
+import { Repository, type ObjectId } from '../../src/repository/index.js';
+import { cfskit, run } from '../support/cli.js';
 import { buildOciFixtures, OCI_FIXTURES, type OciFixtureName } from '../support/oci-image-fixtures.js';
 import { createPodmanStore, havePodman, type FixtureImage, type PodmanStore } from '../support/podman.js';
 import { gated } from '../support/prereq.js';
@@ -84,17 +86,20 @@ interface Pulled {
   readonly layerStreams: Map<string, string>;
 }
 
-async function pullInto(ctx: Context, transport: Transport, reference: string, image: FixtureImage): Promise<Pulled> {
+type ImageOptions = Pick<PullOptions, 'bootable' | 'xattrs'>;
+
+async function pullInto(ctx: Context, transport: Transport, reference: string, image: FixtureImage, options: ImageOptions = {}, init: { erofsVersion?: 2 } = {}): Promise<Pulled & { imageRefs: Map<string, ObjectId> }> {
   const path = join(ctx.work ?? '', `repo-${transport}-${Math.random().toString(36).slice(2)}`);
-  const repo = await Repository.init(path, { insecure: true });
+  const repo = await Repository.init(path, { insecure: true, ...init });
   try {
     const result =
       transport === 'containers-storage'
-        ? await pullFromContainersStorage(repo, reference, { storage: { storageRoot: ctx.store?.root ?? '' } })
-        : await pullFromSource(repo, reference, { tls: { verify: false } });
+        ? await pullFromContainersStorage(repo, reference, { storage: { storageRoot: ctx.store?.root ?? '' }, ...options })
+        : await pullFromSource(repo, reference, { tls: { verify: false }, ...options });
     const layerStreams = new Map<string, string>();
     for (const layer of image.layers) layerStreams.set(layer.diffId, await readlink(join(path, 'streams', `oci-layer-${layer.diffId}`)));
-    return { result, layerStreams };
+    const imageRefs = new Map((await openImageStreams(repo, `@${result.manifestDigest}`)).imageRefs);
+    return { result, layerStreams, imageRefs };
   } finally {
     await repo.close();
     await rm(path, { recursive: true, force: true });
@@ -135,6 +140,35 @@ it('every fixture image: the same layer and config streams through all five tran
     assert.ok(image.layers.length > 0);
   }
   assert.ok(sharedManifests >= 2 * sources.size, 'manifest streams were compared');
+});
+
+it('--bootable --xattrs keep-user-xattrs in a V2 repository: the same image refs through every transport; --expected-digest via docker://', async (ctx) => {
+  const { sources, images, work } = ctx;
+  const refs = sources?.get('single');
+  if (!refs || !images || !work) throw new Error('fixtures were not built');
+  const options: ImageOptions = { bootable: true, xattrs: 'keep-user-xattrs' };
+  const reference = await pullInto(ctx, 'containers-storage', refs['containers-storage'], images.single, options, { erofsVersion: 2 });
+  // The default plain image, the plain and the bootable one in the mode asked for.
+  assert.ok(reference.imageRefs.size >= 3, `image refs: ${[...reference.imageRefs.keys()].join(', ')}`);
+  assert.ok(reference.result.bootImage !== undefined && reference.result.composefsImage !== undefined);
+  for (const transport of ['docker', 'oci', 'oci-archive', 'docker-archive'] as const) {
+    const p = await pullInto(ctx, transport, refs[transport], images.single, options, { erofsVersion: 2 });
+    assert.equal([...p.imageRefs], [...reference.imageRefs], `single via ${transport}: image refs`);
+    assert.is(p.result.bootImage, reference.result.bootImage, `single via ${transport}: boot image`);
+    assert.is(p.result.composefsImage, reference.result.composefsImage, `single via ${transport}: composefs image`);
+    assert.is(p.result.configStream, reference.result.configStream, `single via ${transport}: config stream`);
+  }
+  // The CLI's search, over a registry pull: it finds the mode and format that made the boot image.
+  const repo = join(work, 'repo-expected');
+  const init = await cfskit(['--repo', repo, '--erofs-version', '2', 'init', '--insecure']);
+  assert.is(init.status, 0, init.stderr);
+  const want = reference.result.bootImage ?? '';
+  const r = await cfskit(['--repo', repo, 'oci', 'pull', refs.docker, '--tls-verify=false', '--progress', 'none', '--bootable', '--expected-digest', want]);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, `Boot image: ${want} (xattr-mode=keep-user-xattrs, format-version=V2)`);
+  const wrong = await cfskit(['--repo', repo, 'oci', 'pull', refs.docker, '--tls-verify=false', '--progress', 'none', '--bootable', '--expected-digest', '0'.repeat(128)]);
+  assert.is(wrong.status, 1);
+  assert.match(wrong.stderr, /no boot image configuration matched \(tried \d+ mode\/version combinations\)/);
 });
 
 test.run();

@@ -7,7 +7,7 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { IntegrityError, UnsupportedError } from '../../src/errors.js';
+import { IntegrityError, UnsupportedError } from '../../common/index.js';
 import { ImportContext, Repository } from '../../src/repository/index.js';
 import { check } from '../support/cli.js';
 import { assertAllShared } from '../support/extents.js';

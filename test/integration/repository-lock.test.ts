@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Repository, RepositoryBusyError } from '../../src/repository/index.js';
+import { RepositoryBusyError } from '../../common/index.js';
+import { Repository } from '../../src/repository/index.js';
 import { withTempDir } from '../support/tmp.js';
 
 const repositoryModule = fileURLToPath(new URL('../../src/repository/index.js', import.meta.url));

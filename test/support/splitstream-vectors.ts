@@ -1,7 +1,7 @@
 /** The golden splitstream vectors (test/vectors/splitstream/README.md), expanded into writer calls. */
 import { readFileSync, readdirSync } from 'node:fs';
 import { digestBytes } from '../../src/fsverity/digest.js';
-import type { HashAlg } from '../../src/fsverity/params.js';
+import type { HashAlg } from '../../common/index.js';
 
 export type Step =
   | { readonly kind: 'inline'; readonly data: Buffer }

@@ -8,8 +8,6 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { optionValues } from '../../cli/command.js';
-import { storageArgs } from '../../cli/storage-args.js';
 import { locateStores, readStorageConf, storageOptsImageStores } from '../../src/cstor/config.js';
 import { readStoreJson } from '../../src/cstor/json.js';
 import { ContentCheck } from '../../src/cstor/content.js';
@@ -17,7 +15,7 @@ import { parseImages, parseLayers } from '../../src/cstor/records.js';
 import { normalizeName, parseReference } from '../../src/cstor/reference.js';
 import { bigDataFileName } from '../../src/cstor/store.js';
 import { tarsplit, withInput } from '../../src/core/wasm.js';
-import { InputError, IntegrityError, UsageError } from '../../src/errors.js';
+import { InputError, IntegrityError, UsageError } from '../../common/index.js';
 import { withTempDir } from '../support/tmp.js';
 
 async function rejects(promise: Promise<unknown>, check: RegExp | ((err: unknown) => boolean)): Promise<void> {
@@ -175,13 +173,6 @@ test('ContentCheck names the layer, entry and file', () => {
   const short = new ContentCheck(entry);
   short.update(Buffer.from('x'));
   assert.throws(() => short.finish(), /read 1 bytes of .\/gone, expected 2/);
-});
-
-test('repeatable options keep every value', () => {
-  const def = { ...storageArgs, json: { type: 'boolean' } } as const;
-  const raw = ['--additional-image-store', '/a', '--json', '--storage-root=/r', '--additional-image-store=/b', 'IMAGE', '--', '--additional-image-store', '/c'];
-  assert.equal(optionValues(def, raw, 'additionalImageStore'), ['/a', '/b']);
-  assert.equal(optionValues(def, raw, 'storageRoot'), ['/r']);
 });
 
 test.run();

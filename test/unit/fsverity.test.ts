@@ -8,7 +8,7 @@ import { closeDigestWorkers, digestBytes, digestFile } from '../../src/fsverity/
 import { resolveParams } from '../../src/fsverity/params.js';
 import { planRanges } from '../../src/fsverity/plan.js';
 import { hashRange } from '../../src/fsverity/range.js';
-import { IntegrityError, UsageError } from '../../src/errors.js';
+import { IntegrityError, UsageError } from '../../common/index.js';
 import { pattern } from '../support/pattern.js';
 import { withTempDir } from '../support/tmp.js';
 

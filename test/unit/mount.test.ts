@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isRepositoryImageName } from '../../cli/image-arg.js';
-import { InputError } from '../../src/errors.js';
+import { InputError } from '../../common/index.js';
 import { parseMountinfo, topMountAt } from '../../src/mount/mountinfo.js';
 
 const SAMPLE = [

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ByteTask, canonicalJson, JsonlProgressWriter, parseProgressFd, StepTask, type TaskEvent } from '../../src/progress/index.js';
-import { UsageError } from '../../src/errors.js';
+import { UsageError } from '../../common/index.js';
 import { progressProblems } from '../support/progress-protocol.js';
 import { withTempDir } from '../support/tmp.js';
 

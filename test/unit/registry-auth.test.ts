@@ -9,7 +9,7 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AuthError, InputError, UsageError } from '../../src/errors.js';
+import { AuthError, InputError, UsageError } from '../../common/index.js';
 import { authFilePaths, findCredentials, lookupKeys, parseChallenges, parseCreds, parseRegistryReference } from '../../src/registry/index.js';
 import { rejects } from '../support/rejects.js';
 import { withTempDir } from '../support/tmp.js';

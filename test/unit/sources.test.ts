@@ -12,7 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decompressLayer, detectCompression } from '../../src/decompress/index.js';
-import { IntegrityError, InputError, NotFoundError, UnsupportedError, UsageError } from '../../src/errors.js';
+import { IntegrityError, InputError, NotFoundError, UnsupportedError, UsageError } from '../../common/index.js';
 import {
   choosePlatform, classifyDocument, formatPlatform, hostPlatform, parsePlatform, splitPathTag, TarArchive, VerifiedBlob, type IndexEntry,
 } from '../../src/source/index.js';

@@ -16,9 +16,9 @@ import {
   UsageError,
   openSplitstream,
   reassemble,
-  type SplitstreamExpectations,
   type SplitstreamReader,
 } from '../../src/index.js';
+import type { SplitstreamExpectations } from '../../src/splitstream/index.js';
 import { splitstreamVectors } from '../support/splitstream-vectors.js';
 import { withTempDir } from '../support/tmp.js';
 
@@ -124,10 +124,12 @@ test('bad streams fail while iterating, with the offset', async () => {
   await withStream(patched(STREAM_END, 1737n), {}, (r) =>
     rejects(drain(r), InputError, 'NAME: splitstream stream: zstd data is truncated (the frame is incomplete after 1424 compressed bytes)'),
   );
+  // The chunks contradict the recorded stream_size: an integrity failure,
+  // as the same lie found while reassembling is.
   await withStream(patched(STREAM_SIZE, 100n), {}, (r) =>
     rejects(
       drain(r),
-      InputError,
+      IntegrityError,
       'NAME: splitstream stream: inline chunk of 512 bytes at decompressed offset 0 exceeds the 100 bytes left of the stream size 100',
     ),
   );

@@ -13,12 +13,12 @@ import { digestBytes } from '../../src/fsverity/digest.js';
 import {
   CONTENT_TYPES,
   SplitstreamWriter,
-  describeContentType,
   openSplitstream,
   reassemble,
   type SplitstreamChunk,
   type SplitstreamReader,
 } from '../../src/index.js';
+import { describeContentType } from '../../src/splitstream/index.js';
 import { splitstreamVectors, toOldLayout, type SplitVector } from '../support/splitstream-vectors.js';
 import { withTempDir } from '../support/tmp.js';
 

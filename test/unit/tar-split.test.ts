@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { extract, pack, type Header } from 'tar-stream';
-import { InputError } from '../../src/errors.js';
+import { InputError } from '../../common/index.js';
 import { splitTar, TarSplitter, type TarEntry } from '../../src/tar/split.js';
 import { pattern } from '../support/pattern.js';
 import { gated, haveTool } from '../support/prereq.js';

@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { measureVerity } from '../../host-bindings/index.js';
-import { IntegrityError } from '../../src/errors.js';
+import { IntegrityError } from '../../common/index.js';
 import { closeDigestWorkers, digestBytes } from '../../src/fsverity/digest.js';
 import { fsck } from '../../src/repository/fsck.js';
 import { Repository } from '../../src/repository/index.js';

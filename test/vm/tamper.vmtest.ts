@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { enableVerity, measureVerity } from '../../host-bindings/index.js';
-import { SystemError } from '../../src/errors.js';
+import { SystemError } from '../../common/index.js';
 import { closeDigestWorkers, digestFile } from '../../src/fsverity/digest.js';
 import { pattern } from '../support/pattern.js';
 import { tamper, withScratchDir } from './support.js';

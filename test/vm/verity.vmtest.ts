@@ -12,9 +12,9 @@ import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { enableVerity, measureVerity } from '../../host-bindings/index.js';
-import { SystemError } from '../../src/errors.js';
+import { SystemError } from '../../common/index.js';
 import { closeDigestWorkers, digestFile } from '../../src/fsverity/digest.js';
-import type { HashAlg } from '../../src/fsverity/params.js';
+import type { HashAlg } from '../../common/index.js';
 import { pattern } from '../support/pattern.js';
 import { seededRandom, testSeed, withScratchDir } from './support.js';
 

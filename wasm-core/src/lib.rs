@@ -2,6 +2,8 @@
 //! compiled to a WebAssembly component. Nothing here does I/O: hosts stream
 //! bytes in and take bytes out.
 
+mod error;
+
 pub mod fsverity;
 pub mod splitstream;
 pub mod tree;

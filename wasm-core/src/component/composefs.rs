@@ -1,9 +1,11 @@
 use super::exports::cfskit::core::composefs as wit;
+use super::errors::{malformed, wit_error, wit_error_at};
+use super::exports::cfskit::core::errors::Error as WitError;
 use super::Core;
 use crate::dumpfile::{dump_files, parse_dumpfile, write_dumpfile};
-use crate::erofs::{image_id, read_image, write, ImageTree};
+use crate::erofs::{image_id, read_image, write, FormatVersion, ImageTree};
 use crate::fsverity::HashAlgorithm;
-use crate::tree::{FileType, Leaf, LeafContent, NewEntry, Node, ObjectId, RegularFile, Stat, Tree, Xattrs};
+use crate::tree::{FileType, INLINE_CONTENT_MAX, Leaf, LeafContent, NewEntry, Node, ObjectId, RegularFile, Stat, Tree, XattrFilter, Xattrs};
 use std::cell::RefCell;
 
 fn wit_algorithm(alg: HashAlgorithm) -> wit::HashAlgorithm {
@@ -27,7 +29,26 @@ fn wit_file_type(t: FileType) -> wit::FileType {
 
 fn stat_of(meta: wit::Metadata) -> Stat {
     let xattrs: Xattrs = meta.xattrs.into_iter().map(|x| (x.name.into(), x.value.into())).collect();
-    Stat { mode: meta.mode, uid: meta.uid, gid: meta.gid, mtime: meta.mtime, xattrs }
+    Stat { mode: meta.mode, uid: meta.uid, gid: meta.gid, mtime: meta.mtime, mtime_nsec: meta.mtime_nsec, xattrs }
+}
+
+impl From<wit::ErofsFormat> for FormatVersion {
+    fn from(f: wit::ErofsFormat) -> Self {
+        match f {
+            wit::ErofsFormat::V0 => Self::V0,
+            wit::ErofsFormat::V1 => Self::V1,
+            wit::ErofsFormat::V2 => Self::V2,
+        }
+    }
+}
+
+impl From<wit::XattrFilter> for XattrFilter {
+    fn from(f: wit::XattrFilter) -> Self {
+        match f {
+            wit::XattrFilter::AllowlistOnly => Self::AllowlistOnly,
+            wit::XattrFilter::KeepUserXattrs => Self::KeepUserXattrs,
+        }
+    }
 }
 
 fn wit_xattrs(stat: &Stat) -> Vec<wit::Xattr> {
@@ -95,34 +116,34 @@ impl wit::GuestTree for WitTree {
         Self(RefCell::new(Tree::new(algorithm.into())))
     }
 
-    fn from_dumpfile(algorithm: wit::HashAlgorithm, text: Vec<u8>) -> Result<wit::Tree, String> {
-        let tree = parse_dumpfile(&text, algorithm.into())?;
+    fn from_dumpfile(algorithm: wit::HashAlgorithm, text: Vec<u8>) -> Result<wit::Tree, WitError> {
+        let tree = parse_dumpfile(&text, algorithm.into()).map_err(wit_error)?;
         Ok(wit::Tree::new(Self(RefCell::new(tree))))
     }
 
-    fn add_entries(&self, entries: Vec<wit::Entry>) -> Result<(), String> {
+    fn add_entries(&self, entries: Vec<wit::Entry>) -> Result<(), WitError> {
         let mut tree = self.0.borrow_mut();
         for e in entries {
             let entry = new_entry(e.node, stat_of(e.meta));
-            tree.insert(&e.path, entry).map_err(|err| format!("{}: {err}", String::from_utf8_lossy(&e.path)))?;
+            tree.insert(&e.path, entry).map_err(|err| wit_error_at(String::from_utf8_lossy(&e.path), err))?;
         }
         Ok(())
     }
 
-    fn transform_for_container(&self) -> Result<(), String> {
-        self.0.borrow_mut().transform_for_container()
+    fn transform_for_container(&self, xattrs: wit::XattrFilter) -> Result<(), WitError> {
+        self.0.borrow_mut().transform_for_oci(xattrs.into()).map_err(wit_error)
     }
 
     fn entry_count(&self) -> u64 {
         self.0.borrow().entry_count()
     }
 
-    fn write_image(&self) -> Result<wit::Blob, String> {
-        write(&self.0.borrow()).map(WitBlob::wrap).map_err(|e| e.to_string())
+    fn write_image(&self, format: wit::ErofsFormat) -> Result<wit::Blob, WitError> {
+        write(&self.0.borrow(), format.into()).map(WitBlob::wrap).map_err(wit_error)
     }
 
-    fn image_id(&self) -> Result<Vec<u8>, String> {
-        image_id(&self.0.borrow()).map_err(|e| e.to_string())
+    fn image_id(&self, format: wit::ErofsFormat) -> Result<Vec<u8>, WitError> {
+        image_id(&self.0.borrow(), format.into()).map_err(wit_error)
     }
 
     fn dumpfile(&self) -> wit::Blob {
@@ -150,12 +171,12 @@ impl WitImageReader {
         ids
     }
 
-    fn node(&self, path: &[u8]) -> Result<Node, String> {
+    fn node(&self, path: &[u8]) -> Result<Node, WitError> {
         let shown = String::from_utf8_lossy(path);
         match self.image.tree.lookup(path) {
             Ok(Some(node)) => Ok(node),
-            Ok(None) => Err(format!("{shown}: no such file or directory")),
-            Err(e) => Err(format!("{shown}: {e}")),
+            Ok(None) => Err(malformed(format!("{shown}: no such file or directory"))),
+            Err(e) => Err(wit_error_at(shown, e)),
         }
     }
 
@@ -172,6 +193,7 @@ impl WitImageReader {
             uid: stat.uid,
             gid: stat.gid,
             mtime: stat.mtime,
+            mtime_nsec: stat.mtime_nsec,
             size: content.map_or(0, LeafContent::size),
             nlink,
             rdev: content.map_or(0, LeafContent::rdev),
@@ -187,8 +209,8 @@ impl WitImageReader {
 }
 
 impl wit::GuestImageReader for WitImageReader {
-    fn open(image: Vec<u8>, algorithm: Option<wit::HashAlgorithm>) -> Result<wit::ImageReader, String> {
-        let image = read_image(&image, algorithm.map(Into::into))?;
+    fn open(image: Vec<u8>, algorithm: Option<wit::HashAlgorithm>) -> Result<wit::ImageReader, WitError> {
+        let image = read_image(&image, algorithm.map(Into::into)).map_err(wit_error)?;
         let nlinks = image.tree.nlinks();
         Ok(wit::ImageReader::new(Self { image, nlinks }))
     }
@@ -201,30 +223,30 @@ impl wit::GuestImageReader for WitImageReader {
         self.image.tree.entry_count()
     }
 
-    fn stat(&self, path: Vec<u8>) -> Result<wit::InodeStat, String> {
+    fn stat(&self, path: Vec<u8>) -> Result<wit::InodeStat, WitError> {
         Ok(self.stat(self.node(&path)?))
     }
 
-    fn read_dir(&self, path: Vec<u8>) -> Result<Vec<wit::DirEntry>, String> {
+    fn read_dir(&self, path: Vec<u8>) -> Result<Vec<wit::DirEntry>, WitError> {
         let Node::Dir(d) = self.node(&path)? else {
-            return Err(format!("{}: not a directory", String::from_utf8_lossy(&path)));
+            return Err(malformed(format!("{}: not a directory", String::from_utf8_lossy(&path))));
         };
         let dir = self.image.tree.dir(d);
         Ok(dir.entries().map(|(name, node)| wit::DirEntry { name: name.to_vec(), stat: self.stat(node) }).collect())
     }
 
-    fn readlink(&self, path: Vec<u8>) -> Result<Vec<u8>, String> {
+    fn readlink(&self, path: Vec<u8>) -> Result<Vec<u8>, WitError> {
         match self.node(&path)? {
             Node::Leaf(l) => match &self.image.tree.leaf(l).content {
                 LeafContent::Symlink(target) => Ok(target.to_vec()),
-                _ => Err(format!("{}: not a symlink", String::from_utf8_lossy(&path))),
+                _ => Err(malformed(format!("{}: not a symlink", String::from_utf8_lossy(&path)))),
             },
-            Node::Dir(_) => Err(format!("{}: not a symlink", String::from_utf8_lossy(&path))),
+            Node::Dir(_) => Err(malformed(format!("{}: not a symlink", String::from_utf8_lossy(&path)))),
         }
     }
 
-    fn inline_content(&self, path: Vec<u8>) -> Result<Option<Vec<u8>>, String> {
-        let not_regular = || format!("{}: not a regular file", String::from_utf8_lossy(&path));
+    fn inline_content(&self, path: Vec<u8>) -> Result<Option<Vec<u8>>, WitError> {
+        let not_regular = || malformed(format!("{}: not a regular file", String::from_utf8_lossy(&path)));
         match self.node(&path)? {
             Node::Leaf(l) => match &self.image.tree.leaf(l).content {
                 LeafContent::Regular(RegularFile::Inline(data)) => Ok(Some(data.to_vec())),
@@ -247,8 +269,8 @@ impl wit::GuestImageReader for WitImageReader {
         WitBlob::wrap(write_dumpfile(&self.image.tree))
     }
 
-    fn dump_files(&self, paths: Vec<Vec<u8>>, backing_path_only: bool) -> Result<wit::Blob, String> {
-        dump_files(&self.image.tree, &paths, backing_path_only).map(WitBlob::wrap)
+    fn dump_files(&self, paths: Vec<Vec<u8>>, backing_path_only: bool) -> Result<wit::Blob, WitError> {
+        dump_files(&self.image.tree, &paths, backing_path_only).map(WitBlob::wrap).map_err(wit_error)
     }
 
     fn to_tree(&self) -> wit::Tree {
@@ -261,8 +283,12 @@ impl wit::Guest for Core {
     type Tree = WitTree;
     type ImageReader = WitImageReader;
 
-    fn image_objects(image: Vec<u8>, algorithm: Option<wit::HashAlgorithm>) -> Result<Vec<u8>, String> {
-        let ids = crate::erofs::image_objects(&image, algorithm.map(Into::into))?;
+    fn inline_content_max() -> u32 {
+        INLINE_CONTENT_MAX as u32
+    }
+
+    fn image_objects(image: Vec<u8>, algorithm: Option<wit::HashAlgorithm>) -> Result<Vec<u8>, WitError> {
+        let ids = crate::erofs::image_objects(&image, algorithm.map(Into::into)).map_err(wit_error)?;
         Ok(ids.iter().flat_map(|id| id.as_bytes().iter().copied()).collect())
     }
 }

@@ -1,4 +1,6 @@
 use super::exports::cfskit::core::fsverity as wit;
+use super::errors::wit_error;
+use super::exports::cfskit::core::errors::Error as WitError;
 use super::Core;
 use crate::fsverity::{digest_from_entries, FileHasher, HashAlgorithm, Params, RangeHasher};
 use std::cell::RefCell;
@@ -12,8 +14,8 @@ impl From<wit::HashAlgorithm> for HashAlgorithm {
     }
 }
 
-fn params(p: wit::Params) -> Result<Params, String> {
-    Params::new(p.algorithm.into(), p.lg_block_size).map_err(|e| e.to_string())
+fn params(p: wit::Params) -> Result<Params, WitError> {
+    Params::new(p.algorithm.into(), p.lg_block_size).map_err(wit_error)
 }
 
 /// Resources are shared references across the boundary; the hashers live in
@@ -24,7 +26,7 @@ pub struct WitFileHasher {
 }
 
 impl wit::GuestFileHasher for WitFileHasher {
-    fn create(p: wit::Params) -> Result<wit::FileHasher, String> {
+    fn create(p: wit::Params) -> Result<wit::FileHasher, WitError> {
         let params = params(p)?;
         Ok(wit::FileHasher::new(Self { params, inner: RefCell::new(FileHasher::new(params)) }))
     }
@@ -45,9 +47,9 @@ pub struct WitRangeHasher {
 }
 
 impl wit::GuestRangeHasher for WitRangeHasher {
-    fn create(p: wit::Params, height: u8) -> Result<wit::RangeHasher, String> {
+    fn create(p: wit::Params, height: u8) -> Result<wit::RangeHasher, WitError> {
         let params = params(p)?;
-        let inner = RangeHasher::new(params, height).map_err(|e| e.to_string())?;
+        let inner = RangeHasher::new(params, height).map_err(wit_error)?;
         Ok(wit::RangeHasher::new(Self { params, height, inner: RefCell::new(inner) }))
     }
 
@@ -69,13 +71,13 @@ impl wit::Guest for Core {
     type FileHasher = WitFileHasher;
     type RangeHasher = WitRangeHasher;
 
-    fn digest(p: wit::Params, data: Vec<u8>) -> Result<Vec<u8>, String> {
+    fn digest(p: wit::Params, data: Vec<u8>) -> Result<Vec<u8>, WitError> {
         let mut hasher = FileHasher::new(params(p)?);
         hasher.update(&data);
         Ok(hasher.finish())
     }
 
-    fn digest_from_entries(p: wit::Params, height: u8, data_size: u64, entries: Vec<u8>) -> Result<Vec<u8>, String> {
-        digest_from_entries(params(p)?, height, data_size, &entries).map_err(|e| e.to_string())
+    fn digest_from_entries(p: wit::Params, height: u8, data_size: u64, entries: Vec<u8>) -> Result<Vec<u8>, WitError> {
+        digest_from_entries(params(p)?, height, data_size, &entries).map_err(wit_error)
     }
 }

@@ -2,6 +2,7 @@
 //! One file per WIT interface; no logic beyond conversion lives here.
 
 mod composefs;
+mod errors;
 mod fsverity;
 mod oci;
 mod splitstream;

@@ -1,5 +1,7 @@
 use super::composefs::WitTree;
 use super::exports::cfskit::core::oci as wit;
+use super::errors::{malformed, wit_error};
+use super::exports::cfskit::core::errors::Error as WitError;
 use super::Core;
 use crate::oci::{dumpfile_line, transform_for_boot, BootStep, EntryStat, ImageBuilder, LayerEntry, LayerItem, LayerReader};
 use crate::tree::{LeafContent, ObjectId, RegularFile};
@@ -26,7 +28,7 @@ fn wit_item(item: LayerItem) -> wit::LayerItem {
 }
 
 fn wit_entry(e: LayerEntry) -> wit::LayerEntry {
-    let EntryStat { mode, uid, gid, mtime, xattrs } = e.stat;
+    let EntryStat { mode, uid, gid, mtime, mtime_nsec, xattrs } = e.stat;
     wit::LayerEntry {
         path: e.path,
         item: wit_item(e.item),
@@ -34,6 +36,7 @@ fn wit_entry(e: LayerEntry) -> wit::LayerEntry {
         uid,
         gid,
         mtime,
+        mtime_nsec,
         xattrs: xattrs.into_iter().map(|(name, value)| wit::Xattr { name: name.into(), value: value.into() }).collect(),
     }
 }
@@ -53,7 +56,7 @@ fn entry_of(e: wit::LayerEntry) -> LayerEntry {
         wit::LayerItem::Fifo => leaf(LeafContent::Fifo),
     };
     let xattrs = e.xattrs.into_iter().map(|x| (x.name.into(), x.value.into())).collect();
-    LayerEntry { path: e.path, stat: EntryStat { mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, xattrs }, item }
+    LayerEntry { path: e.path, stat: EntryStat { mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, mtime_nsec: e.mtime_nsec, xattrs }, item }
 }
 
 pub struct WitLayerReader(RefCell<LayerReader>);
@@ -63,16 +66,20 @@ impl wit::GuestLayerReader for WitLayerReader {
         Self(RefCell::new(LayerReader::new(algorithm.into())))
     }
 
-    fn inline(&self, data: Vec<u8>) -> Result<Vec<wit::LayerEntry>, String> {
-        Ok(self.0.borrow_mut().inline(&data)?.into_iter().map(wit_entry).collect())
+    fn inline(&self, data: Vec<u8>) -> Result<Vec<wit::LayerEntry>, WitError> {
+        Ok(self.0.borrow_mut().inline(&data).map_err(wit_error)?.into_iter().map(wit_entry).collect())
     }
 
-    fn external(&self, object_id: Vec<u8>) -> Result<Vec<wit::LayerEntry>, String> {
-        Ok(self.0.borrow_mut().external(&object_id)?.into_iter().map(wit_entry).collect())
+    fn external(&self, object_id: Vec<u8>) -> Result<Vec<wit::LayerEntry>, WitError> {
+        Ok(self.0.borrow_mut().external(&object_id).map_err(wit_error)?.into_iter().map(wit_entry).collect())
     }
 
-    fn finish(&self) -> Result<(), String> {
-        self.0.borrow_mut().finish()
+    fn finish(&self) -> Result<(), WitError> {
+        self.0.borrow_mut().finish().map_err(wit_error)
+    }
+
+    fn ended(&self) -> bool {
+        self.0.borrow().ended()
     }
 }
 
@@ -80,10 +87,10 @@ impl wit::GuestLayerReader for WitLayerReader {
 pub struct WitImageBuilder(RefCell<Option<ImageBuilder>>);
 
 impl WitImageBuilder {
-    fn with<T>(&self, f: impl FnOnce(&mut ImageBuilder) -> Result<T, String>) -> Result<T, String> {
+    fn with<T>(&self, f: impl FnOnce(&mut ImageBuilder) -> Result<T, crate::oci::Error>) -> Result<T, WitError> {
         match self.0.borrow_mut().as_mut() {
-            Some(builder) => f(builder),
-            None => Err("the image builder was already finished".into()),
+            Some(builder) => f(builder).map_err(wit_error),
+            None => Err(malformed("the image builder was already finished")),
         }
     }
 }
@@ -93,22 +100,22 @@ impl wit::GuestImageBuilder for WitImageBuilder {
         Self(RefCell::new(Some(ImageBuilder::new(algorithm.into()))))
     }
 
-    fn begin_layer(&self, object_refs: Vec<Vec<u8>>, stream_size: u64) -> Result<(), String> {
+    fn begin_layer(&self, object_refs: Vec<Vec<u8>>, stream_size: u64) -> Result<(), WitError> {
         let refs = object_refs.iter().map(|id| ObjectId::new(id)).collect();
         self.with(|b| b.begin_layer(refs, stream_size))
     }
 
-    fn feed(&self, compressed: Vec<u8>) -> Result<u32, String> {
+    fn feed(&self, compressed: Vec<u8>) -> Result<u32, WitError> {
         self.with(|b| b.feed(&compressed))
     }
 
-    fn end_layer(&self) -> Result<(), String> {
+    fn end_layer(&self) -> Result<(), WitError> {
         self.with(ImageBuilder::end_layer)
     }
 
-    fn finish(&self) -> Result<wit::Tree, String> {
-        let builder = self.0.borrow_mut().take().ok_or("the image builder was already finished")?;
-        builder.finish().map(WitTree::wrap)
+    fn finish(&self, xattrs: wit::XattrFilter) -> Result<wit::Tree, WitError> {
+        let builder = self.0.borrow_mut().take().ok_or_else(|| malformed("the image builder was already finished"))?;
+        builder.finish(xattrs.into()).map(WitTree::wrap).map_err(wit_error)
     }
 }
 
@@ -124,10 +131,10 @@ impl wit::Guest for Core {
         out
     }
 
-    fn transform_for_boot(tree: wit::TreeBorrow<'_>, supplied: Vec<wit::SuppliedObject>) -> Result<wit::BootStep, String> {
+    fn transform_for_boot(tree: wit::TreeBorrow<'_>, supplied: Vec<wit::SuppliedObject>) -> Result<wit::BootStep, WitError> {
         let supplied: HashMap<ObjectId, Vec<u8>> = supplied.into_iter().map(|s| (ObjectId::new(&s.object_id), s.data)).collect();
         let mut tree = tree.get::<WitTree>().cell().borrow_mut();
-        Ok(match transform_for_boot(&mut tree, &supplied)? {
+        Ok(match transform_for_boot(&mut tree, &supplied).map_err(wit_error)? {
             BootStep::Done(relabelled) => wit::BootStep::Done(relabelled),
             BootStep::Need(objects) => wit::BootStep::Need(
                 objects

@@ -1,4 +1,6 @@
 use super::exports::cfskit::core::splitstream as wit;
+use super::errors::{malformed, wit_error};
+use super::exports::cfskit::core::errors::Error as WitError;
 use super::Core;
 use crate::fsverity::HashAlgorithm;
 use crate::splitstream::{
@@ -63,43 +65,43 @@ fn info_out(i: Info) -> wit::Info {
 pub struct WitWriter(RefCell<Option<Writer>>);
 
 impl WitWriter {
-    fn with<T>(&self, f: impl FnOnce(&mut Writer) -> T) -> Result<T, String> {
+    fn with<T>(&self, f: impl FnOnce(&mut Writer) -> T) -> Result<T, WitError> {
         match self.0.borrow_mut().as_mut() {
             Some(w) => Ok(f(w)),
-            None => Err("splitstream writer: already finished".into()),
+            None => Err(malformed("splitstream writer: already finished")),
         }
     }
 }
 
 impl wit::GuestWriter for WitWriter {
-    fn create(algorithm: wit::HashAlgorithm, content_type: u64) -> Result<wit::Writer, String> {
-        let writer = Writer::new(algorithm.into(), content_type).map_err(|e| e.to_string())?;
+    fn create(algorithm: wit::HashAlgorithm, content_type: u64) -> Result<wit::Writer, WitError> {
+        let writer = Writer::new(algorithm.into(), content_type).map_err(wit_error)?;
         Ok(wit::Writer::new(Self(RefCell::new(Some(writer)))))
     }
 
-    fn begin_inline(&self, size: u64) -> Result<(), String> {
-        self.with(|w| w.begin_inline(size))?.map_err(|e| e.to_string())
+    fn begin_inline(&self, size: u64) -> Result<(), WitError> {
+        self.with(|w| w.begin_inline(size))?.map_err(wit_error)
     }
 
-    fn inline_data(&self, data: Vec<u8>) -> Result<(), String> {
-        self.with(|w| w.inline_data(&data))?.map_err(|e| e.to_string())
+    fn inline_data(&self, data: Vec<u8>) -> Result<(), WitError> {
+        self.with(|w| w.inline_data(&data))?.map_err(wit_error)
     }
 
-    fn external(&self, object_id: Vec<u8>, size: u64) -> Result<(), String> {
-        self.with(|w| w.external(&object_id, size))?.map_err(|e| e.to_string())
+    fn external(&self, object_id: Vec<u8>, size: u64) -> Result<(), WitError> {
+        self.with(|w| w.external(&object_id, size))?.map_err(wit_error)
     }
 
-    fn add_named_ref(&self, name: String, stream_id: Vec<u8>) -> Result<(), String> {
-        self.with(|w| w.add_named_ref(&name, &stream_id))?.map_err(|e| e.to_string())
+    fn add_named_ref(&self, name: String, stream_id: Vec<u8>) -> Result<(), WitError> {
+        self.with(|w| w.add_named_ref(&name, &stream_id))?.map_err(wit_error)
     }
 
     fn take_output(&self) -> Vec<u8> {
         self.with(Writer::take_output).unwrap_or_default()
     }
 
-    fn finish(&self) -> Result<wit::Finished, String> {
-        let writer = self.0.borrow_mut().take().ok_or("splitstream writer: already finished")?;
-        let f = writer.finish().map_err(|e| e.to_string())?;
+    fn finish(&self) -> Result<wit::Finished, WitError> {
+        let writer = self.0.borrow_mut().take().ok_or_else(|| malformed("splitstream writer: already finished"))?;
+        let f = writer.finish().map_err(wit_error)?;
         Ok(wit::Finished { prefix: f.prefix, tail: f.tail, file_size: f.file_size })
     }
 }
@@ -107,21 +109,21 @@ impl wit::GuestWriter for WitWriter {
 pub struct WitStreamDecoder(RefCell<StreamDecoder>);
 
 impl wit::GuestStreamDecoder for WitStreamDecoder {
-    fn create(object_ref_count: u32, stream_size: u64) -> Result<wit::StreamDecoder, String> {
-        let decoder = StreamDecoder::new(object_ref_count, stream_size).map_err(|e| e.to_string())?;
+    fn create(object_ref_count: u32, stream_size: u64) -> Result<wit::StreamDecoder, WitError> {
+        let decoder = StreamDecoder::new(object_ref_count, stream_size).map_err(wit_error)?;
         Ok(wit::StreamDecoder::new(Self(RefCell::new(decoder))))
     }
 
-    fn feed(&self, compressed: Vec<u8>) -> Result<(), String> {
-        self.0.borrow_mut().feed(&compressed).map_err(|e| e.to_string())
+    fn feed(&self, compressed: Vec<u8>) -> Result<(), WitError> {
+        self.0.borrow_mut().feed(&compressed).map_err(wit_error)
     }
 
     fn end_input(&self) {
         self.0.borrow_mut().end_input();
     }
 
-    fn next(&self) -> Result<wit::ChunkEvent, String> {
-        Ok(match self.0.borrow_mut().next_event().map_err(|e| e.to_string())? {
+    fn next(&self) -> Result<wit::ChunkEvent, WitError> {
+        Ok(match self.0.borrow_mut().next_event().map_err(wit_error)? {
             Event::Inline(data) => wit::ChunkEvent::Inline(data),
             Event::External(index) => wit::ChunkEvent::External(index),
             Event::NeedInput => wit::ChunkEvent::NeedInput,
@@ -142,8 +144,8 @@ impl wit::Guest for Core {
         head: Vec<u8>,
         file_size: u64,
         expected_algorithm: Option<wit::HashAlgorithm>,
-    ) -> Result<wit::Header, String> {
-        parse_header(&head, file_size, expected_algorithm.map(Into::into)).map(header_out).map_err(|e| e.to_string())
+    ) -> Result<wit::Header, WitError> {
+        parse_header(&head, file_size, expected_algorithm.map(Into::into)).map(header_out).map_err(wit_error)
     }
 
     fn parse_info(
@@ -151,12 +153,12 @@ impl wit::Guest for Core {
         bytes: Vec<u8>,
         file_size: u64,
         expected_content_type: Option<u64>,
-    ) -> Result<wit::Info, String> {
-        parse_info(&header_in(header), &bytes, file_size, expected_content_type).map(info_out).map_err(|e| e.to_string())
+    ) -> Result<wit::Info, WitError> {
+        parse_info(&header_in(header), &bytes, file_size, expected_content_type).map(info_out).map_err(wit_error)
     }
 
-    fn decode_named_refs(compressed: Vec<u8>, stream_ref_count: u32) -> Result<Vec<wit::NamedRef>, String> {
-        let refs = decode_named_refs(&compressed, u64::from(stream_ref_count)).map_err(|e| e.to_string())?;
+    fn decode_named_refs(compressed: Vec<u8>, stream_ref_count: u32) -> Result<Vec<wit::NamedRef>, WitError> {
+        let refs = decode_named_refs(&compressed, u64::from(stream_ref_count)).map_err(wit_error)?;
         Ok(refs.into_iter().map(|r| wit::NamedRef { name: r.name, index: r.index }).collect())
     }
 }

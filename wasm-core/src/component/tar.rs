@@ -1,4 +1,6 @@
 use super::exports::cfskit::core::tar as wit;
+use super::errors::wit_error;
+use super::exports::cfskit::core::errors::Error as WitError;
 use super::Core;
 use crate::tar::{Entry, Event, Splitter};
 use std::cell::RefCell;
@@ -44,21 +46,21 @@ impl wit::GuestSplitter for WitSplitter {
         wit::Splitter::new(Self { inner: RefCell::new(Splitter::new()) })
     }
 
-    fn push(&self, data: Vec<u8>) -> Result<Vec<wit::Event>, String> {
-        let events = self.inner.borrow_mut().push(&data).map_err(|e| e.to_string())?;
+    fn push(&self, data: Vec<u8>) -> Result<Vec<wit::Event>, WitError> {
+        let events = self.inner.borrow_mut().push(&data).map_err(wit_error)?;
         Ok(events.into_iter().map(event).collect())
     }
 
-    fn finish(&self) -> Result<(), String> {
-        self.inner.borrow_mut().finish().map_err(|e| e.to_string())
+    fn finish(&self) -> Result<(), WitError> {
+        self.inner.borrow_mut().finish().map_err(wit_error)
     }
 
     fn content_remaining(&self) -> u64 {
         self.inner.borrow().content_remaining()
     }
 
-    fn skip_content(&self, len: u64) -> Result<(), String> {
-        self.inner.borrow_mut().skip_content(len).map_err(|e| e.to_string())
+    fn skip_content(&self, len: u64) -> Result<(), WitError> {
+        self.inner.borrow_mut().skip_content(len).map_err(wit_error)
     }
 }
 

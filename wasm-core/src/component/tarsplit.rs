@@ -1,4 +1,6 @@
 use super::exports::cfskit::core::tarsplit as wit;
+use super::errors::wit_error;
+use super::exports::cfskit::core::errors::Error as WitError;
 use super::Core;
 use crate::tarsplit::{Crc64, Record, RecordReader};
 use std::cell::RefCell;
@@ -24,12 +26,12 @@ impl wit::GuestReader for WitReader {
         wit::Reader::new(Self { inner: RefCell::new(RecordReader::new()) })
     }
 
-    fn push(&self, data: Vec<u8>) -> Result<Vec<wit::Entry>, String> {
-        self.inner.borrow_mut().push(&data).map(entries).map_err(|e| e.to_string())
+    fn push(&self, data: Vec<u8>) -> Result<Vec<wit::Entry>, WitError> {
+        self.inner.borrow_mut().push(&data).map(entries).map_err(wit_error)
     }
 
-    fn finish(&self) -> Result<Vec<wit::Entry>, String> {
-        self.inner.borrow_mut().finish().map(entries).map_err(|e| e.to_string())
+    fn finish(&self) -> Result<Vec<wit::Entry>, WitError> {
+        self.inner.borrow_mut().finish().map(entries).map_err(wit_error)
     }
 }
 

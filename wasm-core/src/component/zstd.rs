@@ -1,3 +1,5 @@
+use super::errors::wit_error;
+use super::exports::cfskit::core::errors::Error as WitError;
 use super::exports::cfskit::core::zstd as wit;
 use super::Core;
 use crate::zstdstream::ZstdStream;
@@ -8,8 +10,8 @@ pub struct WitDecoder {
 }
 
 impl wit::GuestDecoder for WitDecoder {
-    fn create() -> Result<wit::Decoder, String> {
-        let stream = ZstdStream::new().map_err(|e| e.to_string())?;
+    fn create() -> Result<wit::Decoder, WitError> {
+        let stream = ZstdStream::new().map_err(wit_error)?;
         Ok(wit::Decoder::new(Self { inner: RefCell::new(stream) }))
     }
 
@@ -17,12 +19,12 @@ impl wit::GuestDecoder for WitDecoder {
         self.inner.borrow_mut().feed(&data);
     }
 
-    fn read(&self, max: u32) -> Result<Vec<u8>, String> {
-        self.inner.borrow_mut().read(max as usize).map_err(|e| e.to_string())
+    fn read(&self, max: u32) -> Result<Vec<u8>, WitError> {
+        self.inner.borrow_mut().read(max as usize).map_err(wit_error)
     }
 
-    fn finish(&self) -> Result<(), String> {
-        self.inner.borrow_mut().finish().map_err(|e| e.to_string())
+    fn finish(&self) -> Result<(), WitError> {
+        self.inner.borrow_mut().finish().map_err(wit_error)
     }
 }
 

@@ -3,10 +3,12 @@
 //! `cfsctl dump-files`) and parsed strictly into a tree.
 //! Not here: reading directories or images (the host and `erofs` do).
 
+mod error;
 mod escape;
 mod parse;
 mod write;
 
+pub use error::Error;
 pub use parse::parse_dumpfile;
 pub use write::{dump_files, write_dumpfile};
 /// Field escaping, shared with the layer listings of `oci`.

@@ -1,6 +1,7 @@
 //! Tree → dumpfile text, as composefs-rs's `write_dumpfile` (and so
 //! `cfsctl create-dumpfile` / `cfsctl dump-files`) prints it.
 
+use super::error::Error;
 use super::escape::{field, xattr_fields};
 use crate::tree::{DirId, LeafContent, LeafId, Node, RegularFile, Stat, Tree};
 use std::collections::HashMap;
@@ -29,7 +30,18 @@ impl<'t> Writer<'t> {
     fn line(&mut self, path: &[u8], stat: &Stat, l: Line<'_>) {
         let out = &mut self.out;
         field(out, path);
-        let _ = write!(out, " {} {:o} {} {} {} {} {}.0 ", l.size, l.mode | stat.mode, l.nlink, stat.uid, stat.gid, l.rdev, stat.mtime);
+        let _ = write!(
+            out,
+            " {} {:o} {} {} {} {} {}.{} ",
+            l.size,
+            l.mode | stat.mode,
+            l.nlink,
+            stat.uid,
+            stat.gid,
+            l.rdev,
+            stat.mtime,
+            stat.mtime_nsec
+        );
         field(out, l.payload);
         out.push(b' ');
         field(out, l.content);
@@ -144,14 +156,14 @@ fn resolve(tree: &Tree, path: &[u8]) -> Result<Node, String> {
 /// `cfsctl dump-files IMAGE PATH…`: each path's dumpfile lines (a directory
 /// with everything below it), or with `backing_path_only` one line per file
 /// naming its object path or "inline".
-pub fn dump_files(tree: &Tree, paths: &[Vec<u8>], backing_path_only: bool) -> Result<Vec<u8>, String> {
+pub fn dump_files(tree: &Tree, paths: &[Vec<u8>], backing_path_only: bool) -> Result<Vec<u8>, Error> {
     let nlinks = tree.nlinks();
     let mut listing = Vec::new();
     let mut out = Vec::new();
     for path in paths {
         let node = resolve(tree, path)?;
         if backing_path_only {
-            let Node::Leaf(l) = node else { return Err(format!("{} is a directory", String::from_utf8_lossy(path))) };
+            let Node::Leaf(l) = node else { return Err(Error::malformed(format!("{} is a directory", String::from_utf8_lossy(path)))) };
             out.extend_from_slice(path);
             match tree.leaf(l).content.object() {
                 Some(id) => out.extend_from_slice(format!(" {}\n", id.pathname()).as_bytes()),
@@ -167,10 +179,6 @@ pub fn dump_files(tree: &Tree, paths: &[Vec<u8>], backing_path_only: bool) -> Re
         }
         listing.extend_from_slice(&w.out);
     }
-    // cfsctl prints the collected listing with println!: one more newline.
-    if !listing.is_empty() {
-        out.extend_from_slice(&listing);
-        out.push(b'\n');
-    }
+    out.extend_from_slice(&listing);
     Ok(out)
 }

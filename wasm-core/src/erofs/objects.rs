@@ -7,6 +7,7 @@
 //! writer's orderings and link counts — a GC keeping what an odd image
 //! names loses nothing, and fsck is where such images are judged.
 
+use super::error::Error;
 use super::format::FT_DIRECTORY;
 use super::image::{dirents, Image};
 use super::reader::MAX_DEPTH;
@@ -35,13 +36,13 @@ impl Seen {
 /// Every object the image's files are backed by, in the order met (an
 /// object may appear more than once). `algorithm` None takes it from the
 /// first metacopy xattr.
-pub fn image_objects(data: &[u8], algorithm: Option<HashAlgorithm>) -> Result<Vec<ObjectId>, String> {
+pub fn image_objects(data: &[u8], algorithm: Option<HashAlgorithm>) -> Result<Vec<ObjectId>, Error> {
     let image = Image::open(data)?;
     let mut budget = 16 * data.len() as u64 + (64 << 20);
-    let mut spend = |bytes: usize| -> Result<(), String> {
-        budget = budget
-            .checked_sub(bytes as u64)
-            .ok_or("the image references far more directory or xattr data than it holds (overlapping structures?)")?;
+    let mut spend = |bytes: usize| -> Result<(), Error> {
+        budget = budget.checked_sub(bytes as u64).ok_or_else(|| {
+            Error::limit("the image references far more directory or xattr data than it holds (overlapping structures?)")
+        })?;
         Ok(())
     };
     let mut algorithm = algorithm;
@@ -51,7 +52,7 @@ pub fn image_objects(data: &[u8], algorithm: Option<HashAlgorithm>) -> Result<Ve
     dirs_seen.insert(image.root_nid);
     let root = image.inode(image.root_nid)?;
     if root.file_type != FileType::Directory {
-        return Err(format!("the root inode {} is a {}, not a directory", image.root_nid, root.file_type.name()));
+        return Err(format!("the root inode {} is a {}, not a directory", image.root_nid, root.file_type.name()).into());
     }
     let mut pending = vec![(image.root_nid, 0usize)];
     while let Some((nid, depth)) = pending.pop() {
@@ -64,14 +65,14 @@ pub fn image_objects(data: &[u8], algorithm: Option<HashAlgorithm>) -> Result<Ve
                 }
                 if ft == FT_DIRECTORY {
                     if depth + 1 > MAX_DEPTH {
-                        return Err(format!("directories nest deeper than {MAX_DEPTH} levels"));
+                        return Err(Error::limit(format!("directories nest deeper than {MAX_DEPTH} levels")));
                     }
                     // Read first: it checks the nid lies in the image.
                     if image.inode(child)?.file_type != FileType::Directory {
-                        return Err(format!("entry type {ft} does not match inode {child}"));
+                        return Err(format!("entry type {ft} does not match inode {child}").into());
                     }
                     if !dirs_seen.insert(child) {
-                        return Err(format!("directory inode {child} is reached twice (a loop or a hard-linked directory)"));
+                        return Err(format!("directory inode {child} is reached twice (a loop or a hard-linked directory)").into());
                     }
                     pending.push((child, depth + 1));
                     continue;
@@ -88,7 +89,7 @@ pub fn image_objects(data: &[u8], algorithm: Option<HashAlgorithm>) -> Result<Ve
                     let (found, id) = parse_metacopy(x.value)?;
                     match algorithm {
                         None => algorithm = Some(found),
-                        Some(a) if a != found => return Err(format!("object {id} is a {} digest in a {} image", found.name(), a.name())),
+                        Some(a) if a != found => return Err(format!("object {id} is a {} digest in a {} image", found.name(), a.name()).into()),
                         Some(_) => {}
                     }
                     objects.push(id);
@@ -103,16 +104,16 @@ pub fn image_objects(data: &[u8], algorithm: Option<HashAlgorithm>) -> Result<Ve
 mod tests {
     use super::*;
     use crate::dumpfile::parse_dumpfile;
-    use crate::erofs::{read_image, write};
+    use crate::erofs::{read_image, write, FormatVersion};
     use crate::test_vectors;
 
     #[test]
     fn the_same_objects_as_reading_the_whole_tree() {
         let mut with_objects = 0;
-        for tree in test_vectors::trees() {
-            for (file, ..) in &tree.variants {
-                let parsed = parse_dumpfile(&test_vectors::read(file), HashAlgorithm::Sha512).unwrap();
-                let image = write(&parsed).unwrap();
+        for v in test_vectors::dumps() {
+            let parsed = parse_dumpfile(&test_vectors::read(&v.file), HashAlgorithm::Sha512).unwrap();
+            for (version, _) in test_vectors::VERSIONS {
+                let image = write(&parsed, version).unwrap();
                 let read = read_image(&image, None).unwrap();
                 let mut want: Vec<ObjectId> = Vec::new();
                 read.tree.walk(|_, node| {
@@ -122,23 +123,23 @@ mod tests {
                 });
                 want.sort();
                 want.dedup();
-                let mut got = image_objects(&image, None).unwrap_or_else(|e| panic!("{file}: {e}"));
+                let mut got = image_objects(&image, None).unwrap_or_else(|e| panic!("{} {version:?}: {e}", v.file));
                 got.sort();
                 got.dedup();
-                assert_eq!(got, want, "{file}");
+                assert_eq!(got, want, "{} {version:?}", v.file);
                 if !got.is_empty() {
                     with_objects += 1;
                 }
             }
         }
-        assert!(with_objects >= 3, "only {with_objects} vectors reference objects");
+        assert!(with_objects >= 9, "only {with_objects} vector images reference objects");
     }
 
     #[test]
     fn hostile_images_are_refused_not_followed() {
         assert!(image_objects(b"not an image", None).is_err());
         let parsed = parse_dumpfile(&test_vectors::read("many.dump"), HashAlgorithm::Sha512).unwrap();
-        let image = write(&parsed).unwrap();
+        let image = write(&parsed, FormatVersion::V1).unwrap();
         for cut in [1, 100, 1024, image.len() / 2, image.len() - 1] {
             assert!(image_objects(&image[..cut], None).is_err(), "truncated at {cut}");
         }

@@ -7,10 +7,16 @@
 //! tree. A budget proportional to the image size caps the bytes of
 //! directories and xattrs it may read, so overlapping structures cannot
 //! multiply the work.
+//!
+//! V0/V1 images are read back as composefs-rs reads them: a regular file
+//! marked `trusted.overlay.overlay.whiteout` is a 0:0 character device
+//! again, whiteouts with two-hex-digit names in the root (the stubs) are
+//! left out, and the writer's whiteout and opaque markers are dropped.
 
+use super::error::Error;
 use super::format::{dirent_type, FT_DIRECTORY};
 use super::image::{dirents, Image, Inode, RawXattr};
-use super::xattr::{parse_metacopy, unescape_name, METACOPY};
+use super::xattr::{parse_metacopy, unescape_name, METACOPY, WHITEOUT};
 use crate::fsverity::HashAlgorithm;
 use crate::tree::{
     DirId, FileType, Leaf, LeafContent, LeafId, ObjectId, RegularFile, Stat, Tree, MAX_INLINE_CONTENT, SYMLINK_MAX,
@@ -31,10 +37,10 @@ pub struct ImageTree {
 struct Budget(u64);
 
 impl Budget {
-    fn spend(&mut self, bytes: usize) -> Result<(), String> {
-        self.0 = self.0.checked_sub(bytes as u64).ok_or(
-            "the image references far more directory or xattr data than it holds (overlapping structures?)",
-        )?;
+    fn spend(&mut self, bytes: usize) -> Result<(), Error> {
+        self.0 = self.0.checked_sub(bytes as u64).ok_or_else(|| {
+            Error::limit("the image references far more directory or xattr data than it holds (overlapping structures?)")
+        })?;
         Ok(())
     }
 }
@@ -53,7 +59,8 @@ struct Walk<'a> {
 
 struct LeafSeen {
     id: LeafId,
-    file_type: FileType,
+    /// The dirent type its entries must have.
+    dirent_type: u8,
     nlink: u32,
     refs: u32,
 }
@@ -78,9 +85,16 @@ impl<'a> Walk<'a> {
     }
 
     /// The inode's xattrs as the tree keeps them, and its object if any.
-    fn stat(&mut self, inode: &Inode<'a>) -> Result<(Stat, Option<ObjectId>), String> {
+    fn stat(&mut self, inode: &Inode<'a>) -> Result<(Stat, Option<ObjectId>), Error> {
         let raw: Vec<RawXattr<'a>> = self.image.xattrs(inode)?;
-        let mut stat = Stat { mode: inode.mode, uid: inode.uid, gid: inode.gid, mtime: inode.mtime, ..Stat::default() };
+        let mut stat = Stat {
+            mode: inode.mode,
+            uid: inode.uid,
+            gid: inode.gid,
+            mtime: inode.mtime,
+            mtime_nsec: inode.mtime_nsec,
+            ..Stat::default()
+        };
         let mut object = None;
         for x in raw {
             self.budget.spend(x.name.len() + x.value.len() + 4)?;
@@ -94,20 +108,20 @@ impl<'a> Walk<'a> {
                         "object {id} is a {} digest in a {} image",
                         algorithm.name(),
                         self.tree.algorithm.name()
-                    ));
+                    ).into());
                 }
                 object = Some(id);
                 continue;
             }
             let Some(name) = unescape_name(&x.name) else { continue };
             if stat.xattrs.insert(name.into(), x.value.into()).is_some() {
-                return Err(format!("xattr {} appears twice", String::from_utf8_lossy(&x.name)));
+                return Err(format!("xattr {} appears twice", String::from_utf8_lossy(&x.name)).into());
             }
         }
         Ok((stat, object))
     }
 
-    fn data(&mut self, inode: &Inode<'a>) -> Result<Vec<u8>, String> {
+    fn data(&mut self, inode: &Inode<'a>) -> Result<Vec<u8>, Error> {
         let mut out = Vec::new();
         for piece in self.image.data(inode)? {
             self.budget.spend(piece.len())?;
@@ -116,8 +130,19 @@ impl<'a> Walk<'a> {
         Ok(out)
     }
 
-    fn leaf(&mut self, inode: &Inode<'a>) -> Result<Leaf, String> {
+    /// A V0/V1 escaped whiteout: a regular file with the whiteout marker.
+    fn is_escaped_whiteout(&mut self, inode: &Inode<'a>) -> Result<bool, Error> {
+        if inode.file_type != FileType::Regular || inode.xattrs.is_empty() {
+            return Ok(false);
+        }
+        Ok(self.image.xattrs(inode)?.iter().any(|x| x.name == WHITEOUT))
+    }
+
+    fn leaf(&mut self, inode: &Inode<'a>, escaped_whiteout: bool) -> Result<Leaf, Error> {
         let (stat, object) = self.stat(inode)?;
+        if escaped_whiteout {
+            return Ok(Leaf { stat, content: LeafContent::CharDevice(0) });
+        }
         let content = match inode.file_type {
             FileType::Regular => match object {
                 Some(id) => LeafContent::Regular(RegularFile::External { id, size: inode.size }),
@@ -125,12 +150,12 @@ impl<'a> Walk<'a> {
                     return Err(format!(
                         "regular file of {} bytes has no trusted.overlay.metacopy (inline files hold at most {MAX_INLINE_CONTENT})",
                         inode.size
-                    ))
+                    ).into())
                 }
                 None => LeafContent::Regular(RegularFile::Inline(self.data(inode)?.into())),
             },
             FileType::Symlink if inode.size == 0 || inode.size > SYMLINK_MAX as u64 => {
-                return Err(format!("symlink target of {} bytes (1 to {SYMLINK_MAX})", inode.size))
+                return Err(format!("symlink target of {} bytes (1 to {SYMLINK_MAX})", inode.size).into())
             }
             FileType::Symlink => LeafContent::Symlink(self.data(inode)?.into()),
             FileType::BlockDevice => LeafContent::BlockDevice(u64::from(inode.u)),
@@ -144,7 +169,7 @@ impl<'a> Walk<'a> {
 
     /// Reads one directory's entries into the tree; returns the
     /// subdirectories still to read.
-    fn directory(&mut self, dir: DirId, nid: u64, parent_nid: u64, depth: usize) -> Result<Vec<(DirId, u64)>, String> {
+    fn directory(&mut self, dir: DirId, nid: u64, parent_nid: u64, depth: usize) -> Result<Vec<(DirId, u64)>, Error> {
         let inode = self.image.inode(nid)?;
         let mut entries = Vec::new();
         for block in self.image.data(&inode)? {
@@ -157,27 +182,27 @@ impl<'a> Walk<'a> {
         for (child_nid, ft, name) in entries {
             let shown = |w: &Self| w.path(dir, Some(name));
             if previous.is_some_and(|p| p >= name) {
-                return Err(format!("{}: directory entries are not in strictly increasing name order", shown(self)));
+                return Err(format!("{}: directory entries are not in strictly increasing name order", shown(self)).into());
             }
             previous = Some(name);
             match name {
                 b"." | b".." => {
                     let (want, seen) = if name == b"." { (nid, &mut dot) } else { (parent_nid, &mut dotdot) };
                     if child_nid != want || ft != FT_DIRECTORY {
-                        return Err(format!("{}: \"{}\" entry points to inode {child_nid}", shown(self), String::from_utf8_lossy(name)));
+                        return Err(format!("{}: \"{}\" entry points to inode {child_nid}", shown(self), String::from_utf8_lossy(name)).into());
                     }
                     *seen = true;
                     continue;
                 }
                 _ => {}
             }
-            let child = self.child(dir, name, child_nid, ft, depth).map_err(|e| format!("{}: {e}", shown(self)))?;
+            let child = self.child(dir, name, child_nid, ft, depth).map_err(|e| e.context(shown(self)))?;
             if let Some(d) = child {
                 subdirs.push((d, child_nid));
             }
         }
         if !dot || !dotdot {
-            return Err(format!("{}: directory lacks its \".\" or \"..\" entry", self.path(dir, None)));
+            return Err(format!("{}: directory lacks its \".\" or \"..\" entry", self.path(dir, None)).into());
         }
         if inode.nlink != 2 + subdirs.len() as u32 {
             return Err(format!(
@@ -185,16 +210,16 @@ impl<'a> Walk<'a> {
                 self.path(dir, None),
                 inode.nlink,
                 subdirs.len()
-            ));
+            ).into());
         }
         Ok(subdirs)
     }
 
     /// Adds one entry; returns the new directory if it is one.
-    fn child(&mut self, dir: DirId, name: &[u8], nid: u64, ft: u8, depth: usize) -> Result<Option<DirId>, String> {
+    fn child(&mut self, dir: DirId, name: &[u8], nid: u64, ft: u8, depth: usize) -> Result<Option<DirId>, Error> {
         if let Some(seen) = self.leaves.get_mut(&nid) {
-            if dirent_type(seen.file_type) != ft {
-                return Err(format!("entry type {ft} does not match its inode ({})", seen.file_type.name()));
+            if seen.dirent_type != ft {
+                return Err(format!("entry type {ft} does not match its inode (type {})", seen.dirent_type).into());
             }
             seen.refs += 1;
             let id = seen.id;
@@ -203,11 +228,11 @@ impl<'a> Walk<'a> {
         }
         let inode = self.image.inode(nid)?;
         if dirent_type(inode.file_type) != ft {
-            return Err(format!("entry type {ft} does not match its inode ({})", inode.file_type.name()));
+            return Err(format!("entry type {ft} does not match its inode ({})", inode.file_type.name()).into());
         }
         if inode.file_type == FileType::Directory {
             if depth + 1 > MAX_DEPTH {
-                return Err(format!("directories nest deeper than {MAX_DEPTH} levels"));
+                return Err(Error::limit(format!("directories nest deeper than {MAX_DEPTH} levels")));
             }
             let (stat, _) = self.stat(&inode)?;
             let id = self.tree.add_dir(dir, name, stat).map_err(|e| e.to_string())?;
@@ -215,17 +240,25 @@ impl<'a> Walk<'a> {
             self.dir_nids.push(nid);
             return Ok(Some(id));
         }
-        let leaf = self.leaf(&inode)?;
-        let file_type = leaf.content.file_type();
+        let escaped = self.is_escaped_whiteout(&inode)?;
+        let native = inode.file_type == FileType::CharDevice && inode.u == 0;
+        if dir == Tree::ROOT && (escaped || native) && name.len() == 2 && name.iter().all(u8::is_ascii_hexdigit) {
+            // The V0/V1 whiteout stubs (composefs-rs skips any such entry).
+            return Ok(None);
+        }
+        let leaf = self.leaf(&inode, escaped)?;
+        if leaf.content == LeafContent::CharDevice(0) && inode.nlink > 1 {
+            return Err(format!("a whiteout (0:0 character device) has link count {}", inode.nlink).into());
+        }
         let id = self.tree.add_leaf(dir, name, leaf).map_err(|e| e.to_string())?;
-        self.leaves.insert(nid, LeafSeen { id, file_type, nlink: inode.nlink, refs: 1 });
+        self.leaves.insert(nid, LeafSeen { id, dirent_type: ft, nlink: inode.nlink, refs: 1 });
         Ok(None)
     }
 }
 
 /// Reads a whole composefs image. With `algorithm` None it is taken from
 /// the image's metacopy xattrs (sha512 if it has none).
-pub fn read_image(data: &[u8], algorithm: Option<HashAlgorithm>) -> Result<ImageTree, String> {
+pub fn read_image(data: &[u8], algorithm: Option<HashAlgorithm>) -> Result<ImageTree, Error> {
     let image = Image::open(data)?;
     let root_nid = image.root_nid;
     let budget = Budget(16 * data.len() as u64 + (64 << 20));
@@ -241,7 +274,7 @@ pub fn read_image(data: &[u8], algorithm: Option<HashAlgorithm>) -> Result<Image
     };
     let root = w.image.inode(root_nid)?;
     if root.file_type != FileType::Directory {
-        return Err(format!("the root inode {root_nid} is a {}, not a directory", root.file_type.name()));
+        return Err(format!("the root inode {root_nid} is a {}, not a directory", root.file_type.name()).into());
     }
     let (stat, _) = w.stat(&root)?;
     w.tree.dirs[0].stat = stat;
@@ -253,7 +286,7 @@ pub fn read_image(data: &[u8], algorithm: Option<HashAlgorithm>) -> Result<Image
                 return Err(format!(
                     "{}: directory inode {child_nid} is reached twice (a loop or a hard-linked directory)",
                     w.path(child, None)
-                ));
+                ).into());
             }
             pending.push((child, child_nid, nid, depth + 1));
         }
@@ -261,7 +294,7 @@ pub fn read_image(data: &[u8], algorithm: Option<HashAlgorithm>) -> Result<Image
     let mut leaf_nids = vec![0u64; w.tree.leaf_count()];
     for (nid, seen) in &w.leaves {
         if seen.nlink != seen.refs {
-            return Err(format!("inode {nid}: link count {} but {} entries name it", seen.nlink, seen.refs));
+            return Err(format!("inode {nid}: link count {} but {} entries name it", seen.nlink, seen.refs).into());
         }
         leaf_nids[seen.id.index()] = *nid;
     }

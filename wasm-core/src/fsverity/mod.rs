@@ -7,13 +7,15 @@
 //! with [`digest_from_entries`].
 //! Not here: reading files or asking the kernel (host-bindings does that).
 
+mod error;
 mod params;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod sha512x2;
 mod tree;
 
-pub use params::{HashAlgorithm, Params, ParamsError};
-pub use tree::{digest_from_entries, DigestError, FileHasher, RangeHasher};
+pub use error::Error;
+pub use params::{HashAlgorithm, Params};
+pub use tree::{digest_from_entries, FileHasher, RangeHasher};
 
 #[cfg(test)]
 mod tests;

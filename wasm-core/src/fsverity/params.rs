@@ -1,8 +1,8 @@
 //! The two knobs of an fs-verity tree (hash algorithm, block size) and the
 //! hash primitive behind each algorithm.
 
+use super::error::Error;
 use sha2::{Digest, Sha256, Sha512};
-use std::fmt;
 
 /// Hash algorithms by their kernel identifiers (`FS_VERITY_HASH_ALG_*`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,32 +75,11 @@ pub struct Params {
     lg_block_size: u8,
 }
 
-#[derive(Debug, PartialEq, Eq)]
-pub enum ParamsError {
-    UnknownAlgorithm(u8),
-    BlockSize(u8),
-}
-
-impl fmt::Display for ParamsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::UnknownAlgorithm(id) => {
-                write!(f, "unknown fs-verity hash algorithm id {id} (1 = sha256, 2 = sha512)")
-            }
-            Self::BlockSize(lg) => write!(
-                f,
-                "fs-verity block size 2^{lg} is out of range (2^{MIN_LG_BLOCK_SIZE} to 2^{MAX_LG_BLOCK_SIZE})"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for ParamsError {}
 
 impl Params {
-    pub fn new(algorithm: HashAlgorithm, lg_block_size: u8) -> Result<Self, ParamsError> {
+    pub fn new(algorithm: HashAlgorithm, lg_block_size: u8) -> Result<Self, Error> {
         if !(MIN_LG_BLOCK_SIZE..=MAX_LG_BLOCK_SIZE).contains(&lg_block_size) {
-            return Err(ParamsError::BlockSize(lg_block_size));
+            return Err(Error::BlockSize(lg_block_size));
         }
         Ok(Self { algorithm, lg_block_size })
     }

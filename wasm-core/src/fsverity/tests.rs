@@ -98,8 +98,8 @@ fn ranges_join_to_the_serial_digest() {
 
 #[test]
 fn rejects_bad_parameters() {
-    assert_eq!(Params::new(HashAlgorithm::Sha512, 9), Err(ParamsError::BlockSize(9)));
-    assert_eq!(Params::new(HashAlgorithm::Sha512, 17), Err(ParamsError::BlockSize(17)));
+    assert_eq!(Params::new(HashAlgorithm::Sha512, 9), Err(Error::BlockSize(9)));
+    assert_eq!(Params::new(HashAlgorithm::Sha512, 17), Err(Error::BlockSize(17)));
     assert_eq!(HashAlgorithm::from_kernel_id(3), None);
     assert!(RangeHasher::new(Params::sha512_4k(), 9).is_err());
 }
@@ -107,18 +107,18 @@ fn rejects_bad_parameters() {
 #[test]
 fn rejects_inconsistent_entries() {
     let p = Params::sha512_4k();
-    assert_eq!(digest_from_entries(p, 0, 0, &[]), Err(DigestError::EmptyFile));
+    assert_eq!(digest_from_entries(p, 0, 0, &[]), Err(Error::EmptyFile));
     assert_eq!(
         digest_from_entries(p, 0, 4097, &[0; 64]),
-        Err(DigestError::EntryCount { expected: 2, actual: 1 })
+        Err(Error::EntryCount { expected: 2, actual: 1 })
     );
     assert_eq!(
         digest_from_entries(p, 0, 4097, &[0; 100]),
-        Err(DigestError::EntrySize { len: 100, digest_size: 64 })
+        Err(Error::EntrySize { len: 100, digest_size: 64 })
     );
     // 64 blocks fill exactly one level-0 block: level 1 has one entry, level 2 none.
     assert_eq!(
         digest_from_entries(p, 2, 64 * 4096, &[0; 64]),
-        Err(DigestError::HeightTooTall { height: 2, data_size: 64 * 4096 })
+        Err(Error::HeightTooTall { height: 2, data_size: 64 * 4096 })
     );
 }

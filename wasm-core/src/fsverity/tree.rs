@@ -2,8 +2,8 @@
 //! and each level keeps only the one block it is filling, so memory stays at
 //! (tree height × block size) whatever the file size.
 
+use super::error::Error;
 use super::params::Params;
-use std::fmt;
 
 /// Descriptor layout (`struct fsverity_descriptor`): version, algorithm,
 /// lg block size, salt size, 4 reserved bytes, data size, 64-byte root hash,
@@ -11,37 +11,8 @@ use std::fmt;
 const DESCRIPTOR_SIZE: usize = 256;
 const ROOT_HASH_OFFSET: usize = 16;
 /// Trees taller than this would describe files beyond 2^64 bytes.
-const MAX_HEIGHT: u8 = 8;
+pub(super) const MAX_HEIGHT: u8 = 8;
 
-#[derive(Debug, PartialEq, Eq)]
-pub enum DigestError {
-    Height(u8),
-    EntrySize { len: usize, digest_size: usize },
-    EntryCount { expected: u64, actual: u64 },
-    HeightTooTall { height: u8, data_size: u64 },
-    EmptyFile,
-}
-
-impl fmt::Display for DigestError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Height(h) => write!(f, "tree height {h} is out of range (0 to {MAX_HEIGHT})"),
-            Self::EntrySize { len, digest_size } => {
-                write!(f, "{len} bytes of tree entries is not a multiple of the {digest_size}-byte digest")
-            }
-            Self::EntryCount { expected, actual } => {
-                write!(f, "expected {expected} tree entries for this file size, got {actual}")
-            }
-            Self::HeightTooTall { height, data_size } => write!(
-                f,
-                "a file of {data_size} bytes has no tree level {height}: hash it at a lower height"
-            ),
-            Self::EmptyFile => write!(f, "an empty file has no tree entries"),
-        }
-    }
-}
-
-impl std::error::Error for DigestError {}
 
 /// One tree level: the block being filled with child hashes.
 struct Level {
@@ -249,9 +220,9 @@ pub struct RangeHasher {
 }
 
 impl RangeHasher {
-    pub fn new(params: Params, height: u8) -> Result<Self, DigestError> {
+    pub fn new(params: Params, height: u8) -> Result<Self, Error> {
         if height > MAX_HEIGHT {
-            return Err(DigestError::Height(height));
+            return Err(Error::Height(height));
         }
         let height = usize::from(height);
         Ok(Self { data: DataBlocks::new(params), levels: Levels::new(params, 0, Some(height)), height })
@@ -283,26 +254,26 @@ pub fn digest_from_entries(
     height: u8,
     data_size: u64,
     entries: &[u8],
-) -> Result<Vec<u8>, DigestError> {
+) -> Result<Vec<u8>, Error> {
     if height > MAX_HEIGHT {
-        return Err(DigestError::Height(height));
+        return Err(Error::Height(height));
     }
     if data_size == 0 {
-        return Err(DigestError::EmptyFile);
+        return Err(Error::EmptyFile);
     }
     let ds = params.digest_size();
     if !entries.len().is_multiple_of(ds) {
-        return Err(DigestError::EntrySize { len: entries.len(), digest_size: ds });
+        return Err(Error::EntrySize { len: entries.len(), digest_size: ds });
     }
     let blocks = data_size.div_ceil(params.block_size() as u64);
     let span = |h: u8| params.fan_out().checked_pow(u32::from(h)).unwrap_or(u64::MAX);
     if height > 0 && blocks <= span(height - 1) {
-        return Err(DigestError::HeightTooTall { height, data_size });
+        return Err(Error::HeightTooTall { height, data_size });
     }
     let expected = blocks.div_ceil(span(height));
     let actual = (entries.len() / ds) as u64;
     if expected != actual {
-        return Err(DigestError::EntryCount { expected, actual });
+        return Err(Error::EntryCount { expected, actual });
     }
     let base = usize::from(height);
     let mut levels = Levels::new(params, base, None);

@@ -11,6 +11,7 @@
 //! Boot entries (BLS, UKIs, vmlinuz) are not looked for: composefs-boot
 //! only reads them, they do not change the tree.
 
+use super::error::Error;
 use super::paths::{directory, directory_opt, PathError};
 use super::selabel::{policy_type, relabel_tree, strip_labels, Policy};
 use crate::tree::{DirId, LeafContent, Node, ObjectId, RegularFile, Tree};
@@ -49,11 +50,11 @@ struct Files<'a> {
 
 impl<'a> Files<'a> {
     /// `get_file_opt` of `name` in `dir` (`shown` names it in errors).
-    fn regular(&mut self, dir: DirId, name: &str, shown: &[u8]) -> Result<Option<&'a [u8]>, String> {
+    fn regular(&mut self, dir: DirId, name: &str, shown: &[u8]) -> Result<Option<&'a [u8]>, Error> {
         let tree = self.tree;
         let leaf = match tree.dir(dir).get(name.as_bytes()) {
             None => return Ok(None),
-            Some(Node::Dir(_)) => return Err(PathError::IsADirectory(name.into()).to_string()),
+            Some(Node::Dir(_)) => return Err(PathError::IsADirectory(name.into()).into()),
             Some(Node::Leaf(l)) => tree.leaf(l),
         };
         let content = match &leaf.content {
@@ -62,7 +63,7 @@ impl<'a> Files<'a> {
                 Some(data) => Content::Bytes(data),
                 None => Content::Missing(NeededObject { path: shown.to_vec(), id: id.clone(), size: *size }),
             },
-            _ => return Err(PathError::IsNotRegular(name.into()).to_string()),
+            _ => return Err(PathError::IsNotRegular(name.into()).into()),
         };
         Ok(match content {
             Content::Bytes(data) => Some(data),
@@ -84,8 +85,8 @@ fn shown(dir: &[u8], name: &str) -> Vec<u8> {
     p
 }
 
-fn top_dir(tree: &Tree, name: &[u8]) -> Result<DirId, String> {
-    directory(tree, Tree::ROOT, name).map_err(|e| e.to_string())
+fn top_dir(tree: &Tree, name: &[u8]) -> Result<DirId, Error> {
+    Ok(directory(tree, Tree::ROOT, name)?)
 }
 
 /// What looking for the image's SELinux policy found.
@@ -96,9 +97,9 @@ enum Search {
 }
 
 /// The policy files, if the image has a policy.
-fn policy_files(tree: &Tree, supplied: &HashMap<ObjectId, Vec<u8>>) -> Result<Search, String> {
+fn policy_files(tree: &Tree, supplied: &HashMap<ObjectId, Vec<u8>>) -> Result<Search, Error> {
     let mut files = Files { tree, supplied, need: Vec::new() };
-    let Some(selinux) = directory_opt(tree, Tree::ROOT, SELINUX_DIR).map_err(|e| e.to_string())? else {
+    let Some(selinux) = directory_opt(tree, Tree::ROOT, SELINUX_DIR)? else {
         return Ok(Search::NoPolicy);
     };
     let Some(config) = files.regular(selinux, "config", &shown(b"/etc/selinux", "config"))? else { return Ok(Search::NoPolicy) };
@@ -107,8 +108,8 @@ fn policy_files(tree: &Tree, supplied: &HashMap<ObjectId, Vec<u8>>) -> Result<Se
     }
     let Some(policy_name) = policy_type(config).map_err(|e| format!("/etc/selinux/config: {e}"))? else { return Ok(Search::NoPolicy) };
     // The name is a path below /etc/selinux, as composefs-boot looks it up.
-    let policy_dir = directory(tree, selinux, policy_name.as_bytes()).map_err(|e| e.to_string())?;
-    let contexts = directory(tree, policy_dir, b"contexts/files").map_err(|e| e.to_string())?;
+    let policy_dir = directory(tree, selinux, policy_name.as_bytes())?;
+    let contexts = directory(tree, policy_dir, b"contexts/files")?;
     let base = [b"/etc/selinux/", policy_name.as_bytes(), b"/contexts/files"].concat();
     let mut found = HashMap::new();
     for name in ["file_contexts", "file_contexts.local", "file_contexts.homedirs", "file_contexts.subs", "file_contexts.subs_dist"] {
@@ -124,7 +125,7 @@ fn policy_files(tree: &Tree, supplied: &HashMap<ObjectId, Vec<u8>>) -> Result<Se
 
 /// composefs-boot `transform_for_boot`, without boot entries; `supplied`
 /// holds the contents of objects asked for before.
-pub fn transform_for_boot(tree: &mut Tree, supplied: &HashMap<ObjectId, Vec<u8>>) -> Result<BootStep, String> {
+pub fn transform_for_boot(tree: &mut Tree, supplied: &HashMap<ObjectId, Vec<u8>>) -> Result<BootStep, Error> {
     // Everything that can fail or needs data comes before any change.
     let usr = top_dir(tree, b"usr")?;
     let emptied = EMPTIED_DIRS.iter().map(|d| top_dir(tree, d)).collect::<Result<Vec<_>, _>>()?;

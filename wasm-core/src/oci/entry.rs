@@ -3,6 +3,7 @@
 //! directory, a leaf (file content inline or by object reference, symlink,
 //! device, FIFO) or a hard link to another path.
 
+use super::error::Error;
 use crate::dumpfile::{field, xattr_fields};
 use crate::tar::Entry;
 use crate::tree::{LeafContent, ObjectId, RegularFile, Xattrs, INLINE_CONTENT_MAX};
@@ -16,6 +17,8 @@ pub struct EntryStat {
     pub uid: u32,
     pub gid: u32,
     pub mtime: i64,
+    /// From the PAX mtime record's fraction (composefs-rs 0.9 keeps it).
+    pub mtime_nsec: u32,
     pub xattrs: Xattrs,
 }
 
@@ -70,6 +73,7 @@ fn stat_of(entry: &Entry) -> EntryStat {
         uid: entry.uid as u32,
         gid: entry.gid as u32,
         mtime: entry.mtime,
+        mtime_nsec: entry.mtime_nsec,
         xattrs: entry.xattrs.iter().map(|(n, v)| (n.as_slice().into(), v.as_slice().into())).collect(),
     }
 }
@@ -83,12 +87,12 @@ fn type_name(typeflag: u8) -> String {
 
 /// The member whose content was inline in the stream (`content` is that
 /// content, empty for types that have none).
-pub fn inline_entry(entry: &Entry, content: Vec<u8>) -> Result<LayerEntry, String> {
+pub fn inline_entry(entry: &Entry, content: Vec<u8>) -> Result<LayerEntry, Error> {
     let item = match entry.typeflag {
         b'5' => LayerItem::Directory,
         t if is_regular(t) => {
             if content.len() > INLINE_CONTENT_MAX {
-                return Err(format!("a {}-byte file is stored inline (at most {INLINE_CONTENT_MAX} bytes may be)", content.len()));
+                return Err(format!("a {}-byte file is stored inline (at most {INLINE_CONTENT_MAX} bytes may be)", content.len()).into());
             }
             LayerItem::Leaf(LeafContent::Regular(RegularFile::Inline(content.into())))
         }
@@ -97,18 +101,18 @@ pub fn inline_entry(entry: &Entry, content: Vec<u8>) -> Result<LayerEntry, Strin
         b'3' => LayerItem::Leaf(LeafContent::CharDevice(makedev(entry.dev_major, entry.dev_minor))),
         b'4' => LayerItem::Leaf(LeafContent::BlockDevice(makedev(entry.dev_major, entry.dev_minor))),
         b'6' => LayerItem::Leaf(LeafContent::Fifo),
-        other => return Err(format!("unsupported tar entry type {}", type_name(other))),
+        other => return Err(Error::unsupported(format!("unsupported tar entry type {}", type_name(other)))),
     };
     Ok(LayerEntry { path: absolute_path(&entry.path), stat: stat_of(entry), item })
 }
 
 /// The member whose content is the object `id` (of `entry.size` bytes).
-pub fn external_entry(entry: &Entry, id: ObjectId) -> Result<LayerEntry, String> {
+pub fn external_entry(entry: &Entry, id: ObjectId) -> Result<LayerEntry, Error> {
     if !is_regular(entry.typeflag) {
-        return Err(format!("a tar entry of type {} has its content stored as an object", type_name(entry.typeflag)));
+        return Err(format!("a tar entry of type {} has its content stored as an object", type_name(entry.typeflag)).into());
     }
     if entry.size <= INLINE_CONTENT_MAX as u64 {
-        return Err(format!("a {}-byte file is stored as an object (files of at most {INLINE_CONTENT_MAX} bytes are inline)", entry.size));
+        return Err(format!("a {}-byte file is stored as an object (files of at most {INLINE_CONTENT_MAX} bytes are inline)", entry.size).into());
     }
     let content = LeafContent::Regular(RegularFile::External { id, size: entry.size });
     Ok(LayerEntry { path: absolute_path(&entry.path), stat: stat_of(entry), item: LayerItem::Leaf(content) })
@@ -158,6 +162,6 @@ pub fn dumpfile_line(entry: &LayerEntry, out: &mut Vec<u8>) {
 
 fn write_fields(out: &mut Vec<u8>, stat: &EntryStat, ifmt: u32, size: u64, rdev: u64) {
     let mode = stat.mode | ifmt;
-    out.extend_from_slice(format!(" {size} {mode:o} 1 {} {} {rdev} {}.0 ", stat.uid, stat.gid, stat.mtime).as_bytes());
+    out.extend_from_slice(format!(" {size} {mode:o} 1 {} {} {rdev} {}.{} ", stat.uid, stat.gid, stat.mtime, stat.mtime_nsec).as_bytes());
 }
 

@@ -8,6 +8,7 @@
 //! and one extension record at a time) and only file contents of at most
 //! 64 bytes are ever collected.
 
+use super::error::Error;
 use super::entry::{external_entry, inline_entry, is_regular, LayerEntry};
 use crate::fsverity::HashAlgorithm;
 use crate::tar::{Entry, Event, Splitter};
@@ -47,11 +48,11 @@ impl LayerReader {
     }
 
     /// The next inline bytes; returns the members they complete.
-    pub fn inline(&mut self, data: &[u8]) -> Result<Vec<LayerEntry>, String> {
+    pub fn inline(&mut self, data: &[u8]) -> Result<Vec<LayerEntry>, Error> {
         if self.ended() {
             return Ok(Vec::new());
         }
-        let events = self.splitter.push(data).map_err(|e| e.to_string())?;
+        let events = self.splitter.push(data)?;
         let mut done = Vec::new();
         for event in events {
             match event {
@@ -64,7 +65,7 @@ impl LayerReader {
                         // regular files; anything else is refused before
                         // its bytes are collected.
                         if !is_regular(entry.typeflag) {
-                            return Err(format!("{}: unsupported tar entry type with {} bytes of content", describe(&entry), entry.size));
+                            return Err(Error::unsupported(format!("{}: unsupported tar entry type with {} bytes of content", describe(&entry), entry.size)));
                         }
                         self.pending = Some(Pending { entry, content: Vec::new() });
                     }
@@ -78,7 +79,7 @@ impl LayerReader {
                             "{}: a {}-byte file is stored inline (at most {INLINE_CONTENT_MAX} bytes may be)",
                             describe(&pending.entry),
                             pending.entry.size
-                        ));
+                        ).into());
                     }
                     pending.content.extend_from_slice(&data[start..start + len]);
                     if pending.content.len() as u64 == pending.entry.size {
@@ -91,41 +92,41 @@ impl LayerReader {
         Ok(done)
     }
 
-    fn finish_inline(&mut self, entry: Entry, content: Vec<u8>) -> Result<LayerEntry, String> {
+    fn finish_inline(&mut self, entry: Entry, content: Vec<u8>) -> Result<LayerEntry, Error> {
         self.count += 1;
-        inline_entry(&entry, content).map_err(|e| format!("{}: {e}", describe(&entry)))
+        inline_entry(&entry, content).map_err(|e| e.context(describe(&entry)))
     }
 
     /// An external chunk naming object `id`: the whole content of the
     /// regular file whose header came last.
-    pub fn external(&mut self, id: &[u8]) -> Result<Option<LayerEntry>, String> {
+    pub fn external(&mut self, id: &[u8]) -> Result<Option<LayerEntry>, Error> {
         if self.ended() {
             return Ok(None);
         }
         if id.len() != self.algorithm.digest_size() {
-            return Err(format!("object ID of {} bytes in a {}-byte digest stream", id.len(), self.algorithm.digest_size()));
+            return Err(format!("object ID of {} bytes in a {}-byte digest stream", id.len(), self.algorithm.digest_size()).into());
         }
         let Some(pending) = self.pending.take() else {
             return Err(format!(
                 "an object reference where a tar header is expected (after {} entries)",
                 self.count
-            ));
+            ).into());
         };
         let entry = pending.entry;
         if !pending.content.is_empty() {
-            return Err(format!("{}: content split between inline bytes and an object", describe(&entry)));
+            return Err(format!("{}: content split between inline bytes and an object", describe(&entry)).into());
         }
-        let layer_entry = external_entry(&entry, ObjectId::new(id)).map_err(|e| format!("{}: {e}", describe(&entry)))?;
-        self.splitter.skip_content(entry.size).map_err(|e| e.to_string())?;
+        let layer_entry = external_entry(&entry, ObjectId::new(id)).map_err(|e| e.context(describe(&entry)))?;
+        self.splitter.skip_content(entry.size)?;
         self.count += 1;
         Ok(Some(layer_entry))
     }
 
     /// The end of the stream: fails if it stops inside a member.
-    pub fn finish(&mut self) -> Result<(), String> {
+    pub fn finish(&mut self) -> Result<(), Error> {
         if let Some(pending) = &self.pending {
-            return Err(format!("{}: the stream ends before its content", describe(&pending.entry)));
+            return Err(format!("{}: the stream ends before its content", describe(&pending.entry)).into());
         }
-        self.splitter.finish().map_err(|e| e.to_string())
+        Ok(self.splitter.finish()?)
     }
 }

@@ -9,6 +9,7 @@
 //! SELinux policies, object contents), writing images (see `erofs`).
 
 mod apply;
+mod error;
 mod boot;
 mod entry;
 mod layer;
@@ -17,6 +18,7 @@ mod selabel;
 mod stream;
 
 pub use apply::{apply_entry, ImageBuilder};
+pub use error::Error;
 pub use boot::{transform_for_boot, BootStep, NeededObject};
 pub use entry::{absolute_path, dumpfile_line, makedev, EntryStat, LayerEntry, LayerItem};
 pub use layer::LayerReader;

@@ -6,6 +6,7 @@
 //! names all go through here, so what one accepts the other does too.
 
 use crate::tree::{DirId, Node, Tree};
+use crate::error::{CoreError, ErrorKind};
 use std::fmt;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +58,14 @@ impl fmt::Display for PathError {
             Self::IsNotRegular(n) => (n, "is not a regular file"),
         };
         write!(f, "Directory entry {:?} {what}", String::from_utf8_lossy(name))
+    }
+}
+
+impl std::error::Error for PathError {}
+
+impl CoreError for PathError {
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::Malformed
     }
 }
 

@@ -3,6 +3,7 @@
 //! compressed data instead of one per chunk (a layer of thousands of files
 //! has thousands of object references).
 
+use super::error::Error;
 use crate::splitstream::{Event, StreamDecoder};
 use crate::tree::ObjectId;
 
@@ -14,8 +15,8 @@ pub enum Chunk<'a> {
 
 /// A damaged stream, or what the sink refused.
 pub enum FeedError {
-    Stream(String),
-    Sink(String),
+    Stream(Error),
+    Sink(Error),
 }
 
 pub struct StreamFeed {
@@ -25,9 +26,9 @@ pub struct StreamFeed {
 
 impl StreamFeed {
     /// A stream with these object refs (in order) and `stream_size`.
-    pub fn new(object_refs: Vec<ObjectId>, stream_size: u64) -> Result<Self, String> {
-        let count = u32::try_from(object_refs.len()).map_err(|_| "more than 2^32 object refs".to_string())?;
-        let decoder = StreamDecoder::new(count, stream_size).map_err(|e| e.to_string())?;
+    pub fn new(object_refs: Vec<ObjectId>, stream_size: u64) -> Result<Self, Error> {
+        let count = u32::try_from(object_refs.len()).map_err(|_| Error::limit("more than 2^32 object refs"))?;
+        let decoder = StreamDecoder::new(count, stream_size)?;
         Ok(Self { decoder, object_refs })
     }
 
@@ -36,9 +37,9 @@ impl StreamFeed {
     pub fn feed(
         &mut self,
         compressed: Option<&[u8]>,
-        mut sink: impl FnMut(Chunk<'_>) -> Result<u32, String>,
+        mut sink: impl FnMut(Chunk<'_>) -> Result<u32, Error>,
     ) -> Result<u32, FeedError> {
-        let stream = |e: crate::splitstream::Error| FeedError::Stream(e.to_string());
+        let stream = |e: crate::splitstream::Error| FeedError::Stream(e.into());
         match compressed {
             Some(data) => self.decoder.feed(data).map_err(stream)?,
             None => self.decoder.end_input(),

@@ -16,10 +16,10 @@ pub const EVENT_MAX_INLINE: usize = 128 * 1024;
 const WINDOW_LOG_MAX: u32 = 24;
 
 pub(crate) fn zstd_decoder() -> Result<Decoder<'static>, Error> {
-    let mut decoder = Decoder::new().map_err(|e| Error::new(format!("zstd decoder: {e}")))?;
+    let mut decoder = Decoder::new().map_err(|e| Error::malformed(format!("zstd decoder: {e}")))?;
     decoder
         .set_parameter(DParameter::WindowLogMax(WINDOW_LOG_MAX))
-        .map_err(|e| Error::new(format!("zstd decoder: {e}")))?;
+        .map_err(|e| Error::malformed(format!("zstd decoder: {e}")))?;
     Ok(decoder)
 }
 
@@ -139,7 +139,7 @@ impl StreamDecoder {
         let mut output = OutBuffer::around(&mut self.out[..]);
         let at = self.consumed;
         self.hint = self.zstd.run(&mut input, &mut output).map_err(|e| {
-            Error::new(format!("splitstream stream: corrupt or unsupported zstd data near compressed byte {at}: {e}"))
+            Error::malformed(format!("splitstream stream: corrupt or unsupported zstd data near compressed byte {at}: {e}"))
         })?;
         let (read, written) = (input.pos(), output.pos());
         self.input_pos += read;
@@ -173,7 +173,7 @@ impl StreamDecoder {
                     let size = value.unsigned_abs();
                     let left = self.stream_size - self.inline_bytes;
                     if size > left {
-                        fail!(
+                        fail!(integrity:
                             "splitstream stream: inline chunk of {size} bytes at decompressed offset {offset} exceeds \
                              the {left} bytes left of the stream size {}",
                             self.stream_size

@@ -1,33 +1,25 @@
 //! One error type for every splitstream failure: the message says what is
 //! wrong and where, because the host only adds the stream's name to it.
 
-use std::fmt;
+crate::error::module_error!(
+    /// A splitstream that cannot be read or written.
+    Error
+);
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Error(String);
-
-impl Error {
-    pub(crate) fn new(message: impl Into<String>) -> Self {
-        Self(message.into())
-    }
-
-    pub fn message(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Error {}
-
-/// `Err(Error)` from a format string.
+/// `Err(Error)` from a format string: malformed unless a kind comes first
+/// (`fail!(limit: "…")`).
 macro_rules! fail {
+    (limit: $($arg:tt)*) => {
+        return Err($crate::splitstream::Error::limit(format!($($arg)*)))
+    };
+    (integrity: $($arg:tt)*) => {
+        return Err($crate::splitstream::Error::integrity(format!($($arg)*)))
+    };
+    (unsupported: $($arg:tt)*) => {
+        return Err($crate::splitstream::Error::unsupported(format!($($arg)*)))
+    };
     ($($arg:tt)*) => {
-        return Err($crate::splitstream::Error::new(format!($($arg)*)))
+        return Err($crate::splitstream::Error::malformed(format!($($arg)*)))
     };
 }
 pub(crate) use fail;

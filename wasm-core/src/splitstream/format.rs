@@ -121,10 +121,10 @@ pub fn parse_header(head: &[u8], file_size: u64, expected: Option<HashAlgorithm>
         fail!("not a splitstream (no \"SplitStream\" magic at offset 0 or 18)");
     };
     if version != VERSION {
-        fail!("splitstream version {version} is not supported (only {VERSION})");
+        fail!(unsupported: "splitstream version {version} is not supported (only {VERSION})");
     }
     let Some(algorithm) = HashAlgorithm::from_kernel_id(algorithm) else {
-        fail!("splitstream names unknown fs-verity algorithm {algorithm} (1 = sha256, 2 = sha512)");
+        fail!(unsupported: "splitstream names unknown fs-verity algorithm {algorithm} (1 = sha256, 2 = sha512)");
     };
     if let Some(want) = expected {
         if want != algorithm {
@@ -132,7 +132,7 @@ pub fn parse_header(head: &[u8], file_size: u64, expected: Option<HashAlgorithm>
         }
     }
     if lg_block_size != LG_BLOCK_SIZE {
-        fail!("splitstream fs-verity block size 2^{lg_block_size} is not supported (only 2^{LG_BLOCK_SIZE})");
+        fail!(unsupported: "splitstream fs-verity block size 2^{lg_block_size} is not supported (only 2^{LG_BLOCK_SIZE})");
     }
     let info = FileRange::read(info);
     check_range("info", info, file_size)?;
@@ -140,7 +140,7 @@ pub fn parse_header(head: &[u8], file_size: u64, expected: Option<HashAlgorithm>
         fail!("splitstream info range {info} is {} bytes, shorter than the {INFO_SIZE}-byte info section", info.len());
     }
     if info.len() > INFO_MAX_SIZE {
-        fail!("splitstream info range {info} is {} bytes, more than the {INFO_MAX_SIZE} accepted", info.len());
+        fail!(limit: "splitstream info range {info} is {} bytes, more than the {INFO_MAX_SIZE} accepted", info.len());
     }
     if info.start < HEADER_SIZE as u64 {
         fail!("splitstream info range {info} overlaps the {HEADER_SIZE}-byte header");

@@ -35,7 +35,7 @@ pub fn encode_named_refs(refs: &BTreeMap<String, u32>) -> Result<Vec<u8>, Error>
 }
 
 fn zstd_error(err: std::io::Error) -> Error {
-    Error::new(format!("zstd compression failed: {err}"))
+    Error::malformed(format!("zstd compression failed: {err}"))
 }
 
 /// Decompresses and checks the named refs section of a splitstream with
@@ -69,7 +69,7 @@ pub fn decode_named_refs(compressed: &[u8], stream_ref_count: u64) -> Result<Vec
             fail!("splitstream named ref {name:?} appears twice");
         }
         // index < stream_ref_count, which the caller holds in memory: it fits.
-        let index = u32::try_from(index).map_err(|_| Error::new("splitstream has too many stream refs"))?;
+        let index = u32::try_from(index).map_err(|_| Error::limit("splitstream has too many stream refs"))?;
         refs.push(NamedRef { name: name.to_owned(), index });
     }
     Ok(refs)
@@ -93,10 +93,10 @@ fn decompress_bounded(compressed: &[u8], limit: usize) -> Result<Vec<u8>, Error>
         let mut output = OutBuffer::around(&mut scratch[..]);
         hint = decoder
             .run(&mut input, &mut output)
-            .map_err(|e| Error::new(format!("splitstream named refs: corrupt or unsupported zstd data near byte {at}: {e}")))?;
+            .map_err(|e| Error::malformed(format!("splitstream named refs: corrupt or unsupported zstd data near byte {at}: {e}")))?;
         let produced = output.pos();
         if out.len() + produced > limit {
-            fail!("splitstream named refs decompress to more than {limit} bytes");
+            fail!(limit: "splitstream named refs decompress to more than {limit} bytes");
         }
         out.extend_from_slice(&scratch[..produced]);
         if produced == scratch.len() {

@@ -39,7 +39,7 @@ impl RefTable {
             return Ok(i);
         }
         let Ok(i) = u32::try_from(self.index.len()) else {
-            fail!("splitstream writer: too many distinct references");
+            fail!(limit: "splitstream writer: too many distinct references");
         };
         self.index.insert(id.to_vec(), i);
         self.bytes.extend_from_slice(id);
@@ -89,7 +89,7 @@ impl Writer {
 
     fn add_size(&mut self, size: u64) -> Result<(), Error> {
         let Some(total) = self.stream_size.checked_add(size) else {
-            fail!("splitstream writer: stream size overflows 64 bits");
+            fail!(limit: "splitstream writer: stream size overflows 64 bits");
         };
         self.stream_size = total;
         Ok(())
@@ -201,5 +201,5 @@ impl Writer {
 }
 
 fn zstd_error(err: std::io::Error) -> Error {
-    Error::new(format!("zstd compression failed: {err}"))
+    Error::malformed(format!("zstd compression failed: {err}"))
 }

@@ -2,6 +2,7 @@
 //! PAX and GNU records before it have been applied.
 
 use super::header::Header;
+use crate::error::ErrorKind;
 use super::pax::{parse_decimal, parse_time, Records, XATTR_PREFIX};
 
 /// Member types whose size field, whatever it says, is followed by no data
@@ -70,8 +71,15 @@ fn pax_number(key: &str, value: &[u8]) -> Result<i64, String> {
     parse_decimal(value).ok_or_else(|| format!("PAX {key} {:?} is not a number", String::from_utf8_lossy(value)))
 }
 
+/// Why a member cannot be built: its kind of failure and what is wrong.
+pub(crate) type EntryProblem = (ErrorKind, String);
+
+fn malformed(message: String) -> EntryProblem {
+    (ErrorKind::Malformed, message)
+}
+
 /// Builds the member from its header block and what came before it.
-pub(crate) fn build_entry(header: Header, pending: Pending, index: u64, offsets: (u64, u64)) -> Result<Entry, String> {
+pub(crate) fn build_entry(header: Header, pending: Pending, index: u64, offsets: (u64, u64)) -> Result<Entry, EntryProblem> {
     let Header { mut typeflag, mut name, link_name, size, mode, uid, gid, mtime, uname, gname, dev_major, dev_minor } =
         header;
     let (mut link_path, mut uname, mut gname) = (link_name, uname, gname);
@@ -79,7 +87,7 @@ pub(crate) fn build_entry(header: Header, pending: Pending, index: u64, offsets:
     let mut xattrs = Vec::new();
     for (key, value) in pending.pax.unwrap_or_default() {
         if key.starts_with(b"GNU.sparse.") {
-            return Err("GNU sparse files are not supported".into());
+            return Err((ErrorKind::Unsupported, "GNU sparse files are not supported".into()));
         }
         // An empty value keeps the header's own field, as Go does.
         if value.is_empty() && !key.starts_with(XATTR_PREFIX) {
@@ -90,12 +98,12 @@ pub(crate) fn build_entry(header: Header, pending: Pending, index: u64, offsets:
             b"linkpath" => link_path = value,
             b"uname" => uname = value,
             b"gname" => gname = value,
-            b"uid" => uid = pax_number("uid", &value)?,
-            b"gid" => gid = pax_number("gid", &value)?,
-            b"size" => size = pax_number("size", &value)?,
+            b"uid" => uid = pax_number("uid", &value).map_err(malformed)?,
+            b"gid" => gid = pax_number("gid", &value).map_err(malformed)?,
+            b"size" => size = pax_number("size", &value).map_err(malformed)?,
             b"mtime" => {
                 (mtime, mtime_nsec) = parse_time(&value)
-                    .ok_or_else(|| format!("PAX mtime {:?} is not a time", String::from_utf8_lossy(&value)))?;
+                    .ok_or_else(|| malformed(format!("PAX mtime {:?} is not a time", String::from_utf8_lossy(&value))))?;
             }
             _ => {
                 if let Some(attr) = key.strip_prefix(XATTR_PREFIX) {
@@ -114,9 +122,9 @@ pub(crate) fn build_entry(header: Header, pending: Pending, index: u64, offsets:
         typeflag = if name.last() == Some(&b'/') { b'5' } else { b'0' };
     }
     if typeflag == b'S' {
-        return Err("GNU sparse files are not supported".into());
+        return Err((ErrorKind::Unsupported, "GNU sparse files are not supported".into()));
     }
-    let size: u64 = unsigned("size", size)?;
+    let size: u64 = unsigned("size", size).map_err(malformed)?;
     let (header_offset, content_offset) = offsets;
     Ok(Entry {
         index,
@@ -124,15 +132,15 @@ pub(crate) fn build_entry(header: Header, pending: Pending, index: u64, offsets:
         path: name,
         link_path,
         size: if header_only(typeflag) { 0 } else { size },
-        mode: unsigned("mode", mode)?,
-        uid: unsigned("uid", uid)?,
-        gid: unsigned("gid", gid)?,
+        mode: unsigned("mode", mode).map_err(malformed)?,
+        uid: unsigned("uid", uid).map_err(malformed)?,
+        gid: unsigned("gid", gid).map_err(malformed)?,
         mtime,
         mtime_nsec,
         uname,
         gname,
-        dev_major: unsigned("devmajor", dev_major)?,
-        dev_minor: unsigned("devminor", dev_minor)?,
+        dev_major: unsigned("devmajor", dev_major).map_err(malformed)?,
+        dev_minor: unsigned("devminor", dev_minor).map_err(malformed)?,
         xattrs,
         header_offset,
         content_offset,

@@ -17,6 +17,7 @@
 use super::entry::{build_entry, Entry, Pending};
 use super::header::{is_zero, parse_header, BLOCK};
 use super::pax::parse_records;
+use crate::error::{CoreError, ErrorKind};
 use std::fmt;
 
 /// Largest PAX record set or GNU long name/link accepted (Go's limit).
@@ -37,6 +38,7 @@ pub enum Event {
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct TarError {
+    pub kind: ErrorKind,
     /// Byte offset in the archive where the problem is.
     pub offset: u64,
     /// The member concerned, when known: its index and path.
@@ -54,6 +56,12 @@ impl fmt::Display for TarError {
 }
 
 impl std::error::Error for TarError {}
+
+impl CoreError for TarError {
+    fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+}
 
 #[derive(Clone, Copy, Debug)]
 enum State {
@@ -195,6 +203,7 @@ impl Splitter {
 
     fn error(&self, problem: impl Into<String>) -> TarError {
         TarError {
+            kind: ErrorKind::Malformed,
             offset: self.offset,
             entry: self.current.as_ref().map(|(i, p, _)| (*i, p.clone())),
             problem: problem.into(),
@@ -271,6 +280,7 @@ impl Splitter {
         if let State::SecondZero = self.state {
             if !is_zero(&self.block) {
                 return Err(TarError {
+                    kind: ErrorKind::Malformed,
                     offset: block_offset,
                     entry: None,
                     problem: "a zero block followed by a non-zero block (damaged end of archive)".into(),
@@ -290,11 +300,13 @@ impl Splitter {
             return Ok(());
         }
         let header = parse_header(&self.block).map_err(|e| TarError {
+            kind: ErrorKind::Malformed,
             offset: block_offset,
             entry: None,
             problem: e.to_string(),
         })?;
         let too_big = |what: &str, size: i64| TarError {
+            kind: ErrorKind::Limit,
             offset: block_offset,
             entry: None,
             problem: format!("{what} of {size} bytes exceeds the limit of {MAX_EXTENSION} bytes"),
@@ -323,7 +335,8 @@ impl Splitter {
                 let header_offset = pending.offset.unwrap_or(block_offset);
                 let index = self.entries;
                 let shown = String::from_utf8_lossy(&header.name).into_owned();
-                let entry = build_entry(header, pending, index, (header_offset, self.offset)).map_err(|problem| TarError {
+                let entry = build_entry(header, pending, index, (header_offset, self.offset)).map_err(|(kind, problem)| TarError {
+                    kind,
                     offset: block_offset,
                     entry: Some((index, shown)),
                     problem,
@@ -347,7 +360,7 @@ impl Splitter {
     fn on_extension(&mut self, kind: u8) -> Result<(), TarError> {
         let data = std::mem::take(&mut self.extension);
         let start = self.offset - data.len() as u64;
-        let bad = |problem: String| TarError { offset: start, entry: None, problem };
+        let bad = |problem: String| TarError { kind: ErrorKind::Malformed, offset: start, entry: None, problem };
         match kind {
             b'x' => self.pending.pax = Some(parse_records(&data).map_err(bad)?),
             // Global records are validated but, as in Go's reader, not

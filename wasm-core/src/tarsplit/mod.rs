@@ -20,19 +20,33 @@ pub use name::{clean_name, NameError};
 pub use reader::{RecordReader, MAX_LINE};
 pub use record::{Record, MAX_SIZE};
 
+use crate::error::{CoreError, ErrorKind};
 use std::fmt;
 
 /// What is wrong with the tar-split input, and in which record.
 #[derive(Debug, PartialEq, Eq)]
 pub struct TarSplitError {
+    pub kind: ErrorKind,
     /// The record's position (its 0-based line number among the records).
     pub entry: u64,
     pub problem: String,
 }
 
 impl TarSplitError {
+    /// A record that does not follow the format.
     pub(crate) fn new(entry: u64, problem: impl Into<String>) -> Self {
-        Self { entry, problem: problem.into() }
+        Self { kind: ErrorKind::Malformed, entry, problem: problem.into() }
+    }
+
+    /// A record over one of the bounds (line length, file size).
+    pub(crate) fn limit(entry: u64, problem: impl Into<String>) -> Self {
+        Self { kind: ErrorKind::Limit, entry, problem: problem.into() }
+    }
+}
+
+impl CoreError for TarSplitError {
+    fn kind(&self) -> ErrorKind {
+        self.kind
     }
 }
 

@@ -74,7 +74,7 @@ impl RecordReader {
     fn check_length(&self, len: usize) -> Result<(), TarSplitError> {
         if len > MAX_LINE {
             let mib = MAX_LINE >> 20;
-            return Err(TarSplitError::new(self.next_position, format!("record longer than {mib} MiB")));
+            return Err(TarSplitError::limit(self.next_position, format!("record longer than {mib} MiB")));
         }
         Ok(())
     }

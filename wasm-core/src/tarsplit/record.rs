@@ -93,7 +93,7 @@ pub(crate) fn parse_line(entry: u64, line: &[u8]) -> Result<Record, TarSplitErro
             let size = match raw.size.unwrap_or(0) {
                 s if s < 0 => return Err(TarSplitError::new(entry, format!("negative size {s} for {shown}"))),
                 s if s as u64 > MAX_SIZE => {
-                    return Err(TarSplitError::new(entry, format!("size {s} for {shown} exceeds {MAX_SIZE} bytes")));
+                    return Err(TarSplitError::limit(entry, format!("size {s} for {shown} exceeds {MAX_SIZE} bytes")));
                 }
                 s => s as u64,
             };

@@ -2,6 +2,7 @@
 //! image writer and dumpfile writer can rely on them.
 
 use super::model::{DirId, Directory, Leaf, LeafContent, LeafId, Node, RegularFile, Stat, Tree};
+use crate::error::{CoreError, ErrorKind};
 use std::fmt;
 
 /// `NAME_MAX`: a name is one EROFS directory entry of at most 255 bytes.
@@ -39,6 +40,7 @@ pub enum TreeError {
     Exists,
     HardlinkTarget(&'static str),
     Mode(u32),
+    Nanoseconds(u32),
     Xattr(String),
     Inline(usize),
     TooLarge(u64),
@@ -47,6 +49,8 @@ pub enum TreeError {
     NotFound,
     NotDirectory,
     IsDirectory,
+    /// The tree lacks what a transformation needs (/usr for a container root).
+    Layout(&'static str),
 }
 
 impl fmt::Display for TreeError {
@@ -58,6 +62,7 @@ impl fmt::Display for TreeError {
             Self::Exists => f.write_str("an entry with this path already exists"),
             Self::HardlinkTarget(why) => write!(f, "hard link target {why}"),
             Self::Mode(m) => write!(f, "mode {m:o} has bits beyond the permission bits 7777"),
+            Self::Nanoseconds(n) => write!(f, "mtime nanoseconds {n} are not below 1000000000"),
             Self::Xattr(why) => f.write_str(why),
             Self::Inline(n) => write!(f, "{n} bytes of inline data exceed the {MAX_INLINE_CONTENT}-byte limit"),
             Self::TooLarge(n) => write!(f, "a {n}-byte file is larger than the {MAX_EXTERNAL_SIZE} bytes an image can describe"),
@@ -68,11 +73,22 @@ impl fmt::Display for TreeError {
             Self::NotFound => f.write_str("no such file or directory"),
             Self::NotDirectory => f.write_str("not a directory"),
             Self::IsDirectory => f.write_str("is a directory"),
+            Self::Layout(why) => f.write_str(why),
         }
     }
 }
 
 impl std::error::Error for TreeError {}
+
+impl CoreError for TreeError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            // What an image can describe: file sizes and xattr space.
+            Self::TooLarge(_) | Self::Xattr(_) => ErrorKind::Limit,
+            _ => ErrorKind::Malformed,
+        }
+    }
+}
 
 /// What [`Tree::insert`] adds.
 #[derive(Clone, Debug)]
@@ -112,6 +128,9 @@ pub fn check_name(name: &[u8]) -> Result<(), TreeError> {
 pub fn check_stat(stat: &Stat) -> Result<(), TreeError> {
     if stat.mode & !0o7777 != 0 {
         return Err(TreeError::Mode(stat.mode));
+    }
+    if stat.mtime_nsec >= 1_000_000_000 {
+        return Err(TreeError::Nanoseconds(stat.mtime_nsec));
     }
     let mut total = 0usize;
     for (name, value) in &stat.xattrs {

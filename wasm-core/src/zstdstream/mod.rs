@@ -9,7 +9,6 @@
 //! tighter window), any limit on how much a blob may expand (the host
 //! knows the blob's declared size and enforces that).
 
-use std::fmt;
 use zstd::stream::raw::{DParameter, Decoder, InBuffer, Operation, OutBuffer};
 
 #[cfg(test)]
@@ -20,16 +19,10 @@ mod tests;
 /// included. Bounds what one decoder allocates to 128 MiB.
 const WINDOW_LOG_MAX: u32 = 27;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Error(String);
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Error {}
+crate::error::module_error!(
+    /// A blob that is not zstd data this decoder can read to its end.
+    Error
+);
 
 pub struct ZstdStream {
     zstd: Decoder<'static>,
@@ -49,9 +42,9 @@ pub struct ZstdStream {
 
 impl ZstdStream {
     pub fn new() -> Result<Self, Error> {
-        let mut zstd = Decoder::new().map_err(|e| Error(format!("zstd decoder: {e}")))?;
+        let mut zstd = Decoder::new().map_err(|e| Error::limit(format!("zstd decoder: {e}")))?;
         zstd.set_parameter(DParameter::WindowLogMax(WINDOW_LOG_MAX))
-            .map_err(|e| Error(format!("zstd decoder: {e}")))?;
+            .map_err(|e| Error::limit(format!("zstd decoder: {e}")))?;
         Ok(Self { zstd, input: Vec::new(), input_pos: 0, consumed: 0, produced: 0, hint: 0, flushing: false, failed: false })
     }
 
@@ -67,7 +60,7 @@ impl ZstdStream {
     /// has been decompressed and taken.
     pub fn read(&mut self, max: usize) -> Result<Vec<u8>, Error> {
         if self.failed {
-            return Err(Error("zstd data was already found corrupt".into()));
+            return Err(Error::malformed("zstd data was already found corrupt"));
         }
         let mut out = vec![0u8; max.max(1)];
         let mut written = 0;
@@ -87,7 +80,10 @@ impl ZstdStream {
                 Ok(hint) => hint,
                 Err(e) => {
                     self.failed = true;
-                    return Err(Error(format!("corrupt or unsupported zstd data near compressed byte {at}: {e}")));
+                    let message = format!("corrupt or unsupported zstd data near compressed byte {at}: {e}");
+                    // A window over WINDOW_LOG_MAX is a bound of ours, not damage.
+                    let too_large = e.to_string().contains("too much memory");
+                    return Err(if too_large { Error::limit(message) } else { Error::malformed(message) });
                 }
             };
             self.input_pos += read;
@@ -108,16 +104,16 @@ impl ZstdStream {
     /// byte fed decompressed and taken.
     pub fn finish(&mut self) -> Result<(), Error> {
         if self.failed {
-            return Err(Error("zstd data was already found corrupt".into()));
+            return Err(Error::malformed("zstd data was already found corrupt"));
         }
         if self.consumed == 0 && self.input.is_empty() {
-            return Err(Error("zstd data is empty (not even one frame)".into()));
+            return Err(Error::malformed("zstd data is empty (not even one frame)"));
         }
         if self.input_pos < self.input.len() || self.flushing {
-            return Err(Error("zstd stream finished before all its input was read".into()));
+            return Err(Error::malformed("zstd stream finished before all its input was read"));
         }
         if self.hint != 0 {
-            return Err(Error(format!(
+            return Err(Error::malformed(format!(
                 "zstd data is truncated: the last frame is incomplete after {} compressed bytes ({} decompressed)",
                 self.consumed, self.produced
             )));

@@ -77,10 +77,10 @@ fn truncated_inside_a_frame_is_an_error() {
     let compressed = zstd::stream::encode_all(&data[..], 3).unwrap();
     for cut in [1, 4, compressed.len() / 2, compressed.len() - 1] {
         let err = decode(&compressed[..cut], 1000, 65536).unwrap_err();
-        assert!(err.0.starts_with("zstd data is truncated") || err.0.starts_with("corrupt"), "cut {cut}: {err}");
+        assert!(err.message().starts_with("zstd data is truncated") || err.message().starts_with("corrupt"), "cut {cut}: {err}");
     }
     let mut stream = ZstdStream::new().unwrap();
-    assert_eq!(stream.finish().unwrap_err().0, "zstd data is empty (not even one frame)");
+    assert_eq!(stream.finish().unwrap_err().message(), "zstd data is empty (not even one frame)");
 }
 
 #[test]
@@ -90,16 +90,16 @@ fn corrupt_data_and_trailing_garbage_are_errors() {
     let mut trailing = compressed.clone();
     trailing.extend_from_slice(b"not a frame");
     let err = decode(&trailing, 4096, 65536).unwrap_err();
-    assert!(err.0.starts_with("corrupt or unsupported zstd data near compressed byte"), "{err}");
+    assert!(err.message().starts_with("corrupt or unsupported zstd data near compressed byte"), "{err}");
     // Damaged content without a checksum decodes to other bytes: the
     // blob digest and the diff_id catch that. A damaged frame header fails.
     compressed[0] ^= 0xff;
-    assert!(decode(&compressed, 4096, 65536).unwrap_err().0.contains("Unknown frame descriptor"));
+    assert!(decode(&compressed, 4096, 65536).unwrap_err().message().contains("Unknown frame descriptor"));
     // Once failed, always failed.
     let mut stream = ZstdStream::new().unwrap();
     stream.feed(b"garbage garbage");
     assert!(stream.read(100).is_err());
-    assert!(stream.read(100).unwrap_err().0.contains("already found corrupt"));
+    assert!(stream.read(100).unwrap_err().message().contains("already found corrupt"));
     assert!(stream.finish().is_err());
 }
 
@@ -117,7 +117,8 @@ fn a_window_beyond_the_limit_is_refused() {
     let len = output.pos();
     compressed.truncate(len);
     let err = decode(&compressed, 4096, 65536).unwrap_err();
-    assert!(err.0.ends_with("Frame requires too much memory for decoding"), "{err}");
+    assert!(err.message().ends_with("Frame requires too much memory for decoding"), "{err}");
+    assert_eq!(crate::error::CoreError::kind(&err), crate::error::ErrorKind::Limit);
 }
 
 #[test]

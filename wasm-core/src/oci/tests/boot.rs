@@ -1,5 +1,7 @@
 //! The boot transformation and SELinux labels.
 
+use crate::tree::XattrFilter;
+use crate::error::{CoreError, ErrorKind};
 use super::{object, Chunk, Layer, ALG};
 use crate::dumpfile::write_dumpfile;
 use crate::oci::{policy_type, transform_for_boot, BootStep, ImageBuilder, Policy};
@@ -15,7 +17,7 @@ fn build(layer: &Layer) -> Tree {
         };
     }
     b.end_layer().unwrap();
-    b.finish().unwrap()
+    b.finish(XattrFilter::AllowlistOnly).unwrap()
 }
 
 const CONTEXTS: &str = "\
@@ -103,7 +105,8 @@ fn without_a_policy_labels_are_dropped() {
     let mut l = Layer::default();
     l.dir("usr/").dir("boot/").end();
     let err = transform_for_boot(&mut build(&l), &HashMap::new()).unwrap_err();
-    assert!(err.contains("\"sysroot\" does not exist"), "{err}");
+    assert!(err.to_string().contains("\"sysroot\" does not exist"), "{err}");
+    assert_eq!(err.kind(), ErrorKind::Malformed);
 }
 
 #[test]

@@ -4,6 +4,8 @@
 //! never memory that grows with what a header claims rather than with the
 //! bytes actually fed.
 
+use crate::tree::XattrFilter;
+use crate::error::{CoreError, ErrorKind};
 use super::layer::read;
 use super::{build, header, line, object, Chunk, Layer};
 use crate::dumpfile::write_dumpfile;
@@ -35,7 +37,7 @@ fn a_huge_size_for_an_object_is_the_headers_up_to_what_an_image_can_hold() {
     l.end();
     let tree = build(&[&l]).unwrap();
     assert!(line(&tree, "/usr/tera").starts_with("/usr/tera 1099511627776 100644 1 "));
-    let image = erofs::write(&tree).unwrap();
+    let image = erofs::write(&tree, erofs::FormatVersion::V2).unwrap();
     let back = erofs::read_image(&image, Some(super::ALG)).unwrap().tree;
     assert_eq!(write_dumpfile(&back), write_dumpfile(&tree));
     // Beyond one 2^43-byte chunk composefs-rs writes an image that no
@@ -45,7 +47,8 @@ fn a_huge_size_for_an_object_is_the_headers_up_to_what_an_image_can_hold() {
     claimed(&mut l, "usr/max", &i64::MAX.to_string());
     l.end();
     let err = build(&[&l]).unwrap_err();
-    assert_eq!(err, format!("/usr/max: a {}-byte file is larger than the {MAX_EXTERNAL_SIZE} bytes an image can describe", i64::MAX));
+    assert_eq!(err.to_string(), format!("/usr/max: a {}-byte file is larger than the {MAX_EXTERNAL_SIZE} bytes an image can describe", i64::MAX));
+    assert_eq!(err.kind(), ErrorKind::Limit);
 }
 
 #[test]
@@ -92,14 +95,16 @@ fn pax_headers_over_a_mebibyte_or_with_lying_lengths_are_refused() {
 
 #[test]
 fn many_pax_records_cost_only_their_bytes_and_limits_apply_to_what_remains() {
-    // Some 30 000 xattrs in one mebibyte: read, then refused at the end
-    // naming the file, because no EROFS inode holds that many.
+    // Some 30 000 xattrs in one mebibyte: read, then, kept by the xattr
+    // filter, refused at the end naming the file, because no EROFS inode
+    // holds that many; the default filter drops them all first.
     let names: Vec<String> = (0..30_000).map(|i| format!("SCHILY.xattr.user.{i}")).collect();
     let records: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b""[..])).collect();
     let mut l = Layer::default();
     l.dir("usr/").pax(&records).file("usr/f", b"").end();
-    let err = build(&[&l]).unwrap_err();
+    let err = super::build_filtered(&[&l], crate::tree::XattrFilter::KeepUserXattrs).unwrap_err();
     assert!(err.starts_with("/usr/f: ") && err.contains("bytes of xattrs exceed"), "{err}");
+    assert!(!super::line(&build(&[&l]).unwrap(), "/usr/f").contains("user."));
     // Repeated keys: the last one counts, as in Go's reader.
     let mut l = Layer::default();
     let repeated: Vec<(&str, &[u8])> = (0..20_000).map(|_| ("path", &b"usr/x"[..])).chain([("path", &b"usr/last"[..])]).collect();
@@ -114,7 +119,8 @@ fn very_long_names_are_refused_naming_them() {
     let mut l = Layer::default();
     l.dir("usr/").pax(&[("path", long.as_bytes())]).file("x", b"").end();
     let err = build(&[&l]).unwrap_err();
-    assert_eq!(err, format!("/{long}: name longer than 255 bytes"));
+    assert_eq!(err.to_string(), format!("/{long}: name longer than 255 bytes"));
+    assert_eq!(err.kind(), ErrorKind::Malformed);
     // A path of half a million components stops at the first missing one.
     let deep = "d/".repeat(500_000);
     let mut l = Layer::default();
@@ -175,9 +181,9 @@ fn a_failed_builder_is_not_a_panic_whatever_is_called_next() {
     let _ = b.inline(&[0; 512]);
     let _ = b.external(&object(1));
     assert!(b.end_layer().is_err());
-    assert!(b.finish().is_err());
+    assert!(b.finish(XattrFilter::AllowlistOnly).is_err());
     // A builder given nothing at all: no /usr.
-    assert!(ImageBuilder::new(super::ALG).finish().unwrap_err().contains("/usr does not exist"));
+    assert!(ImageBuilder::new(super::ALG).finish(XattrFilter::AllowlistOnly).unwrap_err().to_string().contains("/usr does not exist"));
     let mut l = Layer::default();
     l.dir("usr/").end();
     assert!(!write_dumpfile(&build(&[&l]).unwrap()).is_empty());
@@ -194,10 +200,13 @@ fn a_compressed_section_whose_size_or_refs_lie_is_refused_naming_the_layer() {
     let mut b = ImageBuilder::new(super::ALG);
     b.begin_layer(refs.clone(), size - 300 - 1).unwrap();
     let err = b.feed(&data).and_then(|_| b.end_layer()).unwrap_err();
-    assert!(err.starts_with("layer 1: splitstream stream: inline chunk of "), "{err}");
+    assert!(err.to_string().starts_with("layer 1: splitstream stream: inline chunk of "), "{err}");
+    // The stream's recorded size is what the chunks contradict: integrity.
+    assert_eq!(err.kind(), ErrorKind::Integrity);
     // An object index past the refs it was given.
     let mut b = ImageBuilder::new(super::ALG);
     b.begin_layer(Vec::new(), size).unwrap();
     let err = b.feed(&data).and_then(|_| b.end_layer()).unwrap_err();
-    assert!(err.starts_with("layer 1: splitstream stream: "), "{err}");
+    assert!(err.to_string().starts_with("layer 1: splitstream stream: "), "{err}");
+    assert_eq!(err.kind(), ErrorKind::Malformed);
 }

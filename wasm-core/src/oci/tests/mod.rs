@@ -13,9 +13,10 @@ mod layer;
 mod limits;
 mod names;
 
+use crate::tree::XattrFilter;
 use crate::dumpfile::write_dumpfile;
 use crate::fsverity::HashAlgorithm;
-use crate::oci::ImageBuilder;
+use crate::oci::{Error, ImageBuilder};
 use crate::tree::Tree;
 
 pub const ALG: HashAlgorithm = HashAlgorithm::Sha256;
@@ -115,7 +116,12 @@ impl Layer {
 }
 
 /// Every layer applied in order, then the end of image.
-pub fn build(layers: &[&Layer]) -> Result<Tree, String> {
+pub fn build(layers: &[&Layer]) -> Result<Tree, Error> {
+    build_filtered(layers, XattrFilter::AllowlistOnly)
+}
+
+/// The same, keeping the xattrs `xattrs` lets through.
+pub fn build_filtered(layers: &[&Layer], xattrs: XattrFilter) -> Result<Tree, Error> {
     let mut b = ImageBuilder::new(ALG);
     for layer in layers {
         for chunk in &layer.chunks {
@@ -126,7 +132,7 @@ pub fn build(layers: &[&Layer]) -> Result<Tree, String> {
         }
         b.end_layer()?;
     }
-    b.finish()
+    b.finish(xattrs)
 }
 
 /// The dumpfile's paths, one per line, without the metadata.

@@ -1,5 +1,6 @@
 /**
- * Raw file descriptor calls. The layer reader opens, reads and closes one
+ * Raw file descriptor calls, for code that opens many files: the layer
+ * reader (containers-storage) opens, reads and closes one
  * file per tar member, tens of thousands per layer: Node's FileHandle
  * objects cost several times more per call than these callbacks, and for
  * small files even the thread-pool round trip of a callback costs more than
@@ -9,8 +10,8 @@
  */
 import { closeSync, fstat, open, openSync, read, readSync, type Stats } from 'node:fs';
 
-export function openFd(path: Buffer, flags: number): Promise<number> {
-  return new Promise((resolve, reject) => open(path, flags, (err, fd) => (err ? reject(err) : resolve(fd))));
+export function openFd(path: string | Buffer, flags: number, mode = 0o666): Promise<number> {
+  return new Promise((resolve, reject) => open(path, flags, mode, (err, fd) => (err ? reject(err) : resolve(fd))));
 }
 
 export function fstatFd(fd: number): Promise<Stats> {

@@ -1,6 +1,9 @@
 /**
- * Typed errors. Every message names the input it is about (a path, a
- * stream, a layer) and what is wrong with it; `code` is stable for programs.
+ * Every error class cfskit throws, in one leaf module that src/, cli/ and
+ * host-bindings/ all import (so each class exists once and a worker thread
+ * can rebuild any of them, see serialize.ts). Every message names the input
+ * it is about (a path, a stream, a layer) and what is wrong with it; `code`
+ * is stable for programs.
  */
 
 export type ErrorCode =
@@ -11,7 +14,8 @@ export type ErrorCode =
   | 'auth'
   | 'unsupported'
   | 'host-unavailable'
-  | 'system';
+  | 'system'
+  | 'cancelled';
 
 export class CfskitError extends Error {
   readonly code: ErrorCode;
@@ -40,6 +44,12 @@ export class InputError extends CfskitError {
   }
 }
 
+/**
+ * Input over one of the bounds that keep memory and time in check (entry
+ * counts, sizes, nesting): a kind of invalid input, with the same code.
+ */
+export class LimitError extends InputError {}
+
 export class NotFoundError extends CfskitError {
   readonly input: string;
 
@@ -49,7 +59,7 @@ export class NotFoundError extends CfskitError {
   }
 }
 
-/** Content whose digest or size is not what it claims. */
+/** Content whose digest, checksum or size is not what it claims. */
 export class IntegrityError extends CfskitError {
   readonly input: string;
 
@@ -69,10 +79,40 @@ export class AuthError extends CfskitError {
   }
 }
 
-/** A capability this kernel, file system or platform lacks. */
+/** A capability this kernel, file system, platform or format version lacks. */
 export class UnsupportedError extends CfskitError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** What it is about, when one input is. */
+  readonly input: string | undefined;
+
+  constructor(message: string, options?: { cause?: unknown; input?: string }) {
     super('unsupported', message, options);
+    this.input = options?.input;
+  }
+}
+
+/** The file system or kernel has no fs-verity (EOPNOTSUPP, ENOTTY). */
+export class VerityUnsupportedError extends UnsupportedError {
+  constructor(input: string, errno: string) {
+    super(`${input}: fs-verity is not supported by this file system or kernel (${errno})`, { input });
+  }
+}
+
+/** The file system supports fs-verity but this file does not have it (ENODATA). */
+export class VerityNotEnabledError extends UnsupportedError {
+  constructor(input: string) {
+    super(`${input}: fs-verity is not enabled on this file`, { input });
+  }
+}
+
+/** The native addon is not there (not Linux, not built, disabled), so `feature` cannot run. */
+export class HostUnavailableError extends CfskitError {
+  readonly feature: string;
+  readonly reason: string;
+
+  constructor(feature: string, reason: string) {
+    super('host-unavailable', `${feature} needs cfskit's native host bindings, which are unavailable: ${reason}`);
+    this.feature = feature;
+    this.reason = reason;
   }
 }
 
@@ -90,11 +130,36 @@ export class SystemError extends CfskitError {
   }
 }
 
+/** Someone else holds a conflicting flock and the caller chose not to wait. */
+export class LockBusyError extends SystemError {
+  constructor(input: string, mode: string) {
+    super('EWOULDBLOCK', 'flock', input, `a conflicting lock is held, so no ${mode} lock was taken`);
+  }
+}
+
+/** Garbage collection (an exclusive lock) while others use the repository. */
+export class RepositoryBusyError extends CfskitError {
+  readonly input: string;
+
+  constructor(path: string) {
+    super('system', `${path}: the repository is in use by another process (import, mount or fsck); try again when it finishes`);
+    this.input = path;
+  }
+}
+
+/** Work that was abandoned before it finished (its worker threads were closed). */
+export class CancelledError extends CfskitError {
+  constructor(message: string) {
+    super('cancelled', message);
+  }
+}
+
+/** A Node error with a symbolic `code` (ENOENT, ...). */
 function isErrnoException(err: unknown): err is NodeJS.ErrnoException {
   return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string';
 }
 
-/** Turns a Node fs error into a SystemError naming `path`. */
+/** Turns a Node fs error into a SystemError naming `path`; cfskit's own errors pass through. */
 export function systemError(err: unknown, path: string, syscall?: string): CfskitError {
   if (err instanceof CfskitError) return err;
   if (isErrnoException(err)) {
@@ -102,47 +167,4 @@ export function systemError(err: unknown, path: string, syscall?: string): Cfski
     return new SystemError(err.code ?? 'EIO', syscall ?? err.syscall ?? 'io', path, detail);
   }
   return new SystemError('EIO', syscall ?? 'io', path, err instanceof Error ? err.message : String(err));
-}
-
-/** An error as it crosses a worker-thread boundary. */
-export interface SerializedError {
-  readonly code: ErrorCode | undefined;
-  readonly name: string;
-  readonly message: string;
-  readonly input: string | undefined;
-  /** For SystemError: the errno name and the call. */
-  readonly errno?: string;
-  readonly syscall?: string;
-}
-
-export function serializeError(err: unknown): SerializedError {
-  if (err instanceof SystemError) {
-    return { code: err.code, name: err.name, message: err.message, input: err.path, errno: err.errno, syscall: err.syscall };
-  }
-  if (err instanceof CfskitError) {
-    const input = (err as Partial<InputError>).input;
-    return { code: err.code, name: err.name, message: err.message, input };
-  }
-  const message = err instanceof Error ? err.message : String(err);
-  return { code: undefined, name: 'Error', message, input: undefined };
-}
-
-const classes: Record<string, typeof CfskitError | undefined> = {
-  UsageError, InputError, NotFoundError, IntegrityError, AuthError, UnsupportedError,
-} as unknown as Record<string, typeof CfskitError>;
-
-/** Rebuilds an error of the same class and message on this side. */
-export function reviveError(e: SerializedError): Error {
-  if (e.name === 'SystemError' && e.errno !== undefined) {
-    const err = new SystemError(e.errno, e.syscall ?? 'syscall', e.input, '');
-    err.message = e.message;
-    return err;
-  }
-  const cls = classes[e.name];
-  if (!e.code || !cls) return new Error(e.message);
-  const err = new CfskitError(e.code, e.message);
-  Object.setPrototypeOf(err, cls.prototype);
-  err.name = e.name;
-  if (e.input !== undefined) Object.defineProperty(err, 'input', { value: e.input, enumerable: true });
-  return err;
 }

@@ -31,7 +31,7 @@ import { cfskitWithProgressFd, finalEvents, progressProblems } from '../support/
 import { checkPulledImage } from '../support/pulled-image.js';
 import { registryPrereqs, startRegistry, type TestRegistry } from '../support/registry.js';
 import { pushSourceFixtures, registryManifest, SOURCE_IMAGES, type SourceFixtures } from '../support/source-fixtures.js';
-import { assertInStore, assertNoProcessFor, freshTarget, storageFlags, storagePull, storagePullJson, type StoreDirs } from '../support/storage-pull.js';
+import { assertInStore, assertNoProcessFor, freshTarget, storageFlags, storagePull, storagePullJson, type StoragePullJson, type StoreDirs } from '../support/storage-pull.js';
 
 interface Context {
   registry?: TestRegistry;
@@ -224,6 +224,37 @@ it('--from-storage-root: the image ends in both stores, both named, data importe
   const objects = await inodes(join(target.repo, 'objects'));
   const fromHost = await inodes(join(host.root, 'overlay'));
   assert.not.ok([...objects].some((ino) => fromHost.has(ino)), 'no object is a file of the host store');
+});
+
+it("fidelity's options as for containers-storage: --erofs-version, --xattrs, --bootable make the same images as a containers-storage pull from that store; --expected-digest finds the boot image", async (ctx) => {
+  const { registry, work } = need(ctx);
+  // base has /boot and user.* xattrs: every mode and format gives another boot image.
+  const options = ['--erofs-version', '2', '--bootable', '--xattrs', 'keep-user-xattrs'];
+  const t = await freshTarget(work);
+  const unified = await storagePullJson(t, registry.ref(SOURCE_IMAGES.base), ['os', ...registry.pullArgs, ...options]);
+  assert.ok(unified.bootImage !== undefined, 'a boot image was made');
+  // The image reported is the one in the mode asked for, in the format asked for.
+  const idOf = (extra: string[]) => cfskit(['--repo', t.repo, 'oci', 'compute-id', unified.tag, '--xattrs', 'keep-user-xattrs', ...extra]);
+  const [v2, v1] = await Promise.all([idOf(['--erofs-version', '2']), idOf([])]);
+  assert.is(v2.stdout.trim(), unified.composefsImage, `the image is V2: ${v2.stderr}`);
+  assert.is.not(v1.stdout.trim(), unified.composefsImage, 'and not the V1 image of a V1 repository');
+  // The same store, read by the containers-storage path on its own: stage 2 is that path.
+  const direct = join(work, `repo-direct-${randomBytes(4).toString('hex')}`);
+  const init = await cfskit(['--repo', direct, 'init', '--insecure']);
+  assert.is(init.status, 0, init.stderr);
+  const name = `${registry.host}/${SOURCE_IMAGES.base}`;
+  const r = await cfskit(['--repo', direct, 'oci', 'pull', `containers-storage:${name}`, 'os', ...storageFlags(t).slice(0, 2), '--progress', 'none', '--json', ...options]);
+  assert.is(r.status, 0, r.stderr);
+  const cstor = JSON.parse(r.stdout) as StoragePullJson;
+  const fields = (j: StoragePullJson) => [j.manifestVerity, j.configVerity, j.composefsImage, j.bootImage];
+  assert.equal(fields(unified), fields(cstor), 'streams, image and boot image as the containers-storage pull makes them');
+  const [a, b] = await Promise.all([t.repo, direct].map(async (repo) => (await readdir(join(repo, 'streams/refs'), { recursive: true })).sort()));
+  assert.equal(a, b, 'the same refs (image variants) in both repositories');
+
+  const search = await freshTarget(work);
+  const found = await storagePull(search, registry.ref(SOURCE_IMAGES.base), [...registry.pullArgs, '--bootable', '--expected-digest', unified.bootImage ?? '']);
+  assert.is(found.status, 0, found.stderr);
+  assert.match(found.stdout, `Boot image: ${unified.bootImage ?? '?'} (xattr-mode=keep-user-xattrs, format-version=V2)`);
 });
 
 const btrfs = gated(test, ...prereqs, ...loopFsPrereqs('btrfs'));

@@ -23,6 +23,7 @@ export interface StoragePullJson {
   manifestVerity: string;
   configVerity: string;
   composefsImage: string | null;
+  bootImage?: string;
   tag: string;
   imageId: string;
   stats: Record<string, number>;

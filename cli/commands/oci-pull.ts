@@ -115,8 +115,10 @@ export default command({
       stored = pulled.stored;
       outcome = pulled.outcome;
     } else if (isSourceReference(parsed.image)) {
-      if (parsed.storageRoot !== undefined || parsed.additionalImageStore.length > 0 || parsed.localFetch !== 'auto') {
-        throw new UsageError('--storage-root, --additional-image-store and --local-fetch are for containers-storage: sources');
+      // (--storage-root made this a pull through that store, above.)
+      const cstorOnly = [...(parsed.additionalImageStore.length > 0 ? ['--additional-image-store'] : []), ...(parsed.localFetch !== 'auto' ? ['--local-fetch'] : [])];
+      if (cstorOnly.length > 0) {
+        throw new UsageError(`${cstorOnly.join(', ')}: for containers-storage: sources (or a pull through --storage-root DIR); ${parsed.image} is read directly`);
       }
       outcome = await runDirectPull(
         parsed,

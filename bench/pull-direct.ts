@@ -11,6 +11,8 @@
  * fairer comparison) and peak memory. cfsctl's CPU time leaves out the
  * skopeo process that fetches for it.
  *   node dist/bench/pull-direct.js [RUNS] [MIB]
+ * With CFSKIT_BENCH_PROF=DIR, cfskit's runs write V8 CPU profiles there
+ * (node --cpu-prof) for seeing where its time goes.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -65,7 +67,8 @@ try {
     await rm(repo, { recursive: true, force: true });
     execFileSync(process.execPath, [cfskit, '--repo', repo, 'init', '--insecure']);
   };
-  rows.push(await timed('cfskit oci pull docker://', freshRepo, process.execPath, [cfskit, '--repo', repo, 'oci', 'pull', ref, '--tls-verify=false', '--progress', 'none']));
+  const prof = process.env.CFSKIT_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.CFSKIT_BENCH_PROF] : [];
+  rows.push(await timed('cfskit oci pull docker://', freshRepo, process.execPath, [...prof, cfskit, '--repo', repo, 'oci', 'pull', ref, '--tls-verify=false', '--progress', 'none']));
   const dir = join(work, 'oci');
   rows.push(await timed('skopeo copy → oci:DIR', () => rm(dir, { recursive: true, force: true }), 'skopeo', ['copy', '-q', '--src-tls-verify=false', ref, `oci:${dir}:bench`]));
   if (cfsctl) {

@@ -25,7 +25,7 @@ function newest(paths) {
     const st = statSync(p);
     if (st.isDirectory()) {
       for (const e of readdirSync(p)) {
-        if (e === 'target' || e === 'build' || e === 'node_modules') continue;
+        if (e === 'target' || e === 'build' || e === 'prebuilds' || e === 'node_modules') continue;
         t = Math.max(t, newest([join(p, e)]));
       }
     } else t = Math.max(t, st.mtimeMs);
@@ -100,15 +100,44 @@ function buildAddon() {
       return log(`host-bindings not built (${err.message}); the pure features still work, system calls will report the addon missing`);
     }
   }
-  // The prebuildify layout: N-API (one binary for every Node version), glibc.
-  const prebuilt = join(dir, `prebuilds/linux-${process.arch}/node.napi.glibc.node`);
-  if (stale(prebuilt, [output])) {
-    mkdirSync(join(prebuilt, '..'), { recursive: true });
-    cpSync(output, prebuilt);
-    // As prebuildify --strip does (377 → 347 kB).
-    const strip = spawnSync('strip', ['--strip-unneeded', prebuilt]);
-    if (strip.status !== 0) log('host-bindings: strip failed, the prebuilt binary keeps its symbols');
+  prebuild(output, process.arch, 'strip');
+  if (process.arch === 'x64') buildCrossAddon(dir, 'arm64', 'aarch64-linux-gnu');
+}
+
+/** The prebuildify layout: N-API (one binary for every Node version), glibc. */
+function prebuild(output, arch, strip) {
+  const prebuilt = join(root, `host-bindings/prebuilds/linux-${arch}/node.napi.glibc.node`);
+  if (!stale(prebuilt, [output])) return;
+  mkdirSync(join(prebuilt, '..'), { recursive: true });
+  cpSync(output, prebuilt);
+  // As prebuildify --strip does (377 → 347 kB).
+  if (spawnSync(strip, ['--strip-unneeded', prebuilt]).status !== 0) log(`host-bindings: ${strip} failed, the ${arch} binary keeps its symbols`);
+}
+
+/**
+ * The addon for another architecture, where Debian's cross compiler is
+ * installed (setup.sh installs g++-aarch64-linux-gnu). N-API's headers are the
+ * same for every architecture, so the installed Node's serve. It cannot be
+ * loaded here (no arm64 Node); the package suite checks what it links.
+ */
+function buildCrossAddon(dir, arch, triple) {
+  if (spawnSync(`${triple}-g++`, ['--version'], { stdio: 'ignore' }).status !== 0) return;
+  // Inside the checkout, so binding.gyp finds node-addon-api.
+  const work = join(root, `.cache/addon-linux-${arch}`);
+  const output = join(work, 'build/Release/cfskit_host.node');
+  if (!stale(output, [join(dir, 'src'), join(dir, 'binding.gyp')])) return prebuild(output, arch, `${triple}-strip`);
+  log(`host-bindings: node-gyp for linux-${arch} (${triple}-g++)`);
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  cpSync(join(dir, 'binding.gyp'), join(work, 'binding.gyp'));
+  cpSync(join(dir, 'src'), join(work, 'src'), { recursive: true });
+  const env = { ...process.env, CC: `${triple}-gcc`, CXX: `${triple}-g++`, LINK: `${triple}-g++`, AR: `${triple}-ar` };
+  try {
+    run(process.execPath, [join(root, 'node_modules/node-gyp/bin/node-gyp.js'), 'rebuild', '--silent', `--arch=${arch}`, `--nodedir=${process.env.CFSKIT_NODEDIR ?? '/usr'}`, '-C', work], { env });
+  } catch (err) {
+    return log(`host-bindings for linux-${arch} not built (${err.message}); the package will have no ${arch} prebuilt`);
   }
+  prebuild(output, arch, `${triple}-strip`);
 }
 
 /** The component and the WIT it was built from, where other hosts find them. */

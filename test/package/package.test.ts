@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { check, run, type Run } from '../support/cli.js';
+import { gated, haveTool } from '../support/prereq.js';
 import { dir, file, symlink, tarBytes } from '../support/tar-writer.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -86,6 +87,15 @@ test('the tarball: built core, component and WIT, prebuilt addon, licences; no s
     /^(test|bench|wasm-core|gen|src|cli|common)\//.test(p) || p.startsWith('dist/test/') || p.startsWith('dist/bench/') ||
     /\.(rs|map|tsbuildinfo)$/.test(p) || (p.endsWith('.ts') && !p.endsWith('.d.ts')) || p === 'scripts/build.mjs' || p.startsWith('host-bindings/build/'));
   assert.equal(unwanted, [], 'nothing of the checkout but what runs');
+});
+
+gated(test, haveTool('aarch64-linux-gnu-g++'))('the arm64 prebuilt, cross-compiled here: an aarch64 ELF object in the tarball', async () => {
+  const { app } = need();
+  const arm64 = join(app, 'node_modules/cfskit/host-bindings/prebuilds/linux-arm64/node.napi.glibc.node');
+  const header = (await readFile(arm64)).subarray(0, 20);
+  assert.is(header.subarray(0, 4).toString('latin1'), '\x7fELF');
+  assert.is(header.readUInt16LE(16), 3, 'a shared object');
+  assert.is(header.readUInt16LE(18), 183, 'EM_AARCH64');
 });
 
 test('installing ran no cargo, and the CLI runs from the package', async () => {

@@ -82,7 +82,7 @@ function time(label: string, init: (repo: string) => void, create: (repo: string
   return { timing: { label, seconds: best, maxRssMiB: undefined }, id };
 }
 
-const cfsctl = [process.env.CFSCTL, '/work/ref/target/release/cfsctl'].find((c): c is string => c !== undefined && existsSync(c));
+const cfsctl = [process.env.CFSCTL, '/work/ref/composefs-rs/target/release/cfsctl', '/work/ref/target/release/cfsctl'].find((c): c is string => c !== undefined && existsSync(c));
 const work = await mkdtemp(join(tmpdir(), 'cfskit-bench-create-image-'));
 try {
   const tree = join(work, 'tree');

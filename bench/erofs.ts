@@ -71,7 +71,7 @@ async function median(runs: number, once: () => Promise<number> | number): Promi
 }
 
 function findCfsctl(): string | undefined {
-  for (const c of [process.env.CFSCTL, '/work/ref/target/release/cfsctl']) if (c && existsSync(c)) return c;
+  for (const c of [process.env.CFSCTL, '/work/ref/composefs-rs/target/release/cfsctl', '/work/ref/target/release/cfsctl']) if (c && existsSync(c)) return c;
   return undefined;
 }
 
@@ -84,8 +84,12 @@ try {
   const results: [string, number][] = [];
   let id = '';
   results.push([
-    'cfskit computeImageId (library)',
+    'cfskit computeImageId (library, V1)',
     await median(3, () => timeAsync(async () => (id = (await computeImageId(tree, { propagateUsrToRoot: false })).hex))),
+  ]);
+  results.push([
+    'cfskit computeImageId (library, V2)',
+    await median(3, () => timeAsync(async () => void (await computeImageId(tree, { propagateUsrToRoot: false, erofsVersion: 2 })))),
   ]);
   results.push(['cfskit compute-id (CLI process)', await median(3, () => timeProcess(process.execPath, [CFSKIT, 'compute-id', '--no-propagate-usr-to-root', tree]))]);
   const img = join(work, 'mkfs.img');
@@ -100,7 +104,7 @@ try {
   }
   const ours = results[0]?.[1] ?? 1;
   for (const [name, t] of results) {
-    console.log(`${name.padEnd(36)} ${t.toFixed(3).padStart(8)} s   ${(t / ours).toFixed(2)}× cfskit library`);
+    console.log(`${name.padEnd(40)} ${t.toFixed(3).padStart(8)} s   ${(t / ours).toFixed(2)}× cfskit library`);
   }
 } finally {
   await closeDigestWorkers();

@@ -39,9 +39,10 @@ function sharedOption(token: string): { key: string; takesValue: boolean; inline
   if (body === undefined) return undefined;
   const eq = body.indexOf('=');
   const name = eq >= 0 ? body.slice(0, eq) : body;
-  const def = SHARED[name];
-  if (!def) return undefined;
-  return { key: name, takesValue: def.type === 'string', inline: eq >= 0 };
+  const key = Object.keys(SHARED).find((k) => kebab(k) === name);
+  const def = key === undefined ? undefined : SHARED[key];
+  if (key === undefined || !def) return undefined;
+  return { key, takesValue: def.type !== 'boolean', inline: eq >= 0 };
 }
 
 /** Finds the command `argv` names and reads its arguments. */
@@ -66,7 +67,7 @@ export async function findCommand(root: GroupCommand, argv: readonly string[]): 
       const option = sharedOption(token);
       if (!option) {
         throw new UsageError(
-          `unknown option ${token.split('=')[0]} before the command (only --repo, --user and --system may come first; ` +
+          `unknown option ${token.split('=')[0]} before the command (only the shared options --repo, --user, --system, --erofs-version, --hash, --no-repo and --insecure may come first; ` +
             `give a command's own options after its name)`,
         );
       }

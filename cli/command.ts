@@ -10,7 +10,8 @@
  *   });
  *
  * `args` declares the command's own options and positionals; the shared
- * repository options (`repositoryArgs`: --repo, --user, --system) are added
+ * options (`repositoryArgs`: --repo, --user, --system, and cfsctl's other
+ * globals --erofs-version, --hash, --no-repo, --insecure) are added
  * to every command, so `args.repo` is always there, typed, and accepted
  * before or after the subcommand. Parsing is node's util.parseArgs in
  * strict mode (cli/parse.ts); `run` gets the values typed from this very
@@ -63,6 +64,16 @@ export const repositoryArgs = {
   repo: { type: 'string', valueHint: 'DIR', description: 'the repository (default: /sysroot/composefs as root, ~/.var/lib/composefs otherwise)' },
   user: { type: 'boolean', description: 'the user repository, ~/.var/lib/composefs' },
   system: { type: 'boolean', description: 'the system repository, /sysroot/composefs' },
+  // cfsctl's global options (it takes them before the subcommand; cfskit before or after it).
+  erofsVersion: {
+    type: 'enum',
+    options: ['0', '1', '2'],
+    valueHint: 'N',
+    description: "EROFS format of the images made (default: the repository's meta.json, else 1)",
+  },
+  hash: { type: 'enum', options: ['sha256', 'sha512'], description: "digest of a command that needs no repository (default: the --repo repository's, else sha512)" },
+  noRepo: { type: 'boolean', description: 'do not open a repository (compute-id, compute-karg, create-dumpfile)' },
+  insecure: { type: 'boolean', description: 'init: do not require fs-verity; compute-karg: verity optional ("?"), as cfsctl\'s global --insecure' },
 } as const satisfies ArgsDef;
 
 export type RepositoryArgs = typeof repositoryArgs;

@@ -22,6 +22,8 @@ export const main: GroupCommand = command({
     cat: () => import('./commands/cat.js').then((m) => m.default),
     fsck: () => import('./commands/fsck.js').then((m) => m.default),
     'compute-id': () => import('./commands/compute-id.js').then((m) => m.default),
+    'compute-karg': () => import('./commands/compute-karg.js').then((m) => m.default),
+    images: () => import('./commands/images.js').then((m) => m.default),
     'create-dumpfile': () => import('./commands/create-dumpfile.js').then((m) => m.default),
     'image-objects': () => import('./commands/image-objects.js').then((m) => m.default),
     'dump-files': () => import('./commands/dump-files.js').then((m) => m.default),

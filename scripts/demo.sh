@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The demo, end to end on real components: podman builds a small image (a
-# COPY layer and a RUN layer) in a throwaway containers-storage; cfskit pulls
-# it into a throwaway composefs repository without copying file data, then
-# checks what it got: every layer stream reproduces its diff_id, the
-# repository passes fsck, fsck.erofs accepts the composefs image, and the
-# image mounted by cfskit shows exactly the files podman's own mount shows.
+# The demo, end to end on real components: podman imports a base layer (a
+# POSIX tar, so mtimes keep their nanoseconds) and builds a RUN layer on it in
+# a throwaway containers-storage; cfskit pulls the image into a throwaway
+# composefs repository without copying file data, then checks what it got:
+# every layer stream reproduces its diff_id, the repository passes fsck,
+# fsck.erofs accepts the composefs image, and the image mounted by cfskit shows
+# exactly the files, mtimes and xattrs podman's own mount shows.
 # Everything lives in one temporary directory, removed however the demo ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,15 +50,19 @@ ln -s busybox "$ctx/rootfs/usr/bin/sh"
 printf 'cfskit-demo\n' > "$ctx/rootfs/etc/hostname"
 printf 'goes away in the second layer\n' > "$ctx/rootfs/etc/removed"
 : > "$ctx/rootfs/etc/empty"
+touch -d "2024-02-29 12:34:56.123456789" "$ctx/rootfs/etc/empty"
 head -c $((24 << 20)) /dev/urandom > "$ctx/rootfs/usr/share/demo/blob"
 for i in $(seq 1 200); do printf 'file %d\n' "$i" > "$ctx/rootfs/usr/share/demo/small-$i"; done
 head -c 3000 /dev/urandom > "$ctx/rootfs/var/cache/data"
+# The base layer is a POSIX (PAX) tar imported as it is: podman build's COPY
+# would drop the nanoseconds of the mtimes, a PAX header keeps them.
+tar --format=posix --numeric-owner -C "$ctx/rootfs" -cf "$work/base.tar" .
+podman import --quiet "$work/base.tar" localhost/cfskit-demo-base >/dev/null
 cat > "$ctx/Containerfile" <<'EOF'
-FROM scratch
-COPY rootfs/ /
+FROM localhost/cfskit-demo-base
 RUN ["/usr/bin/busybox", "sh", "-c", "rm /etc/removed && rm -rf /var/cache && echo built > /etc/motd && ln /usr/share/demo/blob /usr/share/demo/blob-link && chmod 0600 /etc/motd"]
 EOF
-podman build --quiet --isolation=chroot --timestamp 1700000000 -t localhost/cfskit-demo "$ctx" >/dev/null
+podman build --quiet --pull=never --isolation=chroot -t localhost/cfskit-demo "$ctx" >/dev/null
 podman images --format '{{.Repository}}:{{.Tag}} {{.ID}} {{.Size}}' localhost/cfskit-demo
 
 step "cfskit init (insecure: this kernel has no fs-verity; the VM tests cover secure repositories)"
@@ -89,16 +94,24 @@ mkdir "$work/cfskit-mnt"
 cfskit oci mount demo "$work/cfskit-mnt"
 podman_mnt=$(podman image mount localhost/cfskit-demo)
 # Directory sizes and link counts are the file system's own, so not compared;
-# which names share an inode is checked below.
-listing() { (cd "$1" && find . -mindepth 1 \( -type d -printf '%p %y %m %U:%G\n' \) -o -printf '%p %y %m %U:%G %s %l\n' | sort); }
+# which names share an inode is checked below. mtimes to the nanosecond (the
+# repository's EROFS format, V1, keeps them), xattrs as getfattr lists them.
+# /run is the exception: composefs empties it and gives it /usr's mtime.
+listing() {
+  (cd "$1" && find . -mindepth 1 \( -type d -printf '%p %y %m %U:%G %T@\n' \) -o -printf '%p %y %m %U:%G %s %l %T@\n' | grep -v '^\./run ' | sort)
+  (cd "$1" && getfattr -R -P -h -d -m - -e hex . 2>/dev/null)
+}
 if ! diff -u <(listing "$podman_mnt") <(listing "$work/cfskit-mnt"); then
-  echo "the trees differ (names, types, modes, owners, sizes, symlink targets)" >&2
+  echo "the trees differ (names, types, modes, owners, sizes, symlink targets, mtimes, xattrs)" >&2
   exit 1
 fi
 diff -r --no-dereference "$podman_mnt" "$work/cfskit-mnt"
+empty_mtime=$(stat -c %y "$work/cfskit-mnt/etc/empty")
+[[ $empty_mtime == *.123456789* ]] || { echo "etc/empty lost its mtime nanoseconds: $empty_mtime" >&2; exit 1; }
+echo "etc/empty: $empty_mtime (the base tar's PAX mtime, nanoseconds kept)"
 blob=$work/cfskit-mnt/usr/share/demo
 [[ $(stat -c %i "$blob/blob") == $(stat -c %i "$blob/blob-link") ]] || { echo "blob-link is not a hard link of blob" >&2; exit 1; }
-echo "$(listing "$work/cfskit-mnt" | wc -l) entries, same metadata and same bytes; the hard link is one inode"
+echo "$(listing "$work/cfskit-mnt" | wc -l) lines, same metadata, mtimes to the nanosecond and same bytes; the hard link is one inode"
 node bin/cfskit unmount "$work/cfskit-mnt"
 
 step "done: the image is in the repository, its data stored once"

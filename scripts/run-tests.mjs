@@ -11,6 +11,7 @@
 //   vm           uvu inside a qemu VM whose kernel has fs-verity
 //   long         opt-in only: a layer with a file over 8 GiB
 // Names on the command line pick suites: node scripts/run-tests.mjs unit rust
+// CFSCTL=/path/to/cfsctl (composefs-rs 0.9.0) adds the interop tests.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -94,6 +95,11 @@ for (const name of wanted) {
     console.error(`run-tests: unknown suite "${name}" (suites: ${Object.keys(suites).join(', ')})`);
     process.exit(2);
   }
+}
+// The tests that compare with cfsctl itself run only with one the
+// developer built (composefs-rs is packaged nowhere): CFSCTL=path.
+if (wanted.length === 0 || wanted.includes('integration')) {
+  console.log(process.env.CFSCTL ? `cfsctl: ${process.env.CFSCTL} (interop tests run)` : 'cfsctl: $CFSCTL is not set (interop tests are skipped)');
 }
 let passed = 0;
 let failed = 0;

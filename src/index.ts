@@ -6,7 +6,8 @@
 export {
   CancelledError, CfskitError, HostUnavailableError, InputError, IntegrityError, LimitError, LockBusyError, NotFoundError,
   RepositoryBusyError, SystemError, UnsupportedError, UsageError, VerityNotEnabledError, VerityUnsupportedError,
-  HASH_ALGS, type ErrorCode, type HashAlg,
+  HASH_ALGS, EROFS_VERSIONS, DEFAULT_EROFS_VERSION, XATTR_MODES, DEFAULT_XATTR_MODE,
+  type ErrorCode, type HashAlg, type ErofsVersion, type XattrMode,
 } from '../common/index.js';
 export {
   closeDigestWorkers, digestBytes, digestFile, formatDigest, measureVerity,
@@ -14,9 +15,9 @@ export {
 } from './fsverity/index.js';
 export { Repository, fsck, type FsckReport, type InitOptions, type OpenOptions, type Security } from './repository/index.js';
 export {
-  computeOciImageId, ensureImage, importTarLayer, listImages, pullFromContainersStorage, tagImage, untagImage, writeOciDumpfile,
+  computeOciImageId, ensureImage, findMatchingBootImage, imageRefName, imageVariant, importTarLayer, listImages, pullFromContainersStorage, tagImage, untagImage, writeOciDumpfile,
   ImportStats, CSTOR_PREFIX,
-  type EnsureImageOptions, type EnsuredImage, type ImageListing, type ProgressEvent, type ProgressSink, type PullOptions, type PullResult, type TarLayerResult,
+  type EnsureImageOptions, type EnsuredImage, type ImageVariant, type ImageListing, type ProgressEvent, type ProgressSink, type PullOptions, type PullResult, type TarLayerResult,
 } from './oci/index.js';
 export {
   computeImageId, createDumpfile, createRepositoryImage, openImageFile, readStoredImage,

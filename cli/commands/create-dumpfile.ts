@@ -1,6 +1,6 @@
 import { createDumpfile } from '../../src/image/index.js';
 import { command } from '../command.js';
-import { HASH_ALG, PROPAGATE_USR_TO_ROOT, TREE_PATH } from '../tree-args.js';
+import { BOOTABLE, HASH_ALG, PROPAGATE_USR_TO_ROOT, TREE_PATH, XATTRS, treeHashAlg, xattrMode } from '../tree-args.js';
 import { writeStdout } from '../write.js';
 
 export default command({
@@ -9,8 +9,16 @@ export default command({
     path: TREE_PATH,
     hashAlg: HASH_ALG,
     propagateUsrToRoot: PROPAGATE_USR_TO_ROOT,
+    xattrs: XATTRS,
+    bootable: BOOTABLE,
   },
   async run({ args }) {
-    await writeStdout(await createDumpfile(args.path, { hashAlg: args.hashAlg, propagateUsrToRoot: args.propagateUsrToRoot }));
+    const options = {
+      hashAlg: await treeHashAlg(args.hashAlg, args),
+      propagateUsrToRoot: args.propagateUsrToRoot,
+      xattrs: xattrMode(args.xattrs),
+      bootable: args.bootable === true,
+    };
+    await writeStdout(await createDumpfile(args.path, options));
   },
 });

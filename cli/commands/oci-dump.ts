@@ -1,6 +1,7 @@
 import { writeOciDumpfile } from '../../src/oci/index.js';
 import { command } from '../command.js';
 import { withRepository } from '../repo.js';
+import { XATTRS, xattrMode } from '../tree-args.js';
 import { writeStdout } from '../write.js';
 
 export default command({
@@ -8,9 +9,11 @@ export default command({
   args: {
     image: { type: 'positional', required: true, valueHint: 'REF|@DIGEST', description: 'tag or @manifest-digest' },
     bootable: { type: 'boolean', description: 'apply the boot transformation first' },
+    xattrs: XATTRS,
   },
   async run({ args }) {
-    await withRepository(args, {}, (repo) => writeOciDumpfile(repo, args.image, writeStdout, { bootable: args.bootable === true }));
+    const options = { bootable: args.bootable === true, xattrs: xattrMode(args.xattrs) };
+    await withRepository(args, {}, (repo) => writeOciDumpfile(repo, args.image, writeStdout, options));
     return 0;
   },
 });

@@ -2,6 +2,7 @@ import { mountOciImage, requireRoot } from '../../src/mount/index.js';
 import { command } from '../command.js';
 import { printJson } from '../output.js';
 import { withRepository } from '../repo.js';
+import { XATTRS, xattrMode } from '../tree-args.js';
 
 export default command({
   meta: {
@@ -12,12 +13,13 @@ export default command({
   args: {
     image: { type: 'positional', required: true, valueHint: 'REF|@DIGEST', description: 'tag or @manifest-digest' },
     mountpoint: { type: 'positional', required: true, valueHint: 'MOUNTPOINT', description: 'an existing directory' },
-    bootable: { type: 'boolean', description: 'mount the bootable variant (composefs.image.boot)' },
+    bootable: { type: 'boolean', description: 'mount the bootable variant (composefs.image.boot…)' },
+    xattrs: XATTRS,
     json: { type: 'boolean', description: 'print what was mounted as JSON' },
   },
   async run({ args }) {
     requireRoot(`mounting ${args.image}`);
-    const mounted = await withRepository(args, {}, (repo) => mountOciImage(repo, args.image, args.mountpoint, { bootable: args.bootable === true }));
+    const mounted = await withRepository(args, {}, (repo) => mountOciImage(repo, args.image, args.mountpoint, { bootable: args.bootable === true, xattrs: xattrMode(args.xattrs) }));
     if (args.json) printJson(mounted);
   },
 });

@@ -11,6 +11,8 @@ export default command({
     layer: () => import('./oci-layer.js').then((m) => m.default),
     'import-layer': () => import('./oci-import-layer.js').then((m) => m.default),
     'compute-id': () => import('./oci-compute-id.js').then((m) => m.default),
+    fsck: () => import('./oci-fsck.js').then((m) => m.default),
+    copy: () => import('./oci-copy.js').then((m) => m.default),
     dump: () => import('./oci-dump.js').then((m) => m.default),
     mount: () => import('./oci-mount.js').then((m) => m.default),
   },

@@ -3,7 +3,9 @@
  * does: every file the image references by digest is stored as an object
  * (reflinked where the file systems allow, so no data is copied), then the
  * EROFS image itself is stored and linked under images/ (and
- * images/refs/<name>). The image ID equals `compute-id` of the same tree.
+ * images/refs/<name>), in each of the repository's EROFS formats (only
+ * the default one named, as composefs-rs's `commit_images`). The image ID
+ * equals `compute-id --erofs-version <the default>` of the same tree.
  */
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -11,6 +13,7 @@ import { IntegrityError, systemError } from '../../common/index.js';
 import { type Repository, ImportContext, type StoreOutcome, type StoreStrategy, type ObjectId } from '../repository/index.js';
 import { withInput } from '../core/index.js';
 import { takeBlob } from './blob.js';
+import { erofsFormat } from '../../common/index.js';
 import { openImage } from './reader.js';
 import { scanTreeWithFiles, type ExternalFile, type ScanOptions } from './scan.js';
 
@@ -53,13 +56,19 @@ export interface CreatedImage {
 const DEFAULT_STRATEGIES: readonly StoreStrategy[] = ['reflink', 'copy'];
 
 export async function createRepositoryImage(repo: Repository, path: string, options: CreateImageOptions = {}): Promise<CreatedImage> {
-  const { tree, files } = await scanTreeWithFiles(path, { hashAlg: repo.hashAlg, propagateUsrToRoot: options.propagateUsrToRoot });
-  let imageBytes: Buffer;
+  const { tree, files } = await scanTreeWithFiles(path, {
+    hashAlg: repo.hashAlg,
+    propagateUsrToRoot: options.propagateUsrToRoot,
+    xattrs: options.xattrs,
+    bootable: options.bootable,
+  });
+  let images: Buffer[];
   try {
-    imageBytes = withInput(path, () => takeBlob(tree.writeImage()));
+    images = repo.erofsVersions.map((version) => withInput(path, () => takeBlob(tree.writeImage(erofsFormat(version)))));
   } finally {
     tree[Symbol.dispose]();
   }
+  const imageBytes = images[0] as Buffer;
   // Only what the image references: the container-root transformation
   // drops /run's files, which then need no object.
   const reader = openImage(imageBytes, { hashAlg: repo.hashAlg, name: `image of ${path}` });
@@ -88,6 +97,7 @@ export async function createRepositoryImage(repo: Repository, path: string, opti
   // ImageStore.write syncs the file system before the image link appears,
   // so every object above is on disk before anything names the image.
   const image = await repo.images.write(imageBytes, options.name);
+  for (const extra of images.slice(1)) await repo.images.write(extra);
   return { id: image.id, name: options.name, size: imageBytes.length, imageMethod: image.method, objects: work.length, methods, bytes };
 }
 

@@ -19,6 +19,8 @@ export interface ImageStat {
   readonly gid: number;
   /** Seconds since the epoch. */
   readonly mtime: number;
+  /** V0/V1 images keep nanoseconds; V2 images have 0. */
+  readonly mtimeNsec: number;
   readonly size: number;
   readonly nlink: number;
   readonly rdev: number;
@@ -41,6 +43,7 @@ function statOf(s: InodeStat): ImageStat {
     uid: s.uid,
     gid: s.gid,
     mtime: Number(s.mtime),
+    mtimeNsec: s.mtimeNsec,
     size: Number(s.size),
     nlink: s.nlink,
     rdev: Number(s.rdev),

@@ -1,7 +1,7 @@
 /**
  * Reads a directory into a composefs tree in the wasm core, as
  * composefs-rs's `read_filesystem` does: names as raw bytes, lstat
- * metadata (permission bits, uid, gid, mtime seconds), every xattr, files
+ * metadata (permission bits, uid, gid, mtime with nanoseconds), every xattr, files
  * of at most 64 bytes inline and larger ones by fs-verity digest, hard
  * links by (device, inode) whatever st_nlink says.
  */
@@ -10,9 +10,10 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { type TreeEntry as Entry, type TreeNode as Node, type Tree, type Xattr, composefs, withInput, INLINE_CONTENT_MAX } from '../core/index.js';
-import { InputError, IntegrityError, systemError, type HashAlg } from '../../common/index.js';
+import { DEFAULT_XATTR_MODE, InputError, IntegrityError, systemError, type HashAlg, type XattrMode } from '../../common/index.js';
 import { digestFile, resolveParams, type VerityOptions } from '../fsverity/index.js';
 import { WorkerPool } from '../workers/index.js';
+import { transformDirectoryTreeForBoot } from './boot.js';
 import { BATCH_FILE_MAX, type DigestBatch } from './digest-batch.js';
 import { xattrReader, type XattrReader } from './xattrs.js';
 
@@ -23,11 +24,18 @@ const DIGEST_CONCURRENCY = 8;
 
 export interface ScanOptions extends VerityOptions {
   /**
-   * cfsctl's default (true): treat the directory as a container root: keep
-   * only security.capability xattrs, give "/" the metadata of /usr (which
-   * must exist) and empty /run. False is `--no-propagate-usr-to-root`.
+   * cfsctl's default (true): treat the directory as a container root: give
+   * "/" the metadata of /usr (which must exist), empty /run, filter xattrs
+   * (see `xattrs`). False is `--no-propagate-usr-to-root`: as found.
    */
   propagateUsrToRoot?: boolean;
+  /** Which xattrs a container root keeps (default allowlist-only: security.capability). */
+  xattrs?: XattrMode;
+  /**
+   * Then composefs-boot's boot transformation (`--bootable`): /boot and
+   * /sysroot emptied, SELinux labels from the tree's own policy.
+   */
+  bootable?: boolean;
 }
 
 interface Pending {
@@ -38,11 +46,12 @@ interface Pending {
 
 const S_IFMT = 0o170000n;
 
-function seconds(st: BigIntStats): bigint {
-  // st_mtime is the floor of the time in seconds, also before 1970.
+/** st_mtim as (tv_sec, tv_nsec): the seconds are the floor, also before 1970. */
+function mtimeOf(st: BigIntStats): { mtime: bigint; mtimeNsec: number } {
   const ns = st.mtimeNs;
-  const s = ns / 1_000_000_000n;
-  return ns < 0n && s * 1_000_000_000n !== ns ? s - 1n : s;
+  let s = ns / 1_000_000_000n;
+  if (ns < 0n && s * 1_000_000_000n !== ns) s -= 1n;
+  return { mtime: s, mtimeNsec: Number(ns - s * 1_000_000_000n) };
 }
 
 function join(dir: Buffer, name: Buffer): Buffer {
@@ -61,7 +70,7 @@ class Scanner {
 
   private meta(rel: Buffer, st: BigIntStats): Entry['meta'] {
     const xattrs: Xattr[] = this.xattrs(rel.length === 0 ? this.root : join(this.root, rel));
-    return { mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtime: seconds(st), xattrs };
+    return { mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), ...mtimeOf(st), xattrs };
   }
 
   /** Adds the entry at `rel` (relative path bytes, empty for the root). */
@@ -290,7 +299,8 @@ export async function scanTreeWithFiles(path: string, options: ScanOptions = {})
       const batch = scanner.pending.slice(i, i + BATCH).map((p) => p.entry);
       withInput(path, () => tree.addEntries(batch));
     }
-    if (options.propagateUsrToRoot ?? true) withInput(path, () => tree.transformForContainer());
+    if (options.propagateUsrToRoot ?? true) withInput(path, () => tree.transformForContainer(options.xattrs ?? DEFAULT_XATTR_MODE));
+    if (options.bootable) await transformDirectoryTreeForBoot(tree, root.toString(), params.hashAlg);
     const files: ExternalFile[] = [];
     for (const p of scanner.pending) {
       if (p.file && p.entry.node.tag === 'external-file') files.push({ path: p.file.path, size: p.file.size, mtimeNs: p.file.mtimeNs, objectId: p.entry.node.val.objectId });

@@ -6,7 +6,7 @@
  * everything it names is complete and on disk.
  */
 import { ContainersStorage, type StorageOptions, type StoredImage } from '../cstor/index.js';
-import { InputError, NotFoundError } from '../../common/index.js';
+import { DEFAULT_XATTR_MODE, InputError, NotFoundError, type XattrMode } from '../../common/index.js';
 import { ImportContext, type Repository, type ObjectId } from '../repository/index.js';
 import { importCstorLayer } from './cstor-layer.js';
 import { parseConfig, parseManifest } from './documents.js';
@@ -23,8 +23,14 @@ export interface PullOptions {
   readonly zerocopy?: boolean;
   readonly storage?: StorageOptions;
   readonly progress?: ProgressSink;
-  /** Also make the bootable composefs image (`composefs.image.boot`). */
+  /** Also make the bootable composefs image (`composefs.image.boot…`). */
   readonly bootable?: boolean;
+  /**
+   * The xattr mode of the images made (default allowlist-only). Another
+   * mode makes that plain image as well as the default one (cfsctl mounts
+   * only the default), and the bootable one in that mode.
+   */
+  readonly xattrs?: XattrMode;
 }
 
 export interface PullResult {
@@ -36,7 +42,7 @@ export interface PullResult {
   readonly tag: string;
   readonly layers: readonly LayerRef[];
   readonly stats: ImportStats;
-  /** The composefs image made from it (undefined for an artifact). */
+  /** The composefs image made from it (undefined for an artifact), in the `xattrs` mode. */
   readonly composefsImage: ObjectId | undefined;
   /** With `bootable`: the bootable variant. */
   readonly bootImage: ObjectId | undefined;
@@ -116,9 +122,11 @@ export async function pullFromContainersStorage(repo: Repository, reference: str
   // config stream names one already), which also sets the tag; an image
   // that cannot be made leaves the image untagged.
   options.progress?.({ stage: 'image', bytesDone: bytesBefore, bytesTotal: totalBytes });
-  const ensured = await ensureImage(repo, `@${manifestDigest}`, { tag });
+  const xattrs = options.xattrs ?? DEFAULT_XATTR_MODE;
+  let ensured = await ensureImage(repo, `@${manifestDigest}`, { tag });
   if (ensured === undefined) await repo.streams.setRef(tagRef(tag), manifestContentId(manifestDigest));
-  const boot = options.bootable ? await ensureImage(repo, `@${manifestDigest}`, { bootable: true }) : undefined;
+  else if (xattrs !== DEFAULT_XATTR_MODE) ensured = await ensureImage(repo, `@${manifestDigest}`, { xattrs });
+  const boot = options.bootable && ensured ? await ensureImage(repo, `@${manifestDigest}`, { bootable: true, xattrs }) : undefined;
   const final = boot ?? ensured;
   options.progress?.({ stage: 'done', bytesDone: bytesBefore, bytesTotal: totalBytes });
   return {

@@ -6,6 +6,9 @@
  */
 import { InputError } from '../../common/index.js';
 
+/** The only config media type composefs-rs treats as a container image. */
+export const OCI_CONFIG_MEDIA_TYPE = 'application/vnd.oci.image.config.v1+json';
+
 const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
 const MAX_DOCUMENT = 4 << 20;
 

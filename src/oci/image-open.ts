@@ -4,33 +4,17 @@
  * manifest's `config:<digest>` named ref points at — by object ID, not by
  * the `oci-config-…` link — and from the config stream's named refs the
  * layer streams (by diff_id) and the composefs images made from the image
- * (`composefs.image`, `composefs.image.boot`).
+ * (`composefs.image`, `composefs.image.boot.v1`, … see image-refs.ts).
  */
 import { InputError, NotFoundError } from '../../common/index.js';
 import { type Repository, toObjectId, type ObjectId } from '../repository/index.js';
 import { CONTENT_TYPES, reassemble } from '../splitstream/index.js';
-import { parseConfig, parseManifest } from './documents.js';
+import { OCI_CONFIG_MEDIA_TYPE, parseConfig, parseManifest } from './documents.js';
 import { manifestContentId } from './identifiers.js';
+import { imageRefName, isImageRefName, type ImageVariant } from './image-refs.js';
 import { boundedDocumentSink, resolveImageName } from './images.js';
 
-/** Named ref of the config stream holding the image's EROFS (composefs-rs IMAGE_REF_KEY). */
-export const IMAGE_REF = 'composefs.image';
-/** The same for the bootable variant (BOOT_IMAGE_REF_KEY). */
-export const BOOT_IMAGE_REF = 'composefs.image.boot';
-/**
- * Every named ref that holds a composefs image starts with this: the two
- * above, their `.v1` (EROFS format) variants and `.xattrs=<mode>` suffixes
- * (composefs-oci's `lib.rs`). Code that must keep or find every image of
- * a config (garbage collection) matches the prefix, not a list.
- */
-export const IMAGE_REF_PREFIX = 'composefs.image';
-
-export function isImageRefName(name: string): boolean {
-  return name.startsWith(IMAGE_REF_PREFIX);
-}
-
-/** The only config media type composefs-rs treats as a container image. */
-export const OCI_CONFIG_MEDIA_TYPE = 'application/vnd.oci.image.config.v1+json';
+export { OCI_CONFIG_MEDIA_TYPE } from './documents.js';
 
 export interface ImageStreams {
   readonly manifestDigest: string;
@@ -44,11 +28,14 @@ export interface ImageStreams {
   readonly isContainerImage: boolean;
   /** rootfs.diff_ids, base layer first. */
   readonly diffIds: readonly string[];
-  /** The config stream's named refs without the two image refs: diff_id → layer stream. */
+  /** The config stream's named refs without the image refs: diff_id → layer stream. */
   readonly layerRefs: ReadonlyMap<string, ObjectId>;
-  readonly imageRef: ObjectId | undefined;
-  readonly bootImageRef: ObjectId | undefined;
+  /** The image refs (`isImageRefName`) → the images' object IDs. */
+  readonly imageRefs: ReadonlyMap<string, ObjectId>;
 }
+
+/** The image an opened image's config names for `variant`, if any. */
+export const imageRefOf = (image: ImageStreams, variant: ImageVariant): ObjectId | undefined => image.imageRefs.get(imageRefName(variant));
 
 interface JsonStream {
   readonly id: ObjectId;
@@ -81,11 +68,9 @@ export async function openImageStreams(repo: Repository, name: string): Promise<
   if (configStream === undefined) throw new InputError(manifestName, `has no named ref config:${configDigest} (manifest missing config reference)`);
   const config = await readJsonStream(repo, configStream, CONTENT_TYPES.ociConfig);
   const isContainerImage = parsed.config.mediaType === OCI_CONFIG_MEDIA_TYPE;
-  const layerRefs = new Map(config.refs);
-  const imageRef = layerRefs.get(IMAGE_REF);
-  const bootImageRef = layerRefs.get(BOOT_IMAGE_REF);
-  layerRefs.delete(IMAGE_REF);
-  layerRefs.delete(BOOT_IMAGE_REF);
+  const layerRefs = new Map<string, ObjectId>();
+  const imageRefs = new Map<string, ObjectId>();
+  for (const [name, id] of config.refs) (isImageRefName(name) ? imageRefs : layerRefs).set(name, id);
   return {
     manifestDigest,
     manifestStream: manifest.id,
@@ -96,7 +81,6 @@ export async function openImageStreams(repo: Repository, name: string): Promise<
     isContainerImage,
     diffIds: isContainerImage ? parseConfig(config.json, `config ${configDigest}`).diffIds : [],
     layerRefs,
-    imageRef,
-    bootImageRef,
+    imageRefs,
   };
 }

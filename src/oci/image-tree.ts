@@ -2,14 +2,15 @@
  * The composefs tree of an OCI image, as composefs-rs's
  * `create_filesystem` builds it: every layer stream, base first, fed
  * chunk by chunk into the wasm core's image builder (object contents are
- * never read), then `transform_for_oci`; with `bootable`, composefs-boot's
- * `transform_for_boot` as well, reading only the SELinux policy files the
- * core asks for. Also what `cfsctl oci compute-id` and `oci dump` print.
+ * never read), then `transform_for_oci` (xattrs filtered by `xattrs`);
+ * with `bootable`, composefs-boot's `transform_for_boot` as well, reading
+ * only the SELinux policy files the core asks for. Also what `cfsctl oci
+ * compute-id` and `oci dump` print.
  */
-import { type SuppliedObject, type Tree, oci, withInput } from '../core/index.js';
-import { InputError, IntegrityError, inContext, systemError } from '../../common/index.js';
+import { type Tree, oci, withInput } from '../core/index.js';
+import { DEFAULT_XATTR_MODE, InputError, IntegrityError, erofsFormat, inContext, systemError, type ErofsVersion, type XattrMode } from '../../common/index.js';
 import { digestBytes } from '../fsverity/index.js';
-import { pipeBlob, takeBlob, type ImageId } from '../image/index.js';
+import { pipeBlob, takeBlob, transformTreeForBoot, type ImageId } from '../image/index.js';
 import { type Repository, toObjectId } from '../repository/index.js';
 import { CONTENT_TYPES } from '../splitstream/index.js';
 import { openImageStreams, type ImageStreams } from './image-open.js';
@@ -17,12 +18,14 @@ import { openImageStreams, type ImageStreams } from './image-open.js';
 export interface ImageTreeOptions {
   /** Apply the boot transformation (`--bootable`). */
   readonly bootable?: boolean;
+  /** Which xattrs survive (`--xattrs`; default allowlist-only). */
+  readonly xattrs?: XattrMode;
 }
 
-/** SELinux policy files are text of a few MiB at most; more is damage. */
-const MAX_POLICY_FILE = 64 << 20;
-/** Config, then the policy files: two rounds of asking are all there can be. */
-const MAX_BOOT_ROUNDS = 3;
+export interface ImageBytesOptions extends ImageTreeOptions {
+  /** Default: the repository's format. */
+  readonly erofsVersion?: ErofsVersion;
+}
 
 const imageLabel = (image: ImageStreams): string => `image @${image.manifestDigest}`;
 
@@ -59,39 +62,28 @@ async function feedLayer(repo: Repository, builder: InstanceType<typeof oci.Imag
   }
 }
 
-/** The whole content of object `id`, which must be `size` bytes. */
-async function readObject(repo: Repository, id: string, size: number, input: string): Promise<Uint8Array> {
-  if (size > MAX_POLICY_FILE) throw new InputError(input, `is ${size} bytes; SELinux policy files over ${MAX_POLICY_FILE} bytes are refused`);
-  const handle = await repo.streams.openObject(id, false);
-  try {
-    let data: Buffer;
-    try {
-      data = await handle.readFile();
-    } catch (err) {
-      throw systemError(err, `object ${id}`, 'read');
-    }
-    if (data.length !== size) throw new IntegrityError(`object ${id}`, `is ${data.length} bytes, ${input} says ${size}`);
-    return data;
-  } finally {
-    await handle.close();
-  }
-}
-
 /**
- * composefs-boot's transformation of `tree`, in place; true when the
- * image's own SELinux policy relabelled it.
+ * composefs-boot's transformation of `tree`, in place, its policy files
+ * read from the repository; true when the image's own SELinux policy
+ * relabelled it.
  */
-export async function transformForBoot(repo: Repository, tree: Tree, input: string): Promise<boolean> {
-  const supplied: SuppliedObject[] = [];
-  for (let round = 0; round < MAX_BOOT_ROUNDS; round++) {
-    const step = withInput(input, () => oci.transformForBoot(tree, supplied));
-    if (step.tag === 'done') return step.val;
-    for (const need of step.val) {
-      const path = `${input}: ${Buffer.from(need.path).toString('latin1')}`;
-      supplied.push({ objectId: need.objectId, data: await readObject(repo, toObjectId(need.objectId), Number(need.size), path) });
+export function transformForBoot(repo: Repository, tree: Tree, input: string): Promise<boolean> {
+  return transformTreeForBoot(tree, input, async (need, path) => {
+    const id = toObjectId(need.objectId);
+    const handle = await repo.streams.openObject(id, false);
+    try {
+      let data: Buffer;
+      try {
+        data = await handle.readFile();
+      } catch (err) {
+        throw systemError(err, `object ${id}`, 'read');
+      }
+      if (data.length !== Number(need.size)) throw new IntegrityError(`object ${id}`, `is ${data.length} bytes, ${path} says ${need.size}`);
+      return data;
+    } finally {
+      await handle.close();
     }
-  }
-  throw new InputError(input, 'the boot transformation kept asking for more SELinux policy files');
+  });
 }
 
 /** The tree of an opened image; the caller disposes it. */
@@ -102,7 +94,7 @@ export async function buildImageTree(repo: Repository, image: ImageStreams, opti
   let tree: Tree;
   try {
     for (const diffId of image.diffIds) await feedLayer(repo, builder, image, diffId);
-    tree = withInput(label, () => builder.finish());
+    tree = withInput(label, () => builder.finish(options.xattrs ?? DEFAULT_XATTR_MODE));
   } finally {
     builder[Symbol.dispose]();
   }
@@ -126,17 +118,17 @@ async function withImageTree<T>(repo: Repository, name: string, options: ImageTr
 }
 
 /** `cfsctl oci compute-id`: the image ID of the image `name` (a tag or `@DIGEST`). */
-export function computeOciImageId(repo: Repository, name: string, options: ImageTreeOptions = {}): Promise<ImageId> {
+export function computeOciImageId(repo: Repository, name: string, options: ImageBytesOptions = {}): Promise<ImageId> {
   return withImageTree(repo, name, options, (tree, image) => {
-    const digest = withInput(imageLabel(image), () => tree.imageId());
+    const digest = withInput(imageLabel(image), () => tree.imageId(erofsFormat(options.erofsVersion ?? repo.erofsVersion)));
     return { hashAlg: repo.hashAlg, digest, hex: Buffer.from(digest).toString('hex') };
   });
 }
 
 /** The EROFS image of the image `name`, with its ID. */
-export function createOciImage(repo: Repository, name: string, options: ImageTreeOptions = {}): Promise<ImageId & { readonly bytes: Buffer }> {
+export function createOciImage(repo: Repository, name: string, options: ImageBytesOptions = {}): Promise<ImageId & { readonly bytes: Buffer }> {
   return withImageTree(repo, name, options, (tree, image) => {
-    const bytes = withInput(imageLabel(image), () => takeBlob(tree.writeImage()));
+    const bytes = withInput(imageLabel(image), () => takeBlob(tree.writeImage(erofsFormat(options.erofsVersion ?? repo.erofsVersion))));
     const digest = digestBytes(bytes, { hashAlg: repo.hashAlg });
     return { hashAlg: repo.hashAlg, digest, hex: Buffer.from(digest).toString('hex'), bytes };
   });

@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { InputError, NotFoundError, UsageError } from '../../common/index.js';
 import { type Repository, decodeTag, type ObjectId } from '../repository/index.js';
 import { CONTENT_TYPES } from '../splitstream/index.js';
-import { parseConfig, parseManifest, type ImageManifest } from './documents.js';
+import { OCI_CONFIG_MEDIA_TYPE, parseConfig, parseManifest, type ImageManifest } from './documents.js';
 import { TAG_PREFIX, checkDigest, configContentId, manifestContentId, tagRef } from './identifiers.js';
 
 /** OCI documents are small; a stream claiming more is damage. */
@@ -27,6 +27,8 @@ export interface OciImage {
 export interface ImageListing {
   readonly name: string;
   readonly manifestDigest: string;
+  /** False for an artifact (its config is not an OCI image config). */
+  readonly isContainer: boolean;
   readonly architecture: string;
   readonly os: string;
   readonly created: string | undefined;
@@ -97,13 +99,15 @@ export async function listImages(repo: Repository): Promise<ImageListing[]> {
   for (const ref of await repo.streams.listRefs(TAG_PREFIX)) {
     const name = decodeTag(ref.name.slice(TAG_PREFIX.length));
     const image = await openImage(repo, name);
-    const config = parseConfig(image.configJson, configContentId(image.configDigest));
+    const isContainer = image.manifest.config.mediaType === OCI_CONFIG_MEDIA_TYPE;
+    const config = isContainer ? parseConfig(image.configJson, configContentId(image.configDigest)) : undefined;
     listing.push({
       name,
       manifestDigest: image.manifestDigest,
-      architecture: config.architecture ?? '',
-      os: config.os ?? '',
-      created: config.created,
+      isContainer,
+      architecture: config?.architecture ?? '',
+      os: config?.os ?? '',
+      created: config?.created,
       layerCount: image.manifest.layers.length,
     });
   }

@@ -7,6 +7,12 @@ export type { ProgressEvent, ProgressSink } from './progress.js';
 export { checkDigest, configContentId, layerContentId, manifestContentId, sha256Digest, tagRef } from './identifiers.js';
 export { parseConfig, parseManifest, type ImageConfig, type ImageManifest } from './documents.js';
 export { layerEntries, layerInfo, writeLayerDumpfile, splitstreamLayerEntries, type LayerEntry, type LayerInfo } from './layer-entries.js';
-export { openImageStreams, IMAGE_REF, BOOT_IMAGE_REF, IMAGE_REF_PREFIX, isImageRefName, type ImageStreams } from './image-open.js';
-export { buildImageTree, computeOciImageId, createOciImage, writeOciDumpfile, transformForBoot, type ImageTreeOptions } from './image-tree.js';
-export { ensureImage, rewriteImageStreams, orderedLayerRefs, type EnsureImageOptions, type EnsuredImage } from './ensure-image.js';
+export { openImageStreams, imageRefOf, type ImageStreams } from './image-open.js';
+export {
+  imageRefName, imageRefNames, imageVariant, isImageRefName, parseImageRefName, IMAGE_REF_PREFIX, BOOT_IMAGE_REF_PREFIX, type ImageVariant,
+} from './image-refs.js';
+export { buildImageTree, computeOciImageId, createOciImage, writeOciDumpfile, transformForBoot, type ImageTreeOptions, type ImageBytesOptions } from './image-tree.js';
+export { ensureImage, rewriteImageStreams, orderedLayerRefs, refsFor, type EnsureImageOptions, type EnsuredImage } from './ensure-image.js';
+export { findMatchingBootImage, type BootImageMatch } from './boot-match.js';
+export { ociFsck, describeOciProblem, type OciFsckReport, type OciFsckOptions, type OciProblem, type OciProblemKind } from './fsck.js';
+export { copyImage, type CopyOptions, type CopyResult } from './copy.js';

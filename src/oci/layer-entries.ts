@@ -6,7 +6,7 @@
  * listings `cfsctl oci layer` makes from them: `--json` (layer_info) and
  * `--dumpfile` (layer_dumpfile).
  */
-import { type CoreLayerEntry as LayerEntry, oci, withInput } from '../core/index.js';
+import { type CoreLayerEntry as LayerEntry, coreMessage, oci, withInput } from '../core/index.js';
 import { NotFoundError } from '../../common/index.js';
 import type { Repository } from '../repository/index.js';
 import { CONTENT_TYPES, type SplitstreamReader } from '../splitstream/index.js';
@@ -30,6 +30,28 @@ export async function* splitstreamLayerEntries(reader: SplitstreamReader): Async
     layer[Symbol.dispose]();
   }
 }
+
+/**
+ * The whole tar structure of a layer stream, walked to its end without
+ * reading any object: its member count, or the problem (a damaged or
+ * cut-short stream), as text.
+ */
+export async function checkLayerStream(reader: SplitstreamReader): Promise<{ entries: number } | { problem: string }> {
+  const layer = new oci.LayerReader(reader.info.hashAlg);
+  let entries = 0;
+  try {
+    for await (const chunk of reader.chunks()) entries += (chunk.kind === 'inline' ? layer.inline(chunk.data) : layer.external(chunk.objectId)).length;
+    layer.finish();
+    if (!layer.ended()) return { problem: `the tar stops after ${members(entries)} without its end-of-archive blocks (cut short?)` };
+    return { entries };
+  } catch (err) {
+    return { problem: `after ${members(entries)}: ${coreMessage(err)}` };
+  } finally {
+    layer[Symbol.dispose]();
+  }
+}
+
+const members = (n: number): string => `${n} member${n === 1 ? '' : 's'}`;
 
 async function openLayer<T>(repo: Repository, diffId: string, body: (reader: SplitstreamReader, streamId: string) => Promise<T>): Promise<T> {
   const contentId = layerContentId(diffId);

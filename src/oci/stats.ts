@@ -38,16 +38,50 @@ export class ImportStats {
     }
   }
 
+  /** Adds another import's counts (a layer imported on its own). */
+  merge(other: ImportStats): void {
+    for (const [key, value] of Object.entries(other.toJSON())) {
+      if (key !== 'layers' && key !== 'layersAlreadyPresent') (this as unknown as Record<string, number>)[key] = ((this as unknown as Record<string, number>)[key] ?? 0) + value;
+    }
+  }
+
   toJSON(): Record<string, number> {
     return Object.fromEntries(Object.entries(this).filter((e): e is [string, number] => typeof e[1] === 'number'));
   }
 
-  /** One line, as cfsctl prints its stats. */
+  /** One line, as cfsctl 0.9 prints its stats (composefs-rs `ImportStats`'s Display). */
   summary(): string {
-    const fresh = this.objectsReflinked + this.objectsHardlinked + this.objectsCopied;
+    if (this.objectsReflinked > 0 || this.objectsHardlinked > 0) {
+      const objects = [
+        ...(this.objectsReflinked > 0 ? [`${this.objectsReflinked} reflinked`] : []),
+        ...(this.objectsHardlinked > 0 ? [`${this.objectsHardlinked} hardlinked`] : []),
+        `${this.objectsCopied} copied`,
+        `${this.objectsAlreadyPresent} already present`,
+      ];
+      const bytes = [
+        ...(this.objectsReflinked > 0 ? [`${humanBytes(this.bytesReflinked)} reflinked`] : []),
+        ...(this.objectsHardlinked > 0 ? [`${humanBytes(this.bytesHardlinked)} hardlinked`] : []),
+        `${humanBytes(this.bytesCopied)} copied`,
+        `${humanBytes(this.bytesInlined)} inlined`,
+      ];
+      return `${objects.join(' + ')} objects; ${bytes.join(', ')}`;
+    }
     return (
-      `${fresh + this.objectsAlreadyPresent} (${this.objectsReflinked} reflinked, ${this.objectsHardlinked} hardlinked, ` +
-      `${this.objectsCopied} copied, ${this.objectsAlreadyPresent} already present), ${this.bytesInlined} bytes inlined`
+      `${this.objectsCopied} new + ${this.objectsAlreadyPresent} already present objects; ` +
+      `${humanBytes(this.bytesCopied)} stored, ${humanBytes(this.bytesInlined)} inlined`
     );
   }
+}
+
+/** indicatif's `HumanBytes`: binary prefixes, two decimals. */
+export function humanBytes(n: number): string {
+  const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
+  if (n < 1024) return `${n} B`;
+  let value = n;
+  let unit = -1;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(2)} ${units[unit]}`;
 }

@@ -4,7 +4,7 @@
  * objects and streams it references. Problems are collected (kind, path,
  * detail) with the same kinds composefs-rs reports; nothing is modified.
  */
-import { lstat, readdir, readFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openImage } from '../image/index.js';
 import { openObjectFile, resolveLink } from './links.js';
@@ -42,6 +42,7 @@ export interface Problem {
 export interface FsckReport {
   readonly ok: boolean;
   readonly hasMetadata: boolean;
+  /** 0 with `metadataOnly`. */
   readonly objectsChecked: number;
   readonly streamsChecked: number;
   readonly imagesChecked: number;
@@ -52,17 +53,62 @@ export interface FsckProgress {
   (stage: 'objects' | 'streams' | 'images', done: number, total: number): void;
 }
 
+export interface FsckOptions {
+  /**
+   * cfsctl's `fsck --metadata-only`: no object's content is read (objects
+   * are only looked for); streams, images and links are checked as usual.
+   */
+  readonly metadataOnly?: boolean;
+  readonly progress?: FsckProgress;
+}
+
+/** composefs-rs's counters, derived from the problems as it counts them. */
+export interface FsckCounts {
+  readonly objectsCorrupted: number;
+  readonly streamsCorrupted: number;
+  readonly imagesCorrupted: number;
+  readonly brokenLinks: number;
+  readonly missingObjects: number;
+}
+
+const ENTRY_PROBLEMS: readonly ProblemKind[] = [
+  'entry-not-symlink',
+  'broken-symlink',
+  'stream-open-failed',
+  'stream-read-failed',
+  'image-read-failed',
+  'image-invalid',
+];
+const MISSING_PROBLEMS: readonly ProblemKind[] = ['missing-object-ref', 'missing-named-ref', 'image-missing-object'];
+
+export function fsckCounts(report: FsckReport): FsckCounts {
+  const entries = (category: string): number =>
+    new Set(report.problems.filter((p) => ENTRY_PROBLEMS.includes(p.kind) && p.path.startsWith(`${category}/`) && !p.path.startsWith(`${category}/refs/`)).map((p) => p.path))
+      .size;
+  return {
+    objectsCorrupted: new Set(report.problems.filter((p) => p.path.startsWith('objects/')).map((p) => p.path)).size,
+    streamsCorrupted: entries('streams'),
+    imagesCorrupted: entries('images'),
+    brokenLinks: report.problems.filter((p) => p.kind === 'broken-symlink').length,
+    missingObjects: report.problems.filter((p) => MISSING_PROBLEMS.includes(p.kind)).length,
+  };
+}
+
+/** A problem as composefs-rs prints it (`fsck: <kind>: <path>: <detail>`). */
+export const describeFsckProblem = (p: Problem): string => `fsck: ${p.kind}: ${p.path}${p.detail ? `: ${p.detail}` : ''}`;
+
 /** How many objects are verified at once (each may use worker threads). */
 const CONCURRENCY = 4;
 
-export async function fsck(repo: Repository, progress?: FsckProgress): Promise<FsckReport> {
+export async function fsck(repo: Repository, options: FsckOptions | FsckProgress = {}): Promise<FsckReport> {
+  const { metadataOnly = false, progress } = typeof options === 'function' ? { progress: options } : options;
   const problems: Problem[] = [];
   const add = (kind: ProblemKind, path: string, detail = ''): void => {
     problems.push({ kind, path, detail });
   };
   await checkMeta(repo, add);
   const present = new Set<ObjectId>();
-  const objectsChecked = await checkObjects(repo, present, add, progress);
+  const objectsChecked = await checkObjects(repo, present, add, progress, !metadataOnly);
   const streamsChecked = await checkEntries(repo, 'streams', present, add, progress);
   const imagesChecked = await checkEntries(repo, 'images', present, add, progress);
   await checkRefs(repo, 'streams/refs', add);
@@ -95,7 +141,7 @@ async function listDir(path: string): Promise<string[]> {
   }
 }
 
-async function checkObjects(repo: Repository, present: Set<ObjectId>, add: Add, progress?: FsckProgress): Promise<number> {
+async function checkObjects(repo: Repository, present: Set<ObjectId>, add: Add, progress: FsckProgress | undefined, verify: boolean): Promise<number> {
   const candidates: { rel: string; id: ObjectId | undefined }[] = [];
   for (const dir of await listDir(join(repo.path, 'objects'))) {
     if (!/^[0-9a-f]{2}$/.test(dir)) continue;
@@ -103,6 +149,10 @@ async function checkObjects(repo: Repository, present: Set<ObjectId>, add: Add, 
       const id = `${dir}${name}`;
       candidates.push({ rel: `objects/${dir}/${name}`, id: isObjectId(id, repo.hashAlg) ? id : undefined });
     }
+  }
+  if (!verify) {
+    for (const c of candidates) if (c.id !== undefined) present.add(c.id);
+    return 0;
   }
   let done = 0;
   let next = 0;
@@ -251,7 +301,11 @@ async function checkRefs(repo: Repository, dir: string, add: Add): Promise<void>
       continue;
     }
     try {
-      await resolveLink(repo.path, rel, repo.hashAlg);
+      const { id } = await resolveLink(repo.path, rel, repo.hashAlg);
+      // As composefs-rs: the ref is broken unless the chain ends at a file.
+      await stat(join(repo.path, objectRelPath(id))).catch(() => {
+        throw new Error(`${objectRelPath(id)} is missing`);
+      });
     } catch (err) {
       add('broken-symlink', rel, describeProblem(err));
     }

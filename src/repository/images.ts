@@ -58,6 +58,29 @@ export class ImageStore {
     return { id: (await resolveLink(this.root, `images/${name}`, this.hashAlg)).id, byDigest: false };
   }
 
+  /**
+   * Every image ref (`images/refs/<name>`, found recursively), by name,
+   * with the image it names. A link that does not resolve to an image is
+   * an error naming it.
+   */
+  async listRefs(): Promise<{ name: string; id: ObjectId }[]> {
+    const base = join(this.root, 'images/refs');
+    let entries;
+    try {
+      entries = await readdir(base, { recursive: true, withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw systemError(err, base, 'readdir');
+    }
+    const refs: { name: string; id: ObjectId }[] = [];
+    for (const entry of entries) {
+      if (!entry.isSymbolicLink()) continue;
+      const name = join(entry.parentPath ?? entry.path, entry.name).slice(base.length + 1);
+      refs.push({ name, id: (await resolveLink(this.root, `images/refs/${name}`, this.hashAlg)).id });
+    }
+    return refs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
   /** Every image linked under images/. */
   async list(): Promise<ObjectId[]> {
     let entries: string[];

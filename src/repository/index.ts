@@ -1,5 +1,5 @@
 /** The composefs repository: objects, streams, images, refs, fsck. */
-export { Repository, type InitOptions, type OpenOptions, type Security } from './repository.js';
+export { Repository, type EnsureStatus, type InitOptions, type OpenOptions, type Security } from './repository.js';
 export { expectVerified, ImportContext, ObjectStore, type ContentVerifier, type Verification, type VerifySource, type FromFileOptions, type StoreOutcome, type StoreStrategy, type StoredObject } from './objects.js';
 export { ObjectWriter } from './object-writer.js';
 export { StreamStore, type OpenedStream, type StreamRef } from './streams.js';
@@ -10,4 +10,4 @@ export { decodeTag, encodeTag, checkRefName, checkContentId } from './names.js';
 export { isObjectId, objectIdBytes, objectRelPath, toObjectId, type ObjectId } from './object-id.js';
 export { resolveLink, openObjectFile, type Resolved } from './links.js';
 export { checkParents, readRepoLink, entriesBelow } from './symlinks.js';
-export { fsck, type FsckProgress, type FsckReport } from './fsck.js';
+export { describeFsckProblem, fsck, fsckCounts, type FsckProgress, type FsckReport } from './fsck.js';

@@ -13,11 +13,11 @@ import { promisify } from 'node:util';
 import { CfskitError, InputError, UnsupportedError, VerityUnsupportedError, errnoOf, isErrno, systemError, writeAll } from '../../common/index.js';
 import { enableVerity, fsyncFd, hostAvailability, linkTmpfile, openTmpfile, reopenReadOnly } from '../../host-bindings/index.js';
 import { fsyncDirectory } from './durability.js';
-import { META_FILE, hashAlgOf, newMeta, parseMeta, serializeMeta, type Algorithm } from './meta.js';
+import { META_FILE, effectiveFormats, hashAlgOf, parseMeta, sameMeta, serializeMeta, type RepoMeta } from './meta.js';
 
 const closeAsync = promisify(close);
 
-export async function readMeta(path: string): Promise<{ algorithm: Algorithm } | undefined> {
+export async function readMeta(path: string): Promise<RepoMeta | undefined> {
   const metaPath = join(path, META_FILE);
   try {
     return parseMeta(await readFile(metaPath), metaPath).meta;
@@ -27,11 +27,23 @@ export async function readMeta(path: string): Promise<{ algorithm: Algorithm } |
   }
 }
 
-/** Writes a new repository's meta.json; fs-verity on it unless `insecure`. */
-export async function writeMeta(path: string, algorithm: Algorithm, insecure: boolean): Promise<void> {
-  const data = serializeMeta(newMeta(algorithm));
+/** cfsctl's words for `init` on a repository configured otherwise. */
+export function differentConfiguration(path: string, existing: RepoMeta, wanted: RepoMeta): InputError {
+  const describe = (m: RepoMeta): string => `algorithm: ${m.algorithm}, erofs_version: V${effectiveFormats(m).default}`;
+  return new InputError(
+    join(path, META_FILE),
+    `repository already initialized with different configuration (${describe(existing)}); cannot re-initialize with (${describe(wanted)})`,
+  );
+}
+
+/**
+ * Writes a new repository's meta.json; fs-verity on it unless `insecure`.
+ * False when another process created the same meta.json meanwhile.
+ */
+export async function writeMeta(path: string, meta: RepoMeta, insecure: boolean): Promise<boolean> {
+  const data = serializeMeta(meta);
   const available = hostAvailability();
-  if (available.available) return writeMetaNatively(path, algorithm, data, insecure);
+  if (available.available) return writeMetaNatively(path, meta, data, insecure);
   if (!insecure) {
     throw new UnsupportedError(
       `${path}: a repository that requires fs-verity needs cfskit's native host bindings (${available.reason}); ` +
@@ -39,16 +51,16 @@ export async function writeMeta(path: string, algorithm: Algorithm, insecure: bo
       { input: path },
     );
   }
-  return writeMetaPortably(path, algorithm, data);
+  return writeMetaPortably(path, meta, data);
 }
 
 /** Someone else initialised it meanwhile: fine if it agrees. */
-async function agreeWithExisting(path: string, algorithm: Algorithm): Promise<void> {
+async function agreeWithExisting(path: string, meta: RepoMeta): Promise<void> {
   const other = await readMeta(path);
-  if (other?.algorithm !== algorithm) throw new InputError(join(path, META_FILE), `was created concurrently with algorithm ${other?.algorithm}`);
+  if (!other || !sameMeta(other, meta)) throw differentConfiguration(path, other ?? meta, meta);
 }
 
-async function writeMetaNatively(path: string, algorithm: Algorithm, data: Uint8Array, insecure: boolean): Promise<void> {
+async function writeMetaNatively(path: string, meta: RepoMeta, data: Uint8Array, insecure: boolean): Promise<boolean> {
   const metaPath = join(path, META_FILE);
   const fd = await openTmpfile(path, 0o644);
   let readOnly: number | undefined;
@@ -62,7 +74,7 @@ async function writeMetaNatively(path: string, algorithm: Algorithm, data: Uint8
   try {
     if (!insecure) {
       try {
-        await enableVerity(readOnly, { hashAlg: hashAlgOf(algorithm), blockSize: 4096 }, metaPath);
+        await enableVerity(readOnly, { hashAlg: hashAlgOf(meta.algorithm), blockSize: 4096 }, metaPath);
       } catch (err) {
         if (err instanceof VerityUnsupportedError) {
           throw new UnsupportedError(`${path}: this file system or kernel has no fs-verity; use --insecure to create a repository without it`, {
@@ -74,16 +86,18 @@ async function writeMetaNatively(path: string, algorithm: Algorithm, data: Uint8
     }
     try {
       await linkTmpfile(readOnly, metaPath);
+      return true;
     } catch (err) {
       if (errnoOf(err) !== 'EEXIST') throw err;
-      await agreeWithExisting(path, algorithm);
+      await agreeWithExisting(path, meta);
+      return false;
     }
   } finally {
     await closeAsync(readOnly);
   }
 }
 
-async function writeMetaPortably(path: string, algorithm: Algorithm, data: Uint8Array): Promise<void> {
+async function writeMetaPortably(path: string, meta: RepoMeta, data: Uint8Array): Promise<boolean> {
   const metaPath = join(path, META_FILE);
   const tempPath = join(path, `.tmp-meta-${randomBytes(8).toString('hex')}`);
   try {
@@ -101,5 +115,7 @@ async function writeMetaPortably(path: string, algorithm: Algorithm, data: Uint8
     throw systemError(err, metaPath, 'write');
   }
   await fsyncDirectory(path);
-  await agreeWithExisting(path, algorithm);
+  // The rename replaced any meta.json that appeared meanwhile: it must agree.
+  await agreeWithExisting(path, meta);
+  return true;
 }

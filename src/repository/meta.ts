@@ -1,8 +1,16 @@
 /**
- * meta.json: the repository's format version, digest algorithm and feature
- * flags, as composefs-rs writes and checks them.
+ * meta.json: the repository's format version, digest algorithm, feature
+ * flags and EROFS formats, as composefs-rs 0.9 writes and checks them.
+ *
+ * `erofs_formats` (`{"default": 1}`, or with `"extra": [2]` for images made
+ * in a second format too) names the EROFS format versions of the
+ * repository's images. A repository without it uses V2 — or V1 when its
+ * read-only-compatible features list `v1_erofs`, which composefs-rs writes
+ * beside a V1 default so that tools from before `erofs_formats` open it
+ * read-only. composefs-rs applies that fallback also when `erofs_formats`
+ * says exactly `{"default": 2}`; so does cfskit.
  */
-import { InputError, UsageError, type HashAlg } from '../../common/index.js';
+import { EROFS_VERSIONS, InputError, LEGACY_EROFS_VERSION, UsageError, type ErofsVersion, type HashAlg } from '../../common/index.js';
 
 export const META_FILE = 'meta.json';
 export const FORMAT_VERSION = 1;
@@ -10,9 +18,18 @@ export const FORMAT_VERSION = 1;
 export type Algorithm = 'fsverity-sha512-12' | 'fsverity-sha256-12';
 export const ALGORITHMS: readonly Algorithm[] = ['fsverity-sha512-12', 'fsverity-sha256-12'];
 
-/** Feature names this version understands (none are defined yet). */
+/** The read-only-compatible feature of a V1 repository. */
+export const V1_EROFS_FEATURE = 'v1_erofs';
+/** Feature names this version understands. */
 const KNOWN_INCOMPATIBLE: readonly string[] = [];
-const KNOWN_READ_ONLY: readonly string[] = [];
+const KNOWN_READ_ONLY: readonly string[] = [V1_EROFS_FEATURE];
+
+/** composefs-rs `FormatConfig`: the default version, and versions also made. */
+export interface ErofsFormats {
+  readonly default: ErofsVersion;
+  /** Sorted; `formatVersions` skips one equal to the default, as composefs-rs does. */
+  readonly extra: readonly ErofsVersion[];
+}
 
 export interface RepoMeta {
   readonly version: number;
@@ -22,6 +39,29 @@ export interface RepoMeta {
     readonly 'read-only-compatible': readonly string[];
     readonly incompatible: readonly string[];
   };
+  /** As stored; undefined when meta.json has no `erofs_formats`. */
+  readonly erofsFormats: ErofsFormats | undefined;
+}
+
+export const singleFormat = (version: ErofsVersion): ErofsFormats => ({ default: version, extra: [] });
+
+/** Every version images are made in: the default first, then the extras. */
+export const formatVersions = (formats: ErofsFormats): ErofsVersion[] => [formats.default, ...formats.extra.filter((v) => v !== formats.default)];
+
+const isLegacyDefault = (f: ErofsFormats): boolean => f.default === LEGACY_EROFS_VERSION && f.extra.length === 0;
+
+/** The formats the repository's images are made in (composefs-rs `format_config`). */
+export function effectiveFormats(meta: RepoMeta): ErofsFormats {
+  const stored = meta.erofsFormats ?? singleFormat(LEGACY_EROFS_VERSION);
+  if (!isLegacyDefault(stored)) return stored;
+  if (meta.features['read-only-compatible'].includes(V1_EROFS_FEATURE)) return singleFormat(1);
+  return stored;
+}
+
+/** composefs-rs's equality of two metadata files (absent formats read as V2). */
+export function sameMeta(a: RepoMeta, b: RepoMeta): boolean {
+  const canonical = (m: RepoMeta): string => serializeMeta({ ...m, erofsFormats: m.erofsFormats ?? singleFormat(LEGACY_EROFS_VERSION) }).toString();
+  return canonical(a) === canonical(b);
 }
 
 export function hashAlgOf(algorithm: Algorithm): HashAlg {
@@ -40,13 +80,36 @@ export function parseAlgorithm(value: string): Algorithm {
   throw new UsageError(`unsupported algorithm "${value}" (${hint})`);
 }
 
-export function newMeta(algorithm: Algorithm): RepoMeta {
-  return { version: FORMAT_VERSION, algorithm, features: { compatible: [], 'read-only-compatible': [], incompatible: [] } };
+/** What composefs-rs writes for a new repository (`new_with_formats`). */
+export function newMeta(algorithm: Algorithm, formats: ErofsFormats = singleFormat(1)): RepoMeta {
+  const readOnly = formats.default === 1 ? [V1_EROFS_FEATURE] : [];
+  return { version: FORMAT_VERSION, algorithm, features: { compatible: [], 'read-only-compatible': readOnly, incompatible: [] }, erofsFormats: formats };
 }
 
-/** The bytes composefs-rs writes: pretty JSON, two-space indent, newline. */
+/** The bytes composefs-rs writes: serde's field order, pretty JSON, two-space indent, newline. */
 export function serializeMeta(meta: RepoMeta): Buffer {
-  return Buffer.from(`${JSON.stringify(meta, null, 2)}\n`);
+  const doc: Record<string, unknown> = { version: meta.version, algorithm: meta.algorithm, features: meta.features };
+  if (meta.erofsFormats) {
+    const { default: def, extra } = meta.erofsFormats;
+    doc.erofs_formats = extra.length > 0 ? { default: def, extra } : { default: def };
+  }
+  return Buffer.from(`${JSON.stringify(doc, null, 2)}\n`);
+}
+
+function formatVersion(value: unknown, field: string, input: string): ErofsVersion {
+  if (typeof value === 'number' && (EROFS_VERSIONS as readonly number[]).includes(value)) return value as ErofsVersion;
+  throw new InputError(input, `erofs_formats.${field} ${JSON.stringify(value)} is not an EROFS format version this cfskit knows (0, 1 or 2)`);
+}
+
+function parseFormats(value: unknown, input: string): ErofsFormats | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InputError(input, '"erofs_formats" must be an object');
+  const o = value as Record<string, unknown>;
+  const def = formatVersion(o.default, 'default', input);
+  const extra = o.extra ?? [];
+  if (!Array.isArray(extra)) throw new InputError(input, 'erofs_formats.extra must be a list');
+  const versions = new Set(extra.map((v) => formatVersion(v, 'extra', input)));
+  return { default: def, extra: [...versions].sort() };
 }
 
 function stringList(value: unknown, field: string, input: string): string[] {
@@ -98,6 +161,7 @@ export function parseMeta(bytes: Uint8Array, input: string): MetaCheck {
       'read-only-compatible': stringList(features['read-only-compatible'], 'read-only-compatible', input),
       incompatible: stringList(features.incompatible, 'incompatible', input),
     },
+    erofsFormats: parseFormats(o.erofs_formats, input),
   };
   const incompatible = meta.features.incompatible.filter((x) => !KNOWN_INCOMPATIBLE.includes(x));
   if (incompatible.length > 0) {

@@ -3,15 +3,28 @@
  * create one, then reach its objects, streams and images. An open
  * repository holds a shared lock (see lock.ts) until closed.
  */
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InputError, NotFoundError, UnsupportedError, hexLength, isErrno, systemError, type HashAlg } from '../../common/index.js';
+import { InputError, NotFoundError, UnsupportedError, hexLength, isErrno, systemError, type ErofsVersion, type HashAlg } from '../../common/index.js';
 import { hostAvailability } from '../../host-bindings/index.js';
 import { Durability } from './durability.js';
 import { ImageStore } from './images.js';
 import { RepositoryLock } from './lock.js';
-import { readMeta, writeMeta } from './meta-file.js';
-import { META_FILE, algorithmFor, hashAlgOf, parseAlgorithm, parseMeta, type Algorithm } from './meta.js';
+import { differentConfiguration, readMeta, writeMeta } from './meta-file.js';
+import {
+  META_FILE,
+  algorithmFor,
+  effectiveFormats,
+  formatVersions,
+  hashAlgOf,
+  newMeta,
+  parseAlgorithm,
+  parseMeta,
+  sameMeta,
+  singleFormat,
+  type Algorithm,
+  type ErofsFormats,
+} from './meta.js';
 import { ObjectStore } from './objects.js';
 import { securityOf, type Security } from './security.js';
 import { StreamStore } from './streams.js';
@@ -23,6 +36,8 @@ export interface InitOptions {
   readonly algorithm?: string;
   /** Do not require fs-verity (for file systems without it). */
   readonly insecure?: boolean;
+  /** The EROFS format of the repository's images (default 1, as cfsctl 0.9). */
+  readonly erofsVersion?: ErofsVersion;
 }
 
 export interface OpenOptions {
@@ -31,7 +46,15 @@ export interface OpenOptions {
    * without the addon an insecure repository (written the portable way).
    */
   readonly write?: boolean;
+  /**
+   * Make images in this EROFS format only, whatever meta.json says (cfsctl's
+   * global `--erofs-version`; meta.json is not changed).
+   */
+  readonly erofsVersion?: ErofsVersion;
 }
+
+/** What `Repository.ensure` did (composefs-rs `EnsureStatus`). */
+export type EnsureStatus = 'created' | 'opened' | 'upgraded';
 
 export class Repository {
   private readonly durability: Durability;
@@ -45,6 +68,11 @@ export class Repository {
     readonly security: Security,
     /** False for old repositories without meta.json. */
     readonly hasMeta: boolean,
+    /**
+     * The EROFS formats images are made in: meta.json's (V2 without it), or
+     * the one format an `erofsVersion` open option asked for.
+     */
+    readonly erofsFormats: ErofsFormats,
     private readonly lock: RepositoryLock,
   ) {
     const hashAlg = hashAlgOf(algorithm);
@@ -61,25 +89,75 @@ export class Repository {
     return hashAlgOf(this.algorithm);
   }
 
+  /** The EROFS format of the images this repository makes (and names). */
+  get erofsVersion(): ErofsVersion {
+    return this.erofsFormats.default;
+  }
+
+  /** Every format an image is made in: the default first. */
+  get erofsVersions(): ErofsVersion[] {
+    return formatVersions(this.erofsFormats);
+  }
+
   /**
    * Creates the repository (and its directory) with meta.json, enabling
    * fs-verity on meta.json unless `insecure`. Initialising an existing
-   * repository with the same algorithm is a no-op.
+   * repository with the same configuration is a no-op; with another, an
+   * error (as cfsctl's `init`).
    */
   static async init(path: string, options: InitOptions = {}): Promise<Repository> {
+    return (await Repository.create(path, options)).repository;
+  }
+
+  /** `init`, saying whether the repository was created or already there. */
+  static async create(path: string, options: InitOptions = {}): Promise<{ repository: Repository; created: boolean }> {
     const algorithm = parseAlgorithm(options.algorithm ?? 'fsverity-sha512-12');
+    const meta = newMeta(algorithm, singleFormat(options.erofsVersion ?? 1));
     await mkdir(path, { recursive: true, mode: 0o700 }).catch((err: unknown) => {
       throw systemError(err, path, 'mkdir');
     });
     const existing = await readMeta(path);
+    let created = false;
     if (existing) {
-      if (existing.algorithm !== algorithm) {
-        throw new InputError(join(path, META_FILE), `repository already exists with algorithm ${existing.algorithm}, not ${algorithm}`);
-      }
+      if (!sameMeta(existing, meta)) throw differentConfiguration(path, existing, meta);
     } else {
-      await writeMeta(path, algorithm, options.insecure === true);
+      created = await writeMeta(path, meta, options.insecure === true);
     }
-    return Repository.open(path, { write: true });
+    return { repository: await Repository.open(path, { write: true }), created };
+  }
+
+  /**
+   * cfsctl's `init --ensure`: opens a repository that exists as it is,
+   * creates one where there is none, and gives a repository from before
+   * meta.json its meta.json (V2, the format it was made with: composefs-rs
+   * 0.9 writes V1 there, which relabels its V2 images).
+   */
+  static async ensure(path: string, options: InitOptions = {}): Promise<{ repository: Repository; status: EnsureStatus }> {
+    await mkdir(path, { recursive: true, mode: 0o700 }).catch((err: unknown) => {
+      throw systemError(err, path, 'mkdir');
+    });
+    if (await readMeta(path)) return { repository: await Repository.open(path, { write: true }), status: 'opened' };
+    const objects = await stat(join(path, 'objects')).then(
+      () => true,
+      () => false,
+    );
+    if (!objects) return { repository: (await Repository.create(path, options)).repository, status: 'created' };
+    const { algorithm, security } = await inferOldRepository(path, true);
+    checkWritable(path, security);
+    await writeMeta(path, newMeta(algorithm, singleFormat(2)), security === 'insecure');
+    return { repository: await Repository.open(path, { write: true }), status: 'upgraded' };
+  }
+
+  /**
+   * cfsctl's `init --reset-metadata`: removes streams/, images/ and
+   * meta.json (what depends on the algorithm), keeping objects/.
+   */
+  static async resetMetadata(path: string): Promise<void> {
+    for (const name of ['streams', 'images', META_FILE]) {
+      await rm(join(path, name), { recursive: true, force: true }).catch((err: unknown) => {
+        throw systemError(err, join(path, name), 'remove');
+      });
+    }
   }
 
   static async open(path: string, options: OpenOptions = {}): Promise<Repository> {
@@ -98,21 +176,24 @@ export class Repository {
       });
       let algorithm: Algorithm;
       let security: Security;
+      let formats = singleFormat(2);
       if (bytes) {
         const { meta, readOnlyBecause } = parseMeta(bytes, metaPath);
         if (options.write && readOnlyBecause.length > 0) {
           throw new InputError(metaPath, `repository has features this cfskit may read but not write: ${readOnlyBecause.join(', ')}`);
         }
         algorithm = meta.algorithm;
+        formats = effectiveFormats(meta);
         security = await securityOf(metaPath, options.write === true);
       } else {
         ({ algorithm, security } = await inferOldRepository(path, options.write === true));
       }
+      if (options.erofsVersion !== undefined) formats = singleFormat(options.erofsVersion);
       if (options.write) {
         checkWritable(path, security);
         await mkdir(join(path, 'objects'), { recursive: true, mode: 0o755 });
       }
-      return new Repository(path, algorithm, security, bytes !== undefined, lock);
+      return new Repository(path, algorithm, security, bytes !== undefined, formats, lock);
     } catch (err) {
       await lock.release();
       throw err;

@@ -70,6 +70,18 @@ export class StreamStore {
     return id;
   }
 
+  /**
+   * Names an object already stored as the stream `contentId` (a stream
+   * copied from another repository with everything it references), once
+   * everything is synced.
+   */
+  async link(id: ObjectId, contentId: string): Promise<void> {
+    checkContentId(contentId);
+    if (!(await this.objects.has(id))) throw new NotFoundError(`object ${id}`, 'not in the repository');
+    await this.sync();
+    await replaceSymlink(this.root, `streams/${contentId}`, objectRelPath(id));
+  }
+
   /** Points `streams/refs/<ref>` at an existing stream. */
   async setRef(ref: string, contentId: string): Promise<void> {
     checkRefName(ref);

@@ -38,13 +38,24 @@ export interface BootStateOptions {
   readonly stagedFile?: string;
 }
 
-/** The `composefs=` digest of a kernel command line (`?` marks a missing-verity boot). */
-export function composefsDigest(cmdline: string): string | undefined {
-  for (const word of cmdline.trim().split(/\s+/)) {
-    if (word.startsWith('composefs=')) return word.slice('composefs='.length).replace(/^\?/, '');
-  }
-  return undefined;
+const DIGEST_KARG = /^composefs\.digest=\??v[12]-sha(?:256|512)-\d+:([0-9a-f]+)$/;
+
+/**
+ * The image digests a kernel command line names, in the order composefs-rs
+ * 0.9's initramfs tries them (`composefs-boot` `cmdline.rs`): every
+ * `composefs.digest=[?]v1|v2-<hash>-<lg>:<hex>` (V1 images are named only
+ * so), then the legacy `composefs=[?]<hex>` (a V2 image). `?` marks a boot
+ * without fs-verity.
+ */
+export function composefsDigests(cmdline: string): string[] {
+  const words = cmdline.trim().split(/\s+/);
+  const explicit = words.flatMap((w) => DIGEST_KARG.exec(w)?.[1] ?? []);
+  const legacy = words.filter((w) => w.startsWith('composefs=')).map((w) => w.slice('composefs='.length).replace(/^\?/, ''));
+  return [...explicit, ...legacy];
 }
+
+/** The first image digest a kernel command line names (composefsDigests). */
+export const composefsDigest = (cmdline: string): string | undefined => composefsDigests(cmdline)[0];
 
 async function readOptional(path: string, limit: number): Promise<Buffer | undefined> {
   try {
@@ -143,7 +154,9 @@ export async function listDeployments(layout: SysrootLayout, options: BootStateO
   const cmdlinePath = options.kernelCmdline ?? (running ? '/proc/cmdline' : undefined);
   const stagedPath = options.stagedFile ?? (running ? STAGED_DEPLOYMENT_FILE : undefined);
   const cmdline = cmdlinePath === undefined ? undefined : await readOptional(cmdlinePath, 1 << 20);
-  const booted = cmdline === undefined ? undefined : composefsDigest(cmdline.toString('utf8'));
+  // As the initramfs: the first digest that names an image here.
+  const candidates = cmdline === undefined ? [] : composefsDigests(cmdline.toString('utf8'));
+  const booted = candidates.find((d) => names.includes(d)) ?? candidates[0];
   const stagedBytes = stagedPath === undefined ? undefined : await readOptional(stagedPath, MAX_INI_BYTES);
   const staged = stagedBytes === undefined || stagedPath === undefined ? undefined : stagedId(stagedBytes, stagedPath);
   const order = await bootEntryOrder(layout);

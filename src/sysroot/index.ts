@@ -2,7 +2,7 @@
 export * from './layout.js';
 export { parseOrigin, parseImageReference, type Origin, type ImageSource } from './origin.js';
 export { parseIni, iniValue, type IniDocument, type IniSection } from './ini.js';
-export { listDeployments, composefsDigest, stagedId, parseBootEntry, compareBootEntries, type Deployment, type BootStateOptions } from './deployments.js';
+export { listDeployments, composefsDigest, composefsDigests, stagedId, parseBootEntry, compareBootEntries, type Deployment, type BootStateOptions } from './deployments.js';
 export { readBoundImages, parseBoundImageFile, parseSpecValue, resolveInImage, type BoundImage } from './bound-images.js';
 export { inspectDeployment, type DeploymentNeeds, type RepositoryImageState } from './inspect.js';
 export { SystemStore, type PodmanImage, type PodmanOptions } from './podman.js';

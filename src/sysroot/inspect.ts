@@ -8,7 +8,7 @@
  */
 import { CfskitError, InputError } from '../../common/index.js';
 import { openStoredImage, openImage } from '../image/index.js';
-import { isImageRefName, manifestContentId, openImageStreams, type ImageStreams } from '../oci/index.js';
+import { manifestContentId, openImageStreams, type ImageStreams } from '../oci/index.js';
 import { readBoundImages, type BoundImage } from './bound-images.js';
 import type { Deployment } from './deployments.js';
 import { bootcTag } from './layout.js';
@@ -39,11 +39,7 @@ export interface DeploymentNeeds {
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** Every composefs image a config names (all `composefs.image*` refs). */
-function imageRefsOf(image: ImageStreams): string[] {
-  const ids = [image.imageRef, image.bootImageRef].filter((id): id is string => id !== undefined);
-  for (const [name, id] of image.layerRefs) if (isImageRefName(name)) ids.push(id);
-  return ids;
-}
+const imageRefsOf = (image: ImageStreams): string[] => [...image.imageRefs.values()];
 
 async function manifestFor(repo: Repository, deployment: Deployment, tags: readonly BootcTag[]): Promise<Pick<DeploymentNeeds, 'manifestDigest' | 'manifestFrom'>> {
   if (deployment.origin?.manifestDigest !== undefined) return { manifestDigest: deployment.origin.manifestDigest, manifestFrom: 'origin' };

@@ -29,8 +29,9 @@ const it = gated(test, ...prereqs);
 
 /**
  * The trees without 0/0 character devices: in an overlay's lower layer
- * those are whiteouts, and composefs-rs images (so ours) do not escape
- * them; the last test shows what becomes of them.
+ * those are whiteouts, which V0 and V1 images escape into xattr whiteouts
+ * and V2 images leave as they are, so neither reads back as the source's
+ * character device; the last test shows what becomes of them.
  */
 const isWhiteout = (e: Entry): boolean => e.kind === 'chardev' && e.major === 0 && e.minor === 0;
 const MOUNT_TREES: TreeSpec[] = TREES.map((spec) => {
@@ -235,7 +236,7 @@ gated(test, ...prereqs, haveTool('setpriv', ['--version']))('not root: a clear e
   assert.equal(await leftovers(repoPath), []);
 });
 
-it('a 0/0 character device is a whiteout to overlayfs: never found, though a subdirectory\'s readdir lists it', async () => {
+it('a 0/0 character device: V2 leaves it a whiteout to overlayfs (never found, though a subdirectory\'s readdir lists it); V0 and V1 escape it into an xattr whiteout', async () => {
   const dir = join(base, 'whiteout-tree');
   await mkdir(dir);
   await materialize(dir, {
@@ -249,16 +250,39 @@ it('a 0/0 character device is a whiteout to overlayfs: never found, though a sub
       { path: 'sub/gone', kind: 'chardev', major: 0, minor: 0 },
     ],
   });
-  await createRepositoryImage(theRepo(), dir, { name: 'whiteout', propagateUsrToRoot: false });
-  await withComposefsMount(theRepo(), 'refs/whiteout', async (mnt) => {
-    // The root is always a merged directory, which drops whiteouts; a
-    // directory from the one metadata layer is read as it is.
-    assert.equal((await readdir(mnt)).sort(), ['sub']);
-    assert.equal((await readdir(join(mnt, 'sub'))).sort(), ['file', 'gone']);
-    for (const path of ['gone', 'sub/gone']) {
-      assert.is(((await lstat(join(mnt, path)).catch((e: unknown) => e)) as NodeJS.ErrnoException).code, 'ENOENT', path);
+  for (const version of [0, 1, 2] as const) {
+    const r = await Repository.init(join(base, `whiteout-repo-v${version}`), { insecure: true, erofsVersion: version });
+    try {
+      await createRepositoryImage(r, dir, { name: 'whiteout', propagateUsrToRoot: false });
+      await withComposefsMount(r, 'refs/whiteout', async (mnt) => {
+        const what = `V${version}`;
+        if (version === 2) {
+          // The root is always a merged directory, which drops whiteouts; a
+          // directory from the one metadata layer is read as it is.
+          assert.equal((await readdir(mnt)).sort(), ['sub'], what);
+          assert.equal((await readdir(join(mnt, 'sub'))).sort(), ['file', 'gone'], what);
+          for (const path of ['gone', 'sub/gone']) {
+            assert.is(((await lstat(join(mnt, path)).catch((e: unknown) => e)) as NodeJS.ErrnoException).code, 'ENOENT', `${what} ${path}`);
+          }
+          return;
+        }
+        // As C mkcomposefs: an empty regular file whose escaped xattrs read
+        // back as overlayfs's xattr whiteout, so the mount as a lower layer
+        // of another overlay whites the name out again.
+        assert.equal((await readdir(mnt)).sort(), ['gone', 'sub'], what);
+        assert.equal((await readdir(join(mnt, 'sub'))).sort(), ['file', 'gone'], what);
+        for (const path of ['gone', 'sub/gone']) {
+          const st = await lstat(join(mnt, path));
+          assert.ok(st.isFile() && st.size === 0, `${what} ${path}: an empty regular file`);
+          const xattrs = (await run('getfattr', ['-h', '-d', '-m', '-', '-e', 'hex', join(mnt, path)])).stdout;
+          assert.match(xattrs, /^trusted\.overlay\.whiteout=0x$/m, `${what} ${path}`);
+          assert.match(xattrs, /^user\.overlay\.whiteout=0x$/m, `${what} ${path}`);
+        }
+      });
+    } finally {
+      await r.close();
     }
-  });
+  }
 });
 
 test.run();

@@ -17,7 +17,7 @@ import { openImage } from '../../src/image/reader.js';
 import { Repository } from '../../src/repository/index.js';
 import { cfskit } from '../support/cli.js';
 import { TREES } from '../support/erofs-trees.js';
-import { VECTORS, vectorFile } from '../support/erofs-vectors.js';
+import { VECTORS, treeId, vectorFile } from '../support/erofs-vectors.js';
 import { assertAllShared } from '../support/extents.js';
 import { materialize } from '../support/fstree.js';
 import { loopFsPrereqs, withLoopFs } from '../support/loopfs.js';
@@ -44,7 +44,7 @@ test.after(async () => {
   await closeDigestWorkers();
 });
 
-async function withRepo<T>(name: string, options: { algorithm?: string }, body: (repo: Repository, path: string) => Promise<T>): Promise<T> {
+async function withRepo<T>(name: string, options: { algorithm?: string; erofsVersion?: 0 | 1 | 2 }, body: (repo: Repository, path: string) => Promise<T>): Promise<T> {
   const path = join(base, name);
   const repo = await Repository.init(path, { insecure: true, ...options });
   try {
@@ -61,7 +61,7 @@ it('every tree: the image ID is cfsctl\'s, each referenced object is stored, a s
       const ids = VECTORS.trees[spec.name];
       assert.ok(ids, spec.name);
       const plain = await createRepositoryImage(repo, treeDir(spec.name), { name: spec.name, propagateUsrToRoot: false });
-      assert.is(plain.id, ids.plain.sha512, spec.name);
+      assert.is(plain.id, treeId(spec.name, 'plain', 'sha512', 1), spec.name);
       const image = openImage(await readFile(repo.objects.pathOf(plain.id)));
       const referenced = image.objects();
       image.close();
@@ -72,18 +72,43 @@ it('every tree: the image ID is cfsctl\'s, each referenced object is stored, a s
       assert.is(again.id, plain.id);
       assert.is(again.methods['already-present'], again.objects, `${spec.name}: nothing new the second time`);
       assert.is(again.imageMethod, 'already-present');
-      if (ids.container) {
+      if (ids.variants.includes('container')) {
         const container = await createRepositoryImage(repo, treeDir(spec.name));
-        assert.is(container.id, ids.container.sha512, `${spec.name} container`);
+        assert.is(container.id, treeId(spec.name, 'container', 'sha512', 1), `${spec.name} container`);
       }
     }
   });
 });
 
-it('a sha256 repository makes sha256 images', async () => {
+it('a sha256 repository makes sha256 images; a V0 or V2 repository images of its format', async () => {
   await withRepo('repo-256', { algorithm: 'fsverity-sha256-12' }, async (repo) => {
     const created = await createRepositoryImage(repo, treeDir('types'), { propagateUsrToRoot: false });
-    assert.is(created.id, VECTORS.trees.types?.plain.sha256);
+    assert.is(created.id, treeId('types', 'plain', 'sha256', 1));
+  });
+  for (const erofsVersion of [0, 2] as const) {
+    await withRepo(`repo-v${erofsVersion}`, { erofsVersion }, async (repo) => {
+      const created = await createRepositoryImage(repo, treeDir('layout'), { propagateUsrToRoot: false });
+      assert.is(created.id, treeId('layout', 'plain', 'sha512', erofsVersion));
+      const boot = await createRepositoryImage(repo, treeDir('container'), { bootable: true });
+      assert.is(boot.id, treeId('container', 'bootable', 'sha512', erofsVersion));
+    });
+  }
+});
+
+it('a repository whose meta.json asks for an extra format makes both images, naming the default one', async () => {
+  await withRepo('repo-extra', {}, async (_repo, path) => {
+    const meta = JSON.parse(await readFile(join(path, 'meta.json'), 'utf8')) as Record<string, unknown>;
+    await writeFile(join(path, 'meta.json'), `${JSON.stringify({ ...meta, erofs_formats: { default: 1, extra: [2] } }, null, 2)}\n`);
+    const reopened = await Repository.open(path, { write: true });
+    try {
+      assert.equal(reopened.erofsVersions, [1, 2]);
+      const created = await createRepositoryImage(reopened, treeDir('modes'), { name: 'modes', propagateUsrToRoot: false });
+      assert.is(created.id, treeId('modes', 'plain', 'sha512', 1));
+      assert.equal((await reopened.images.list()).sort(), [treeId('modes', 'plain', 'sha512', 1), treeId('modes', 'plain', 'sha512', 2)].sort());
+      assert.equal(await reopened.images.listRefs(), [{ name: 'modes', id: created.id }]);
+    } finally {
+      await reopened.close();
+    }
   });
 });
 
@@ -94,16 +119,16 @@ it('the CLI: create-image prints the ID compute-id prints; --json counts how obj
     // The repository is open in this process: a shared lock, as the CLI takes.
     const r = await cfskit(['--repo', path, 'create-image', dir, 'box']);
     assert.is(r.status, 0, r.stderr);
-    assert.is(r.stdout, computed.stdout);
+    assert.is(r.stdout, `sha512:${computed.stdout}`, 'as cfsctl prints it: the ID with its algorithm');
     const json = await cfskit(['create-image', '--repo', path, '--json', '--no-propagate-usr-to-root', treeDir('sizes')]);
     assert.is(json.status, 0, json.stderr);
     const report = JSON.parse(json.stdout) as { id: string; objects: number; methods: Record<string, number>; bytes: number };
-    assert.is(report.id, VECTORS.trees.sizes?.plain.sha512);
+    assert.is(report.id, treeId('sizes', 'plain', 'sha512', 1));
     const stored = Object.values(report.methods).reduce((a, b) => a + b, 0);
     assert.is(stored, report.objects);
     assert.is(report.methods.hardlinked, 0, 'no hard links unless --hardlink');
     // The repository images by ref and by digest, as cfsctl dump-files printed them.
-    for (const c of VECTORS.dumpFiles.filter((d) => d.tree === 'sizes' || d.tree === 'types')) {
+    for (const c of VECTORS.dumpFiles.filter((d) => (d.tree === 'sizes' || d.tree === 'types') && d.version === 1)) {
       if (c.tree === 'types') await cfskit(['--repo', path, 'create-image', '--no-propagate-usr-to-root', treeDir('types'), 'types']);
       const image = c.tree === 'sizes' ? report.id : 'refs/types';
       const out = await cfskit(['--repo', path, 'dump-files', image, ...c.paths, ...(c.backingPathOnly ? ['--backing-path-only'] : [])]);
@@ -116,6 +141,11 @@ it('the CLI: create-image prints the ID compute-id prints; --json counts how obj
     // An image file by path still works, and a name that looks like a file is one.
     const file = join(base, 'box.img');
     await writeFile(file, await readFile(join(path, 'images', computed.stdout.trim())));
+    // cfsctl's images: every named image, as JSON.
+    const images = await cfskit(['--repo', path, 'images', '--json']);
+    assert.equal(JSON.parse(images.stdout), { images: [{ name: 'box', digest: computed.stdout.trim() }, { name: 'types', digest: treeId('types', 'plain', 'sha512', 1) }] });
+    const table = await cfskit(['--repo', path, 'images', '--no-trunc']);
+    assert.match(table.stdout, new RegExp(`^box +${computed.stdout.trim()}$`, 'm'));
     const byFile = await cfskit(['image-objects', file]);
     assert.is(byFile.stdout, objects.stdout);
     const notRepo = await cfskit(['--repo', path, 'image-objects', './refs/box']);

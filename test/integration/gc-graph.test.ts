@@ -33,7 +33,8 @@ import { gated } from '../support/prereq.js';
 import { seededRandom } from '../support/random.js';
 import { withTempDir } from '../support/tmp.js';
 
-const EXTRA_REFS = ['composefs.image.v1', 'composefs.image.boot.v1', 'composefs.image.xattrs=all', 'composefs.image.v1.xattrs=none'];
+/** Image refs ensureImage does not write in these (V1) repositories: V2's names, other xattr modes. */
+const EXTRA_REFS = ['composefs.image', 'composefs.image.boot', 'composefs.image.xattrs=all', 'composefs.image.v1.xattrs=none'];
 
 async function listObjects(repoPath: string): Promise<Set<string>> {
   const ids = new Set<string>();

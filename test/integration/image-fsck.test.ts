@@ -51,7 +51,7 @@ it('a clean repository with an image passes, and its images are counted', async 
     assert.equal(await fsckProblems(f.path), []);
     const r = await cfskit(['--repo', f.path, 'fsck', '--json']);
     assert.is(r.status, 0, r.stderr);
-    assert.is((JSON.parse(r.stdout) as { imagesChecked: number }).imagesChecked, 1);
+    assert.is((JSON.parse(r.stdout) as { images_checked: number }).images_checked, 1);
   });
 });
 

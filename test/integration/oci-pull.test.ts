@@ -75,7 +75,7 @@ it('every layer of every image comes back byte for byte; fsck is clean', async (
       assert.is(mode.toString(8), '644', `${dir}/${name}`);
     }
   }
-  const images = JSON.parse((await cfskit(['--repo', repo, 'oci', 'images', '--json'])).stdout) as { name: string; layerCount: number }[];
+  const { images } = JSON.parse((await cfskit(['--repo', repo, 'oci', 'images', '--json'])).stdout) as { images: { name: string; layer_count: number }[] };
   assert.equal(images.map((i) => i.name).sort(), Object.values(IMAGE_NAMES).map((n) => `containers-storage:${n}`).sort());
 });
 

@@ -29,25 +29,113 @@ async function withRepo<T>(body: (repo: Repository, dir: string) => Promise<T>, 
   });
 }
 
-test('init writes meta.json as composefs-rs does and is idempotent', async () => {
+/** What cfsctl 0.9.0's `init [--erofs-version N]` writes, byte for byte. */
+const cfsctlMeta = (algorithm: string, version: 0 | 1 | 2): string =>
+  `{\n  "version": 1,\n  "algorithm": "${algorithm}",\n  "features": {\n    "compatible": [],\n` +
+  `    "read-only-compatible": ${version === 1 ? '[\n      "v1_erofs"\n    ]' : '[]'},\n    "incompatible": []\n  },\n` +
+  `  "erofs_formats": {\n    "default": ${version}\n  }\n}\n`;
+
+test('init writes meta.json as composefs-rs 0.9 does (V1 by default) and is idempotent', async () => {
   await withRepo(async (repo, path) => {
-    const meta = await readFile(join(path, 'meta.json'), 'utf8');
-    assert.is(
-      meta,
-      '{\n  "version": 1,\n  "algorithm": "fsverity-sha512-12",\n  "features": {\n    "compatible": [],\n' +
-        '    "read-only-compatible": [],\n    "incompatible": []\n  }\n}\n',
-    );
+    assert.is(await readFile(join(path, 'meta.json'), 'utf8'), cfsctlMeta('fsverity-sha512-12', 1));
+    assert.is(repo.erofsVersion, 1);
     assert.is(repo.security, 'insecure');
     assert.is(((await stat(path)).mode & 0o777).toString(8), '700');
-    const again = await Repository.init(path, { insecure: true });
-    await again.close();
-    try {
-      await Repository.init(path, { algorithm: 'fsverity-sha256-12', insecure: true });
-      assert.unreachable();
-    } catch (e) {
-      assert.instance(e, InputError);
-      assert.match((e as Error).message, /already exists with algorithm fsverity-sha512-12/);
+    const again = await Repository.create(path, { insecure: true });
+    assert.is(again.created, false);
+    await again.repository.close();
+    for (const [options, wanted] of [
+      [{ algorithm: 'fsverity-sha256-12' }, 'algorithm: fsverity-sha256-12, erofs_version: V1'],
+      [{ erofsVersion: 2 }, 'algorithm: fsverity-sha512-12, erofs_version: V2'],
+    ] as const) {
+      try {
+        await Repository.init(path, { insecure: true, ...options });
+        assert.unreachable();
+      } catch (e) {
+        assert.instance(e, InputError);
+        assert.match(
+          (e as Error).message,
+          `repository already initialized with different configuration (algorithm: fsverity-sha512-12, erofs_version: V1); cannot re-initialize with (${wanted})`,
+        );
+      }
     }
+  });
+  await withTempDir('formats', async (dir) => {
+    for (const version of [0, 2] as const) {
+      const repo = await Repository.init(join(dir, `v${version}`), { insecure: true, erofsVersion: version, algorithm: 'fsverity-sha256-12' });
+      assert.is(repo.erofsVersion, version);
+      await repo.close();
+      assert.is(await readFile(join(dir, `v${version}`, 'meta.json'), 'utf8'), cfsctlMeta('fsverity-sha256-12', version));
+    }
+  });
+});
+
+test('meta.json formats: absent is V2 (V1 with v1_erofs), extra formats, an override; unknown versions refused by name', async () => {
+  await withTempDir('meta-formats', async (dir) => {
+    const cases: [string, number[]][] = [
+      ['{"version":1,"algorithm":"fsverity-sha512-12"}', [2]],
+      ['{"version":1,"algorithm":"fsverity-sha512-12","features":{"read-only-compatible":["v1_erofs"]}}', [1]],
+      // composefs-rs reads an explicit {"default": 2} beside v1_erofs as V1 too.
+      ['{"version":1,"algorithm":"fsverity-sha512-12","features":{"read-only-compatible":["v1_erofs"]},"erofs_formats":{"default":2}}', [1]],
+      ['{"version":1,"algorithm":"fsverity-sha512-12","erofs_formats":{"default":1,"extra":[2,1]}}', [1, 2]],
+      ['{"version":1,"algorithm":"fsverity-sha512-12","erofs_formats":{"default":0},"unknown":"ignored"}', [0]],
+    ];
+    for (const [i, [json, versions]] of cases.entries()) {
+      const path = join(dir, `f${i}`);
+      await mkdir(path);
+      await writeFile(join(path, 'meta.json'), json);
+      const repo = await Repository.open(path);
+      assert.equal(repo.erofsVersions, versions, json);
+      await repo.close();
+      const forced = await Repository.open(path, { erofsVersion: 2 });
+      assert.equal(forced.erofsVersions, [2], `${json} with the override`);
+      await forced.close();
+    }
+    for (const [json, message] of [
+      ['{"version":1,"algorithm":"fsverity-sha512-12","erofs_formats":{"default":3}}', 'erofs_formats.default 3 is not an EROFS format version this cfskit knows (0, 1 or 2)'],
+      ['{"version":1,"algorithm":"fsverity-sha512-12","erofs_formats":{"default":1,"extra":["v2"]}}', 'erofs_formats.extra "v2" is not an EROFS format version'],
+      ['{"version":1,"algorithm":"fsverity-sha512-12","erofs_formats":[1]}', '"erofs_formats" must be an object'],
+    ] as const) {
+      const path = join(dir, `bad-${message.length}`);
+      await mkdir(path);
+      await writeFile(join(path, 'meta.json'), json);
+      try {
+        await Repository.open(path);
+        assert.unreachable(json);
+      } catch (e) {
+        assert.instance(e, InputError, json);
+        assert.match((e as Error).message, `${join(path, 'meta.json')}: ${message}`);
+      }
+    }
+  });
+});
+
+test('init --ensure opens what exists, creates what does not, and gives an old repository a V2 meta.json; --reset-metadata keeps objects', async () => {
+  await withTempDir('ensure', async (dir) => {
+    const path = join(dir, 'r');
+    const created = await cfskit(['--repo', path, 'init', '--insecure', '--ensure']);
+    assert.match(created.stdout, `Initialized composefs repository at ${path}`);
+    const opened = await cfskit(['--repo', path, '--erofs-version', '2', 'init', '--insecure', '--ensure']);
+    assert.is(opened.status, 0, opened.stderr);
+    assert.is(opened.stdout, `Repository already initialized at ${path} (existing configuration preserved)\n`);
+    assert.is(await readFile(join(path, 'meta.json'), 'utf8'), cfsctlMeta('fsverity-sha512-12', 1));
+    const clash = await cfskit(['--repo', path, '--erofs-version', '2', 'init', '--insecure']);
+    assert.is(clash.status, 1);
+    assert.match(clash.stderr, 'repository already initialized with different configuration');
+
+    const old = join(dir, 'old');
+    await mkdir(join(old, 'objects/ab'), { recursive: true });
+    await writeFile(join(old, 'objects/ab', 'c'.repeat(126)), 'x');
+    const upgraded = await cfskit(['--repo', old, 'init', '--ensure']);
+    assert.is(upgraded.stdout, `Upgraded legacy repository at ${old}\n`, upgraded.stderr);
+    assert.is(await readFile(join(old, 'meta.json'), 'utf8'), cfsctlMeta('fsverity-sha512-12', 2), 'its images were V2');
+
+    await mkdir(join(path, 'streams/refs'), { recursive: true });
+    const reset = await cfskit(['--repo', path, '--erofs-version', '2', 'init', '--insecure', '--reset-metadata']);
+    assert.is(reset.status, 0, reset.stderr);
+    assert.is(await readFile(join(path, 'meta.json'), 'utf8'), cfsctlMeta('fsverity-sha512-12', 2));
+    assert.is(await stat(join(path, 'streams')).then(() => true, () => false), false);
+    assert.is(await stat(join(path, 'objects')).then(() => true, () => false), true);
   });
 });
 
@@ -241,9 +329,29 @@ test('CLI: --repo before or after the command, init, cat, fsck', async () => {
     assert.match(missing.stderr, /streams\/nope: does not exist/);
     const ok = await cfskit(['--repo', repoDir, 'fsck', '--json']);
     assert.is(ok.status, 0, ok.stderr);
-    const report = JSON.parse(ok.stdout) as { ok: boolean; objectsChecked: number; streamsChecked: number };
-    assert.is(report.ok, true);
-    assert.is(report.streamsChecked, 1);
+    // cfsctl's FsckReply fields, then cfskit's structured problems.
+    const report = JSON.parse(ok.stdout) as Record<string, unknown>;
+    assert.equal(Object.keys(report), [
+      'ok', 'has_metadata', 'objects_checked', 'objects_corrupted', 'streams_checked', 'streams_corrupted',
+      'images_checked', 'images_corrupted', 'broken_links', 'missing_objects', 'errors', 'problems',
+    ]);
+    assert.equal([report.ok, report.streams_checked, report.objects_checked], [true, 1, 1]);
+    const text = await cfskit(['--repo', repoDir, 'fsck']);
+    assert.is(text.stdout, 'meta.json: ok\nobjects: 1/1 ok\nstreams: 1/1 ok\nimages: 0/0 ok\nstatus: ok\n');
+    const fast = await cfskit(['--repo', repoDir, 'fsck', '--metadata-only']);
+    assert.is(fast.stdout, 'meta.json: ok\nobjects: 0/0 ok\nstreams: 1/1 ok\nimages: 0/0 ok\nstatus: ok\n');
+    // A stream whose object is gone: both checks find it, as cfsctl words it.
+    const { readlink: rl, unlink } = await import('node:fs/promises');
+    const target = await rl(join(repoDir, 'streams', 'greeting'));
+    await unlink(join(repoDir, 'streams', target));
+    for (const extra of [[], ['--metadata-only']]) {
+      const broken = await cfskit(['--repo', repoDir, 'fsck', ...extra]);
+      assert.is(broken.status, 1, extra.join());
+      assert.match(broken.stdout, /^broken symlinks: 2$/m);
+      assert.match(broken.stdout, /^  - fsck: broken-symlink: streams\/greeting: /m);
+      const json = JSON.parse((await cfskit(['--repo', repoDir, 'fsck', '--json', ...extra])).stdout) as Record<string, number>;
+      assert.equal([json.ok, json.broken_links, json.streams_corrupted], [false, 2, 1]);
+    }
     const both = await cfskit(['--repo', repoDir, '--user', 'fsck']);
     assert.is(both.status, 2);
   });

@@ -11,6 +11,7 @@ export interface DumpLine {
   readonly gid: number;
   readonly rdev: number;
   readonly mtime: number;
+  readonly mtimeNsec: number;
   /** Symlink target, object path, or (hard link lines) the target's path, as latin1. */
   readonly payload: string;
   /** A hard link line: another name for `payload`. */
@@ -61,6 +62,7 @@ export function parseDumpLines(text: string): DumpLine[] {
         gid: num(5),
         rdev: num(6),
         mtime: hardlink ? 0 : Number((f[7] ?? '0').split('.')[0]),
+        mtimeNsec: hardlink ? 0 : Number((f[7] ?? '0.0').split('.')[1] ?? '0'),
         payload: unescape(f[8] ?? '-', true).replace(hardlink ? /^\// : /$^/, ''),
         hardlink,
         xattrs,

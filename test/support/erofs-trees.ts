@@ -23,7 +23,7 @@ const empty: TreeSpec = {
 
 const types: TreeSpec = {
   name: 'types',
-  about: 'every file type, hard links to each, a 0/0 character device (overlay whiteout)',
+  about: 'every file type, hard links to each but the 0/0 character device (a whiteout; composefs refuses to hard-link one)',
   entries: [
     { path: '', kind: 'dir', mtime: T0 },
     { path: 'dir', kind: 'dir' },
@@ -50,7 +50,6 @@ const types: TreeSpec = {
     { path: 'dir/hl-symlink', kind: 'link', target: 'symlink' },
     { path: 'dir/hl-fifo', kind: 'link', target: 'fifo' },
     { path: 'dir/hl-blockdev', kind: 'link', target: 'blockdev' },
-    { path: 'dir/hl-whiteout', kind: 'link', target: 'whiteout' },
     { path: 'dir/hl-socket', kind: 'link', target: 'socket' },
   ],
 };
@@ -264,14 +263,78 @@ const special: TreeSpec = {
   ],
 };
 
+/**
+ * What V0/V1 images do with whiteouts (0/0 character devices): a user's
+ * becomes a marked regular file and its directory is marked; the root gets
+ * whiteout stubs 00…ff except where it has an entry of that name; a root
+ * entry with such a name that is a whiteout is left out when the image is
+ * read back (as composefs-rs reads it).
+ */
+const whiteouts: TreeSpec = {
+  name: 'whiteouts',
+  about: 'whiteouts in the root (hex-named and not) and below, with xattrs; root entries named like whiteout stubs',
+  entries: [
+    { path: '', kind: 'dir', mtime: [1700000000, 5] },
+    { path: '00', kind: 'data', data: 'a file where a stub would be' },
+    { path: '7f', kind: 'dir' },
+    { path: 'ab', kind: 'chardev', major: 0, minor: 0 },
+    { path: 'wh', kind: 'chardev', major: 0, minor: 0, xattrs: [['trusted.k', 'v']] },
+    { path: 'dir', kind: 'dir', xattrs: [['user.d', '1']] },
+    { path: 'dir/gone', kind: 'chardev', major: 0, minor: 0 },
+    { path: 'dir/gone-too', kind: 'chardev', major: 0, minor: 0, mode: 0o600, uid: 7 },
+    { path: 'dir/kept', kind: 'data', data: 'x' },
+    { path: 'dir/dev', kind: 'chardev', major: 1, minor: 3 },
+    { path: 'other', kind: 'dir' },
+    { path: 'other/deep', kind: 'dir' },
+    { path: 'other/deep/gone', kind: 'chardev', major: 0, minor: 0, mtime: [1600000000, 1] },
+  ],
+};
+
+const BIG_XATTR = 'X'.repeat(3100);
+
+/**
+ * What decides the V0/V1 layout: compact inodes for entries with the
+ * oldest mtime (nanoseconds included) and small ids, extended ones
+ * otherwise; symlinks moved to a data block when inode, xattrs and target
+ * would fill a block; shared xattrs in C mkcomposefs's order (by full name,
+ * then value length); hard links met breadth first before their depth-first
+ * name.
+ */
+const layout: TreeSpec = {
+  name: 'layout',
+  about: 'compact and extended inodes by mtime nanoseconds, symlinks moved to data blocks, shared xattr order, hard links across levels',
+  entries: [
+    { path: '', kind: 'dir', mtime: [1500000000, 7], xattrs: [['security.s', 'same'], ['trusted.t', 'same'], ['user.u', 'same']] },
+    { path: 'oldest', kind: 'data', data: 'compact', mtime: [1500000000, 7] },
+    { path: 'one-ns-later', kind: 'data', data: 'extended', mtime: [1500000000, 8] },
+    { path: 'big-uid', kind: 'data', data: '', mtime: [1500000000, 7], uid: 70000 },
+    { path: 'a', kind: 'dir', mtime: [1500000000, 7], xattrs: [['user.u', 'same'], ['security.s', 'same'], ['trusted.t', 'same']] },
+    { path: 'a/b', kind: 'dir', mtime: [1600000000, 999999999] },
+    { path: 'a/b/target', kind: 'data', data: 'linked', mtime: [1500000000, 7], xattrs: [['user.u', 'same'], ['user.v', 'vv'], ['user.w', 'w']] },
+    { path: 'z', kind: 'dir', xattrs: [['user.v', 'vv'], ['user.w', 'ww'], ['trusted.t', 'same']] },
+    { path: 'z/early', kind: 'link', target: 'a/b/target' },
+    { path: 'long-link', kind: 'symlink', target: 'p/'.repeat(511) + 'xy', xattrs: [['trusted.big', BIG_XATTR]] },
+    { path: 'long-link-old', kind: 'symlink', target: 'q/'.repeat(511) + 'xy', mtime: [1500000000, 7], xattrs: [['trusted.big', BIG_XATTR]] },
+    { path: 'short-link', kind: 'symlink', target: 'r'.repeat(900), xattrs: [['trusted.big', BIG_XATTR]] },
+    { path: 'acl', kind: 'data', data: '', xattrs: [['system.posix_acl_access', ACL]] },
+    { path: 'ext', kind: 'file', size: 10000, seed: 4, mtime: [1500000000, 7] },
+    { path: 'ext-big', kind: 'file', size: (5 << 20) + 1, sparse: true, dataAt: [0] },
+  ],
+};
+
 /** cfsctl's default (container root): xattr allowlist, / from /usr, /run emptied. */
 const container: TreeSpec = {
   name: 'container',
-  about: 'a container root: / takes /usr metadata, /run is emptied, only security.capability survives',
+  about: 'a container root: / takes /usr metadata, /run is emptied, only security.capability (and user.* with keep-user-xattrs) survive; /boot and /sysroot for --bootable',
   container: true,
+  bootable: true,
   entries: [
     { path: '', kind: 'dir', mode: 0o700, uid: 5, gid: 6, mtime: [1, 0], xattrs: [['user.root', 'dropped']] },
-    { ...usr, uid: 1, gid: 2, mode: 0o555, xattrs: [['security.capability', CAPABILITY], ['user.usr', 'dropped']] },
+    { ...usr, uid: 1, gid: 2, mode: 0o555, mtime: [1690000000, 123456789], xattrs: [['security.capability', CAPABILITY], ['user.usr', 'kept with keep-user-xattrs']] },
+    { path: 'boot', kind: 'dir', mtime: [1690000001, 2] },
+    { path: 'boot/vmlinuz', kind: 'data', data: 'not a kernel' },
+    { path: 'sysroot', kind: 'dir', mtime: [1690000002, 3] },
+    { path: 'sysroot/ostree', kind: 'dir' },
     { path: 'usr/bin', kind: 'dir' },
     { path: 'usr/bin/ping', kind: 'file', size: 300, mode: 0o4755, xattrs: [['security.capability', CAPABILITY], ['trusted.x', 'dropped']] },
     { path: 'etc', kind: 'dir' },
@@ -308,7 +371,7 @@ export const large: TreeSpec = {
 };
 
 /** Every tree the tests materialize on disk. */
-export const TREES: readonly TreeSpec[] = [empty, types, sizes, many, names, deep, xattrs, modes, special, container, containerMinimal];
+export const TREES: readonly TreeSpec[] = [empty, types, sizes, many, names, deep, xattrs, modes, special, whiteouts, layout, container, containerMinimal];
 
 /** Every tree with vectors, including ones only checked through dumpfiles. */
 export const ALL_TREES: readonly TreeSpec[] = [...TREES, large];

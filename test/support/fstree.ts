@@ -38,6 +38,8 @@ export interface TreeSpec {
   readonly about: string;
   /** Has /usr, so the container-root transformation (cfsctl's default) applies. */
   readonly container?: boolean;
+  /** Has /boot and /sysroot too, so `--bootable` applies. */
+  readonly bootable?: boolean;
   readonly entries: readonly Entry[];
 }
 

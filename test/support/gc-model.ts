@@ -8,7 +8,7 @@
  * An image here is layers from a shared pool (bases shared between
  * images, plus a layer of its own), its config and manifest streams, a
  * tag or none, its composefs image (and the bootable one) or none, and
- * optionally an extra EROFS image under a `composefs.image.v1…` ref of
+ * optionally an extra EROFS image under another `composefs.image…` ref of
  * the config, holding an object nothing else holds: garbage collection
  * must follow every `composefs.image*` ref, not only the two it knows.
  */
@@ -104,11 +104,10 @@ export async function addExtraImageRef(repo: Repository, image: ModelImage, refN
   const erofs = imageFromDumpfile(dump, { hashAlg: 'sha512' });
   const written = await repo.images.write(Buffer.from(erofs.bytes));
   const streams = await openImageStreams(repo, `@${image.manifestDigest}`);
-  const extra = new Map<string, string>();
-  if (streams.imageRef !== undefined) extra.set('composefs.image', streams.imageRef);
-  if (streams.bootImageRef !== undefined) extra.set('composefs.image.boot', streams.bootImageRef);
+  if (streams.imageRefs.has(refName)) throw new Error(`${image.label}: ${refName} already names an image`);
+  const extra = new Map<string, string>(streams.imageRefs);
   extra.set(refName, written.id);
-  const layers = orderedLayerRefs(streams).filter((l) => !l.diffId.startsWith('composefs.image'));
+  const layers = orderedLayerRefs(streams);
   const configStream = await writeConfigStream(repo, streams.configJson, streams.configDigest, layers, extra);
   await writeManifestStream(repo, streams.manifestJson, streams.manifestDigest, { digest: streams.configDigest, streamId: configStream }, layers);
   image.extra = { id: written.id, objectId: stored.id };

@@ -10,75 +10,89 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { check } from './cli.js';
 import { ALL_TREES } from './erofs-trees.js';
+import { VARIANTS, idKey, type TreeVectors, type DumpFilesVector, type Variant } from './erofs-vectors.js';
 import { materialize } from './fstree.js';
 
-export interface TreeVectors {
-  about: string;
-  /** `cfsctl --hash ALG compute-id --no-propagate-usr-to-root DIR` */
-  plain: { sha512: string; sha256: string };
-  /** `cfsctl --hash ALG compute-id DIR` (container trees only) */
-  container?: { sha512: string; sha256: string };
-}
-
-export interface DumpFilesVector {
-  tree: string;
-  paths: string[];
-  backingPathOnly: boolean;
-  /** The file holding cfsctl's stdout. */
-  output: string;
-}
-
 /** Paths given to `cfsctl dump-files` for the dump-files vectors. */
-export const DUMP_FILES: readonly { tree: string; paths: string[]; backingPathOnly: boolean }[] = [
+const DUMP_FILES: readonly { tree: string; paths: string[]; backingPathOnly: boolean }[] = [
   { tree: 'types', paths: ['/dir', '/file-external', '/dir/hl-inline', '/symlink'], backingPathOnly: false },
   { tree: 'types', paths: ['/file-external', '/dir/hl-inline', '/symlink', '/fifo', 'hl-external'], backingPathOnly: true },
   { tree: 'xattrs', paths: ['/dir', '/escapes'], backingPathOnly: false },
   { tree: 'types', paths: ['file-inline', 'dir/sub'], backingPathOnly: false },
+  { tree: 'whiteouts', paths: ['/dir', '/00', '/7f', '/wh', '/other'], backingPathOnly: false },
+  { tree: 'layout', paths: ['/a', '/z', '/long-link', '/oldest', '/one-ns-later', '/acl', '/ext-big'], backingPathOnly: false },
+  { tree: 'modes', paths: ['/nsec', '/nsec-dir', '/nsec-link', '/before-1970'], backingPathOnly: false },
 ];
 
-async function main(cfsctl: string, out: string): Promise<void> {
-  const ids: Record<string, TreeVectors> = {};
+/** The cfsctl arguments (after --hash and --erofs-version) that print a variant's ID. */
+const variantArgs: Record<Variant, string[]> = {
+  plain: ['compute-id', '--no-propagate-usr-to-root'],
+  container: ['compute-id'],
+  'container-user': ['compute-id', '--xattrs', 'keep-user-xattrs'],
+  bootable: ['compute-id', '--bootable'],
+};
+
+const dumpArgs: Record<Variant, string[]> = {
+  plain: ['create-dumpfile', '--no-propagate-usr-to-root'],
+  container: ['create-dumpfile'],
+  'container-user': ['create-dumpfile', '--xattrs', 'keep-user-xattrs'],
+  bootable: ['create-dumpfile', '--bootable'],
+};
+
+async function main(cfsctl: string, out: string, commit: string): Promise<void> {
+  const trees: Record<string, TreeVectors> = {};
   const dumpFiles: DumpFilesVector[] = [];
   for (const spec of ALL_TREES) {
     const dir = await mkdtemp(join(tmpdir(), `vectors-${spec.name}-`));
     try {
       await materialize(dir, spec);
-      const id = async (alg: string, plain: boolean): Promise<string> =>
-        (await check(cfsctl, ['--no-repo', '--hash', alg, 'compute-id', ...(plain ? ['--no-propagate-usr-to-root'] : []), dir])).trim();
-      const v: TreeVectors = { about: spec.about, plain: { sha512: await id('sha512', true), sha256: await id('sha256', true) } };
-      const dump = await check(cfsctl, ['--no-repo', '--hash', 'sha512', 'create-dumpfile', '--no-propagate-usr-to-root', dir]);
-      await writeFile(join(out, `${spec.name}.dump`), dump);
-      if (spec.container) {
-        v.container = { sha512: await id('sha512', false), sha256: await id('sha256', false) };
-        const cdump = await check(cfsctl, ['--no-repo', '--hash', 'sha512', 'create-dumpfile', dir]);
-        await writeFile(join(out, `${spec.name}.container.dump`), cdump);
+      const variants = VARIANTS.filter((v) => v === 'plain' || (spec.container && (v !== 'bootable' || spec.bootable)));
+      const v: TreeVectors = { about: spec.about, variants, ids: {} };
+      for (const variant of variants) {
+        for (const alg of ['sha512', 'sha256'] as const) {
+          for (const version of [0, 1, 2] as const) {
+            const id = await check(cfsctl, ['--no-repo', '--hash', alg, '--erofs-version', String(version), ...variantArgs[variant], dir]);
+            v.ids[idKey(variant, alg, version)] = id.trim();
+          }
+        }
+        const suffix = variant === 'plain' ? '' : `.${variant}`;
+        await writeFile(join(out, `${spec.name}${suffix}.dump`), await check(cfsctl, ['--no-repo', '--hash', 'sha512', ...dumpArgs[variant], dir]));
       }
-      ids[spec.name] = v;
+      if (spec.bootable) {
+        v.kargs = {
+          v1: (await check(cfsctl, ['--no-repo', '--hash', 'sha512', 'compute-karg', dir])).trim(),
+          v2: (await check(cfsctl, ['--no-repo', '--hash', 'sha512', '--erofs-version', '2', 'compute-karg', dir])).trim(),
+          insecure: (await check(cfsctl, ['--no-repo', '--hash', 'sha256', '--insecure', 'compute-karg', dir])).trim(),
+        };
+      }
+      trees[spec.name] = v;
       for (const [n, df] of DUMP_FILES.entries()) {
         if (df.tree !== spec.name) continue;
-        const repo = await mkdtemp(join(tmpdir(), 'vectors-repo-'));
-        try {
-          await check(cfsctl, ['--repo', repo, '--insecure', 'init', '--insecure']);
-          await check(cfsctl, ['--repo', repo, '--insecure', 'create-image', '--no-propagate-usr-to-root', dir, 'img']);
-          const output = `dump-files-${n}.txt`;
-          const args = ['--repo', repo, '--insecure', 'dump-files', 'refs/img', ...df.paths, ...(df.backingPathOnly ? ['--backing-path-only'] : [])];
-          await writeFile(join(out, output), await check(cfsctl, args));
-          dumpFiles.push({ ...df, output });
-        } finally {
-          await rm(repo, { recursive: true, force: true });
+        for (const version of [1, 2] as const) {
+          const repo = await mkdtemp(join(tmpdir(), 'vectors-repo-'));
+          try {
+            await check(cfsctl, ['--repo', repo, 'init', '--insecure', '--erofs-version', String(version)]);
+            await check(cfsctl, ['--repo', repo, 'create-image', '--no-propagate-usr-to-root', dir, 'img']);
+            const output = `dump-files-${n}-v${version}.txt`;
+            const args = ['--repo', repo, 'dump-files', 'refs/img', ...df.paths, ...(df.backingPathOnly ? ['--backing-path-only'] : [])];
+            await writeFile(join(out, output), await check(cfsctl, args));
+            dumpFiles.push({ ...df, version, output });
+          } finally {
+            await rm(repo, { recursive: true, force: true });
+          }
         }
       }
-      process.stderr.write(`${spec.name}: ${v.plain.sha512.slice(0, 16)}…\n`);
+      process.stderr.write(`${spec.name}: ${v.ids[idKey('plain', 'sha512', 1)]?.slice(0, 16)}…\n`);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   }
-  await writeFile(join(out, 'ids.json'), `${JSON.stringify({ trees: ids, dumpFiles }, null, 2)}\n`);
+  await writeFile(join(out, 'ids.json'), `${JSON.stringify({ cfsctl: commit, trees, dumpFiles }, null, 2)}\n`);
 }
 
-const [cfsctl, out] = process.argv.slice(2);
-if (!cfsctl || !out) {
-  process.stderr.write('usage: make-erofs-vectors CFSCTL OUTDIR\n');
+const [cfsctl, out, commit] = process.argv.slice(2);
+if (!cfsctl || !out || !commit) {
+  process.stderr.write('usage: make-erofs-vectors CFSCTL OUTDIR "cfsctl 0.9.0 (composefs-rs COMMIT)"\n');
   process.exit(2);
 }
-await main(cfsctl, out);
+await main(cfsctl, out, commit);

@@ -55,9 +55,10 @@ class Cfsctl {
     return { ok: r.status === 0, out: r.stdout, err: r.stderr.trim().split('\n')[0] ?? '' };
   }
 
-  async newRepo(): Promise<string> {
+  /** A new insecure repository of EROFS format `version`. */
+  async newRepo(version: 1 | 2 = 1): Promise<string> {
     const repo = join(await mkdtemp(join(tmpdir(), 'oci-vectors-')), 'repo');
-    const r = await this.run(repo, ['init', '--insecure']);
+    const r = await this.run(repo, ['init', '--insecure', '--erofs-version', String(version)]);
     if (!r.ok) throw new Error(`cfsctl init: ${r.err}`);
     return repo;
   }
@@ -79,10 +80,15 @@ async function layerOrder(path: string): Promise<string[]> {
 }
 
 /** Pulls into new repositories until the rewritten streams list the layers in diff_ids order. */
-async function canonicalPull(cfsctl: Cfsctl, src: Source, extra: readonly string[]): Promise<{ repo: string; streams: StreamVector } | { error: string }> {
+async function canonicalPull(
+  cfsctl: Cfsctl,
+  src: Source,
+  extra: readonly string[],
+  version: 1 | 2 = 1,
+): Promise<{ repo: string; streams: StreamVector } | { error: string }> {
   const want = [...new Set(src.image.layers.map((l) => l.diffId))];
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const repo = await cfsctl.newRepo();
+    const repo = await cfsctl.newRepo(version);
     const r = await cfsctl.run(repo, ['oci', 'pull', '--local-fetch', 'auto', ...extra, `containers-storage:${src.image.name}`]);
     if (!r.ok) {
       await rm(join(repo, '..'), { recursive: true, force: true });
@@ -138,6 +144,21 @@ async function importLayers(cfsctl: Cfsctl, src: Source, store: PodmanStore): Pr
   return { repo, layerStreams };
 }
 
+const MODES = ['allowlist-only', 'keep-user-xattrs'] as const;
+
+/** `cfsctl oci compute-id` of every format and xattr mode, keyed `v<N>.<mode>`; or the first error. */
+async function idsOf(cfsctl: Cfsctl, repo: string, tag: string, extra: readonly string[]): Promise<Record<string, string> | { error: string }> {
+  const ids: Record<string, string> = {};
+  for (const version of [0, 1, 2]) {
+    for (const mode of MODES) {
+      const r = await cfsctl.run(repo, ['--erofs-version', String(version), 'oci', 'compute-id', ...extra, '--xattrs', mode, tag]);
+      if (!r.ok) return { error: r.err };
+      ids[`v${version}.${mode}`] = r.out.trim();
+    }
+  }
+  return ids;
+}
+
 async function vectorOf(cfsctl: Cfsctl, src: Source, out: string, store: PodmanStore): Promise<OciVector> {
   const tag = `containers-storage:${src.image.name}`;
   const diffIds = src.image.layers.map((l) => l.diffId);
@@ -155,27 +176,36 @@ async function vectorOf(cfsctl: Cfsctl, src: Source, out: string, store: PodmanS
     vector.layerStreamsVia = 'import-layer';
   } else {
     repo = pulled.repo;
-    vector.streams = pulled.streams;
+    const v2 = await canonicalPull(cfsctl, src, [], 2);
+    if ('error' in v2) throw new Error(`${src.name}: V2 pull: ${v2.error}`);
+    vector.streams = { v1: pulled.streams, v2: v2.streams };
+    await rm(join(v2.repo, '..'), { recursive: true, force: true });
     vector.layerStreams = await Promise.all(diffIds.map((d) => objectOf(join(repo, 'streams', `oci-layer-${d}`))));
     vector.layerStreamsVia = 'pull';
   }
   vector.manifestDigest = (await readlink(join(repo, 'streams/refs/oci', tagRef(tag).slice(4)))).replace(/^.*oci-manifest-/, '');
-  const id = await cfsctl.run(repo, ['oci', 'compute-id', tag]);
-  if (!id.ok) throw new Error(`${src.name}: compute-id: ${id.err}`);
-  vector.imageId = id.out.trim();
+  const ids = await idsOf(cfsctl, repo, tag, []);
+  if ('error' in ids) throw new Error(`${src.name}: compute-id: ${ids.error}`);
+  vector.ids = ids;
   vector.dump = await saveDump(out, `${src.name}.dump`, (await cfsctl.run(repo, ['oci', 'dump', tag])).out);
-  const boot = await cfsctl.run(repo, ['oci', 'compute-id', '--bootable', tag]);
-  if (boot.ok) {
-    vector.bootImageId = boot.out.trim();
+  const userDump = (await cfsctl.run(repo, ['oci', 'dump', '--xattrs', 'keep-user-xattrs', tag])).out;
+  if (userDump !== (await cfsctl.run(repo, ['oci', 'dump', tag])).out) vector.userDump = await saveDump(out, `${src.name}.user.dump`, userDump);
+  const bootIds = await idsOf(cfsctl, repo, tag, ['--bootable']);
+  if (!('error' in bootIds)) {
+    vector.bootIds = bootIds;
     vector.bootDump = await saveDump(out, `${src.name}.boot.dump`, (await cfsctl.run(repo, ['oci', 'dump', '--bootable', tag])).out);
     if (vector.streams !== undefined) {
-      const bootPull = await canonicalPull(cfsctl, src, ['--bootable']);
-      if ('error' in bootPull) throw new Error(`${src.name}: pull --bootable: ${bootPull.error}`);
-      vector.bootStreams = bootPull.streams;
-      await rm(join(bootPull.repo, '..'), { recursive: true, force: true });
+      const streams: Record<string, StreamVector> = {};
+      for (const version of [1, 2] as const) {
+        const bootPull = await canonicalPull(cfsctl, src, ['--bootable'], version);
+        if ('error' in bootPull) throw new Error(`${src.name}: pull --bootable: ${bootPull.error}`);
+        streams[`v${version}`] = bootPull.streams;
+        await rm(join(bootPull.repo, '..'), { recursive: true, force: true });
+      }
+      vector.bootStreams = streams;
     }
   } else {
-    vector.bootError = boot.err;
+    vector.bootError = bootIds.error;
   }
   if (src.layerListings) {
     const layers: LayerVector[] = [];
@@ -192,7 +222,7 @@ async function vectorOf(cfsctl: Cfsctl, src: Source, out: string, store: PodmanS
   return vector as unknown as OciVector;
 }
 
-async function main(bin: string, out: string): Promise<void> {
+async function main(bin: string, out: string, commit: string): Promise<void> {
   const store = await createPodmanStore();
   try {
     const oci = await buildOciFixtures(store);
@@ -220,17 +250,17 @@ async function main(bin: string, out: string): Promise<void> {
     for (const src of sources) {
       images[src.name] = await vectorOf(cfsctl, src, out, store);
       const v = images[src.name];
-      process.stderr.write(`${src.name}: ${v?.imageId ?? v?.pullError ?? ''} (${v?.streams?.attempts ?? 0} pulls)\n`);
+      process.stderr.write(`${src.name}: ${v?.ids?.['v1.allowlist-only'] ?? ''} (${v?.streams?.v1.attempts ?? 0}+${v?.streams?.v2.attempts ?? 0} pulls)\n`);
     }
-    await writeFile(join(out, 'goldens.json'), `${JSON.stringify({ busybox: busyboxDigest(), images }, null, 2)}\n`);
+    await writeFile(join(out, 'goldens.json'), `${JSON.stringify({ cfsctl: commit, busybox: busyboxDigest(), images }, null, 2)}\n`);
   } finally {
     await store.destroy();
   }
 }
 
-const [bin, out] = process.argv.slice(2);
-if (!bin || !out) {
-  process.stderr.write('usage: make-oci-vectors CFSCTL OUTDIR\n');
+const [bin, out, commit] = process.argv.slice(2);
+if (!bin || !out || !commit) {
+  process.stderr.write('usage: make-oci-vectors CFSCTL OUTDIR "cfsctl 0.9.0 (composefs-rs COMMIT)"\n');
   process.exit(2);
 }
-await main(bin, out);
+await main(bin, out, commit);

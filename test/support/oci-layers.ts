@@ -231,8 +231,18 @@ function selinuxLayer(): TarMember[] {
   ];
 }
 
+type LayeredFixture = 'single' | 'layers' | 'names' | 'selinux';
+
+/** The members of each deterministic fixture's layer tars, base layer first. */
+export const OCI_LAYER_MEMBERS: Readonly<Record<LayeredFixture, () => TarMember[][]>> = {
+  single: () => [singleLayer()],
+  layers: layeredLayers,
+  names: () => [namesLayer()],
+  selinux: () => [selinuxLayer()],
+};
+
 /** The layer tars of each deterministic fixture, base layer first. */
-export const OCI_LAYERS: Readonly<Record<'single' | 'layers' | 'names' | 'selinux', () => Buffer[]>> = {
+export const OCI_LAYERS: Readonly<Record<LayeredFixture, () => Buffer[]>> = {
   single: () => [tarBytes(singleLayer())],
   layers: () => layeredLayers().map(tarBytes),
   names: () => [tarBytes(namesLayer())],

@@ -45,21 +45,29 @@ export interface OciVector {
    * so those are only comparable with import-layer's.
    */
   readonly layerStreamsVia: 'pull' | 'import-layer';
-  /** `cfsctl oci compute-id TAG` */
-  readonly imageId?: string;
+  /** `cfsctl --erofs-version N oci compute-id --xattrs MODE TAG`, keyed `v<N>.<MODE>`. */
+  readonly ids: Readonly<Record<string, string>>;
   /** File holding `cfsctl oci dump TAG`, or `sha256:<hex>` of a big one. */
   readonly dump?: string;
-  readonly streams?: StreamVector;
-  /** `cfsctl oci compute-id --bootable TAG`, or its error. */
-  readonly bootImageId?: string;
+  /** The same with `--xattrs keep-user-xattrs`, when it differs. */
+  readonly userDump?: string;
+  /** After `cfsctl oci pull` into a V1 (the default) and a V2 repository. */
+  readonly streams?: { readonly v1: StreamVector; readonly v2: StreamVector };
+  /** `… oci compute-id --bootable …` as `ids`, or its error. */
+  readonly bootIds?: Readonly<Record<string, string>>;
   readonly bootError?: string;
   readonly bootDump?: string;
-  /** After `cfsctl oci pull --bootable`. */
-  readonly bootStreams?: StreamVector;
+  /** After `cfsctl oci pull --bootable`, V1 and V2. */
+  readonly bootStreams?: { readonly v1: StreamVector; readonly v2: StreamVector };
   readonly layers?: readonly LayerVector[];
 }
 
+/** The key of `ids` and `bootIds`. */
+export const idKey = (version: 0 | 1 | 2, mode: 'allowlist-only' | 'keep-user-xattrs' = 'allowlist-only'): string => `v${version}.${mode}`;
+
 export interface OciVectors {
+  /** The cfsctl that made them. */
+  readonly cfsctl: string;
   /** sha256 of the host /usr/bin/busybox some fixtures contain. */
   readonly busybox: string;
   readonly images: Readonly<Record<string, OciVector>>;

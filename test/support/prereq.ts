@@ -44,3 +44,30 @@ export function gated<T>(suite: Test<T>, ...missing: (string | undefined)[]): (n
     }
   };
 }
+
+/**
+ * The cfsctl a developer built, named by $CFSCTL (composefs-rs 0.9 is not
+ * packaged anywhere, and its build is not part of cfskit's setup).
+ * undefined when it runs, else why not. Tests that compare against it are
+ * `optional`: without it they are skipped saying so, also under CI=true.
+ */
+export function haveCfsctl(): string | undefined {
+  const bin = process.env.CFSCTL;
+  if (!bin) return '$CFSCTL names no cfsctl binary (build composefs-rs 0.9.0 and set CFSCTL to its target/release/cfsctl)';
+  const r = spawnSync(bin, ['--version'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return `$CFSCTL (${bin}) does not run: ${r.error?.message ?? r.stderr}`;
+  return undefined;
+}
+
+/**
+ * Like `gated`, for a prerequisite the developer provides rather than the
+ * machine (`haveCfsctl`): missing, the tests are skipped with the reason
+ * even under CI=true, where nothing provides it.
+ */
+export function optional<T>(suite: Test<T>, reason: string | undefined): (name: string, body: Body<T>) => void {
+  if (reason === undefined) return (name, body) => suite(name, body);
+  return (name) => {
+    console.log(`  skip: ${name} (${reason})`);
+    suite.skip(name, () => undefined);
+  };
+}

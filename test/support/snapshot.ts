@@ -1,6 +1,6 @@
 /**
  * What a directory tree looks like through the kernel: every entry's type,
- * mode, owner, size, mtime seconds, device, link count, symlink target,
+ * mode, owner, size, mtime (seconds and nanoseconds), device, link count, symlink target,
  * inline content and xattrs, plus which entries share an inode. Used to
  * compare a source tree with the loop-mounted image made from it.
  */
@@ -14,6 +14,7 @@ export interface EntryView {
   gid: number;
   size: number;
   mtime: number;
+  mtimeNsec: number;
   rdev: number;
   nlink: number;
   target?: string;
@@ -43,6 +44,7 @@ export async function snapshot(root: string, readContent: (rel: string, size: nu
       gid: Number(st.gid),
       size: type === 0o040000 ? 0 : Number(st.size),
       mtime: Number(sec),
+      mtimeNsec: Number(ns - sec * 1_000_000_000n),
       rdev: Number(st.rdev),
       nlink: Number(st.nlink),
       xattrs: Object.fromEntries((xattrs.get(key) ?? []).map((x) => [x.name.toString('latin1'), x.value.toString('hex')])),

@@ -27,7 +27,8 @@ import { writeConfigStream, writeManifestStream, type LayerRef } from '../../src
 import { Repository } from '../../src/repository/index.js';
 import { ociDocuments } from '../support/oci-image-fixtures.js';
 import { OCI_LAYERS } from '../support/oci-layers.js';
-import { dumpMatches, loadOciVectors, ociVectorFile, type OciVector } from '../support/oci-vectors.js';
+import { dumpMatches, idKey, loadOciVectors, ociVectorFile, type OciVector } from '../support/oci-vectors.js';
+import { XATTR_MODES, type XattrMode } from '../../common/index.js';
 import { rejects } from '../support/rejects.js';
 import { InputError } from '../../common/index.js';
 import { tarBytes, dir, file, hardlink, symlink, type TarMember } from '../support/tar-writer.js';
@@ -39,7 +40,10 @@ type Fixture = (typeof FIXTURES)[number];
 
 interface Context {
   dir?: string;
+  /** The default (V1) repository. */
   repo?: Repository;
+  /** A V2 repository. */
+  v2?: Repository;
 }
 
 const test = suite<Context>('oci-image', {});
@@ -47,16 +51,19 @@ const test = suite<Context>('oci-image', {});
 test.before(async (ctx) => {
   ctx.dir = await mkdtemp(join(tmpdir(), 'cfskit-oci-unit-'));
   ctx.repo = await Repository.init(join(ctx.dir, 'repo'), { insecure: true });
+  ctx.v2 = await Repository.init(join(ctx.dir, 'repo-v2'), { insecure: true, erofsVersion: 2 });
 });
 
 test.after(async (ctx) => {
   await ctx.repo?.close();
+  await ctx.v2?.close();
   if (ctx.dir) await rm(ctx.dir, { recursive: true, force: true });
 });
 
-function repoOf(ctx: Context): Repository {
-  if (!ctx.repo) throw new Error('no repository');
-  return ctx.repo;
+function repoOf(ctx: Context, version: 1 | 2 = 1): Repository {
+  const repo = version === 1 ? ctx.repo : ctx.v2;
+  if (!repo) throw new Error('no repository');
+  return repo;
 }
 
 function vector(name: string): OciVector {
@@ -66,15 +73,22 @@ function vector(name: string): OciVector {
 }
 
 
-const imported = new Map<Fixture, { tag: string; refs: LayerRef[] }>();
+const imported = new Map<string, { tag: string; refs: LayerRef[] }>();
 
 async function fixture(repo: Repository, name: Fixture): Promise<string> {
-  let found = imported.get(name);
+  const key = `${repo.path}:${name}`;
+  let found = imported.get(key);
   if (!found) {
     found = await importLayers(repo, `fixture-${name}`, OCI_LAYERS[name]());
-    imported.set(name, found);
+    imported.set(key, found);
   }
   return found.tag;
+}
+
+function id(v: OciVector, version: 0 | 1 | 2, mode?: XattrMode): string {
+  const found = v.ids[idKey(version, mode)];
+  if (found === undefined) throw new Error(`no ${idKey(version, mode)} golden`);
+  return found;
 }
 
 async function collect(write: (out: (chunk: Uint8Array) => Promise<void>) => Promise<void>): Promise<Buffer> {
@@ -94,20 +108,30 @@ test('import-layer makes the layer streams cfsctl made (pulled or imported)', as
   for (const name of FIXTURES) {
     await fixture(repo, name);
     const v = vector(name);
-    assert.equal(imported.get(name)?.refs.map((r) => r.diffId), v.diffIds, `${name} diff_ids`);
-    assert.equal(imported.get(name)?.refs.map((r) => r.streamId), v.layerStreams, `${name} layer streams`);
+    assert.equal(imported.get(`${repo.path}:${name}`)?.refs.map((r) => r.diffId), v.diffIds, `${name} diff_ids`);
+    assert.equal(imported.get(`${repo.path}:${name}`)?.refs.map((r) => r.streamId), v.layerStreams, `${name} layer streams`);
   }
 });
 
-test('compute-id and dump equal cfsctl oci compute-id and oci dump', async (ctx) => {
+test('compute-id and dump equal cfsctl oci compute-id and oci dump, every format and xattr mode', async (ctx) => {
   const repo = repoOf(ctx);
   for (const name of FIXTURES) {
     const tag = await fixture(repo, name);
     const v = vector(name);
-    assert.is((await computeOciImageId(repo, tag)).hex, v.imageId, `${name} image ID`);
+    assert.is((await computeOciImageId(repo, tag)).hex, id(v, 1), `${name} image ID (the repository's V1)`);
+    for (const erofsVersion of [0, 1, 2] as const) {
+      for (const xattrs of XATTR_MODES) {
+        assert.is((await computeOciImageId(repo, tag, { erofsVersion, xattrs })).hex, id(v, erofsVersion, xattrs), `${name} ${idKey(erofsVersion, xattrs)}`);
+      }
+    }
     const dump = await collect((w) => writeOciDumpfile(repo, tag, w));
     assert.ok(v.dump && dumpMatches(v.dump, dump), `${name} dumpfile`);
+    const user = await collect((w) => writeOciDumpfile(repo, tag, w, { xattrs: 'keep-user-xattrs' }));
+    assert.ok(dumpMatches(v.userDump ?? v.dump ?? '', user), `${name} keep-user-xattrs dumpfile`);
   }
+  // composefs-rs 0.9 filters an OCI image's xattrs: the labels and user.*
+  // xattrs its layers carry are gone unless asked for.
+  assert.not.match(ociVectorFile('single.dump').toString('latin1'), /security\.selinux/);
 });
 
 test('--bootable: relabelled from the image policy, labels dropped without one, refused without /boot', async (ctx) => {
@@ -115,12 +139,17 @@ test('--bootable: relabelled from the image policy, labels dropped without one, 
   for (const name of FIXTURES) {
     const tag = await fixture(repo, name);
     const v = vector(name);
-    if (v.bootImageId === undefined) {
+    if (v.bootIds === undefined) {
       assert.ok(v.bootError, name);
       assert.match(String(await rejects(computeOciImageId(repo, tag, { bootable: true }))), /"boot" does not exist/);
       continue;
     }
-    assert.is((await computeOciImageId(repo, tag, { bootable: true })).hex, v.bootImageId, `${name} boot image ID`);
+    for (const erofsVersion of [0, 1, 2] as const) {
+      for (const xattrs of XATTR_MODES) {
+        const got = (await computeOciImageId(repo, tag, { bootable: true, erofsVersion, xattrs })).hex;
+        assert.is(got, v.bootIds[idKey(erofsVersion, xattrs)], `${name} boot ${idKey(erofsVersion, xattrs)}`);
+      }
+    }
     const dump = await collect((w) => writeOciDumpfile(repo, tag, w, { bootable: true }));
     assert.ok(v.bootDump && dumpMatches(v.bootDump, dump), `${name} boot dumpfile`);
   }
@@ -128,43 +157,63 @@ test('--bootable: relabelled from the image policy, labels dropped without one, 
   assert.match(selinux, /^\/usr\/bin\/app .* security\.selinux=system_u:object_r:bin_t:s0$/m);
   assert.match(selinux, /^\/boot 0 40755 2 /m);
   assert.not.match(ociVectorFile('single.boot.dump').toString('latin1'), /security\.selinux/);
-  assert.match(ociVectorFile('single.dump').toString('latin1'), /security\.selinux/);
 });
 
-test('ensureImage records composefs.image: the streams become cfsctl`s; again is a no-op', async (ctx) => {
-  const repo = repoOf(ctx);
-  for (const name of FIXTURES) {
-    const tag = await fixture(repo, name);
-    const v = vector(name);
-    const made = await ensureImage(repo, tag, { tag });
-    assert.ok(made?.created, name);
-    assert.is(made?.imageId, v.imageId, `${name} image ref`);
-    if (v.streams) {
-      assert.is(made?.configStream, v.streams.configStream, `${name} config stream`);
-      assert.is(made?.manifestStream, v.streams.manifestStream, `${name} manifest stream`);
+for (const version of [1, 2] as const) {
+  const plainRef = version === 1 ? 'composefs.image.v1' : 'composefs.image';
+  const bootRef = version === 1 ? 'composefs.image.boot.v1' : 'composefs.image.boot';
+
+  test(`V${version} repository: ensureImage records ${plainRef}, the streams become cfsctl's; again is a no-op`, async (ctx) => {
+    const repo = repoOf(ctx, version);
+    for (const name of FIXTURES) {
+      const tag = await fixture(repo, name);
+      const v = vector(name);
+      const made = await ensureImage(repo, tag, { tag });
+      assert.ok(made?.created, name);
+      assert.is(made?.imageId, id(v, version), `${name} image ref`);
+      const streams = v.streams?.[`v${version}`];
+      if (streams) {
+        assert.is(made?.configStream, streams.configStream, `${name} config stream`);
+        assert.is(made?.manifestStream, streams.manifestStream, `${name} manifest stream`);
+      }
+      assert.ok((await repo.images.list()).includes(id(v, version)), `${name} linked under images/`);
+      const again = await ensureImage(repo, tag);
+      assert.equal(again, { ...made, created: false }, `${name} no-op`);
+      const opened = await openImageStreams(repo, tag);
+      assert.equal([...opened.imageRefs], [[plainRef, id(v, version)]]);
+      assert.is(opened.configStream, made?.configStream);
     }
-    assert.ok((await repo.images.list()).includes(v.imageId ?? ''), `${name} linked under images/`);
-    const again = await ensureImage(repo, tag);
-    assert.equal(again, { ...made, created: false }, `${name} no-op`);
-    const opened = await openImageStreams(repo, tag);
-    assert.is(opened.imageRef, v.imageId);
-    assert.is(opened.configStream, made?.configStream);
-  }
-});
+  });
 
-test('ensureImage --bootable adds composefs.image.boot and keeps composefs.image', async (ctx) => {
+  test(`V${version} repository: ensureImage --bootable adds ${bootRef} and keeps ${plainRef}`, async (ctx) => {
+    const repo = repoOf(ctx, version);
+    for (const name of FIXTURES) {
+      const v = vector(name);
+      if (v.bootIds === undefined) continue;
+      const tag = await fixture(repo, name);
+      const boot = await ensureImage(repo, tag, { bootable: true });
+      assert.is(boot?.imageId, v.bootIds[idKey(version)], name);
+      const streams = v.bootStreams?.[`v${version}`];
+      assert.is(boot?.configStream, streams?.configStream, `${name} config stream`);
+      assert.is(boot?.manifestStream, streams?.manifestStream, `${name} manifest stream`);
+      const opened = await openImageStreams(repo, tag);
+      assert.equal(Object.fromEntries(opened.imageRefs), { [plainRef]: id(v, version), [bootRef]: v.bootIds[idKey(version)] });
+    }
+  });
+}
+
+test('other xattr modes and formats get their own refs, kept beside the others', async (ctx) => {
   const repo = repoOf(ctx);
-  for (const name of FIXTURES) {
-    const v = vector(name);
-    if (v.bootImageId === undefined) continue;
-    const tag = await fixture(repo, name);
-    const boot = await ensureImage(repo, tag, { bootable: true });
-    assert.is(boot?.imageId, v.bootImageId, name);
-    assert.is(boot?.configStream, v.bootStreams?.configStream, `${name} config stream`);
-    assert.is(boot?.manifestStream, v.bootStreams?.manifestStream, `${name} manifest stream`);
-    const opened = await openImageStreams(repo, tag);
-    assert.equal([opened.imageRef, opened.bootImageRef], [v.imageId, v.bootImageId]);
-  }
+  const tag = await fixture(repo, 'selinux');
+  const v = vector('selinux');
+  const user = await ensureImage(repo, tag, { xattrs: 'keep-user-xattrs' });
+  const userBoot = await ensureImage(repo, tag, { bootable: true, xattrs: 'keep-user-xattrs' });
+  assert.is(user?.imageId, id(v, 1, 'keep-user-xattrs'));
+  assert.is(userBoot?.imageId, v.bootIds?.[idKey(1, 'keep-user-xattrs')]);
+  const refs = Object.fromEntries((await openImageStreams(repo, tag)).imageRefs);
+  assert.is(refs['composefs.image.v1.xattrs=keep-user-xattrs'], user?.imageId);
+  assert.is(refs['composefs.image.boot.v1.xattrs=keep-user-xattrs'], userBoot?.imageId);
+  assert.is(refs['composefs.image.v1'], id(v, 1), 'the default image is still named');
 });
 
 test('layer --json and --dumpfile equal cfsctl oci layer', async (ctx) => {
@@ -185,7 +234,7 @@ test('an image without /usr, or whose layer lacks a parent, has no composefs ima
   const { tag } = await importLayers(repo, 'no-usr', [tarBytes([dir('etc/'), file('etc/x', 'x')])]);
   assert.match(String(await rejects(computeOciImageId(repo, tag))), /\/usr does not exist/);
   assert.match(String(await rejects(ensureImage(repo, tag))), /\/usr does not exist/);
-  assert.is((await openImageStreams(repo, tag)).imageRef, undefined);
+  assert.is((await openImageStreams(repo, tag)).imageRefs.size, 0);
   const orphan = await importLayers(repo, 'orphan', [tarBytes([dir('usr/'), file('usr/a/b', 'x')])]);
   assert.match(String(await rejects(computeOciImageId(repo, orphan.tag))), /layer 1, \/usr\/a\/b: Directory entry "a" does not exist/);
 });

@@ -15,6 +15,7 @@ import {
   bootcTag,
   compareBootEntries,
   composefsDigest,
+  composefsDigests,
   manifestOfBootcTag,
   parseBootEntry,
   parseBoundImageFile,
@@ -267,11 +268,17 @@ test('resolveInImage follows symlinked directories and absolute targets, clamps 
   }
 });
 
-test('the boot state: composefs= on the command line, the staged record, BLS order', () => {
+test('the boot state: composefs= or composefs.digest= on the command line, the staged record, BLS order', () => {
   const id = 'c'.repeat(128);
   assert.is(composefsDigest(`BOOT_IMAGE=/vmlinuz root=UUID=x composefs=${id} rw\n`), id);
   assert.is(composefsDigest(`quiet composefs=?${id}`), id);
   assert.is(composefsDigest('quiet root=/dev/sda'), undefined);
+  // composefs-boot 0.9 names a V1 image (V0's layout too) only by composefs.digest=, tried before composefs=.
+  const v1 = 'd'.repeat(128);
+  assert.is(composefsDigest(`composefs.digest=v1-sha512-12:${v1}`), v1);
+  assert.is(composefsDigest(`composefs.digest=?v1-sha512-12:${v1}`), v1);
+  assert.equal(composefsDigests(`composefs=${id} composefs.digest=v1-sha512-12:${v1} composefs.digest=v2-sha256-12:${'e'.repeat(64)}`), [v1, 'e'.repeat(64), id]);
+  assert.equal(composefsDigests(`composefs.digest=v3-sha512-12:${v1} composefs.digest=v1-md5-12:${v1}`), []);
   assert.is(stagedId(bytes(JSON.stringify({ depl_id: id, finalization_locked: false })), 's'), id);
   assert.throws(() => stagedId(bytes('{}'), 's'), /no "depl_id"/);
   assert.throws(() => stagedId(bytes('{'), 's'), /not JSON/);

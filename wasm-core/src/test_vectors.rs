@@ -1,5 +1,7 @@
 //! test/vectors/erofs (made by cfsctl, see its README) for the native tests.
 
+use crate::erofs::FormatVersion;
+use crate::fsverity::HashAlgorithm;
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -15,26 +17,32 @@ pub fn ids() -> Value {
     serde_json::from_slice(&read("ids.json")).expect("ids.json is JSON")
 }
 
-pub struct TreeVector {
-    /// (dumpfile name, sha512 id, sha256 id)
-    pub variants: Vec<(String, String, String)>,
+pub const VERSIONS: [(FormatVersion, &str); 3] = [(FormatVersion::V0, "v0"), (FormatVersion::V1, "v1"), (FormatVersion::V2, "v2")];
+
+/// One dumpfile cfsctl printed, with the image IDs cfsctl computed for it.
+pub struct DumpVector {
+    pub file: String,
+    /// (algorithm, format, hex ID)
+    pub ids: Vec<(HashAlgorithm, FormatVersion, String)>,
 }
 
-/// Every tree with its dumpfiles and image IDs (plain, and container ones).
-pub fn trees() -> Vec<TreeVector> {
+/// Every variant of every tree (plain, container, …) with its IDs.
+pub fn dumps() -> Vec<DumpVector> {
     let ids = ids();
-    let trees = ids["trees"].as_object().expect("trees");
-    trees
-        .iter()
-        .map(|(name, v)| {
-            let mut variants = Vec::new();
-            for (kind, file) in [("plain", format!("{name}.dump")), ("container", format!("{name}.container.dump"))] {
-                if let Some(ids) = v.get(kind) {
-                    let id = |alg: &str| ids[alg].as_str().expect("id").to_owned();
-                    variants.push((file, id("sha512"), id("sha256")));
+    let mut out = Vec::new();
+    for (name, tree) in ids["trees"].as_object().expect("trees") {
+        for variant in tree["variants"].as_array().expect("variants") {
+            let variant = variant.as_str().expect("variant");
+            let file = if variant == "plain" { format!("{name}.dump") } else { format!("{name}.{variant}.dump") };
+            let mut v = DumpVector { file, ids: Vec::new() };
+            for (alg, alg_name) in [(HashAlgorithm::Sha512, "sha512"), (HashAlgorithm::Sha256, "sha256")] {
+                for (version, version_name) in VERSIONS {
+                    let id = tree["ids"][format!("{variant}.{alg_name}.{version_name}")].as_str().expect("id");
+                    v.ids.push((alg, version, id.to_owned()));
                 }
             }
-            TreeVector { variants }
-        })
-        .collect()
+            out.push(v);
+        }
+    }
+    out
 }

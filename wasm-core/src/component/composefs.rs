@@ -3,9 +3,9 @@ use super::errors::{malformed, wit_error, wit_error_at};
 use super::exports::cfskit::core::errors::Error as WitError;
 use super::Core;
 use crate::dumpfile::{dump_files, parse_dumpfile, write_dumpfile};
-use crate::erofs::{image_id, read_image, write, ImageTree};
+use crate::erofs::{image_id, read_image, write, FormatVersion, ImageTree};
 use crate::fsverity::HashAlgorithm;
-use crate::tree::{FileType, INLINE_CONTENT_MAX, Leaf, LeafContent, NewEntry, Node, ObjectId, RegularFile, Stat, Tree, Xattrs};
+use crate::tree::{FileType, INLINE_CONTENT_MAX, Leaf, LeafContent, NewEntry, Node, ObjectId, RegularFile, Stat, Tree, XattrFilter, Xattrs};
 use std::cell::RefCell;
 
 fn wit_algorithm(alg: HashAlgorithm) -> wit::HashAlgorithm {
@@ -29,7 +29,26 @@ fn wit_file_type(t: FileType) -> wit::FileType {
 
 fn stat_of(meta: wit::Metadata) -> Stat {
     let xattrs: Xattrs = meta.xattrs.into_iter().map(|x| (x.name.into(), x.value.into())).collect();
-    Stat { mode: meta.mode, uid: meta.uid, gid: meta.gid, mtime: meta.mtime, xattrs }
+    Stat { mode: meta.mode, uid: meta.uid, gid: meta.gid, mtime: meta.mtime, mtime_nsec: meta.mtime_nsec, xattrs }
+}
+
+impl From<wit::ErofsFormat> for FormatVersion {
+    fn from(f: wit::ErofsFormat) -> Self {
+        match f {
+            wit::ErofsFormat::V0 => Self::V0,
+            wit::ErofsFormat::V1 => Self::V1,
+            wit::ErofsFormat::V2 => Self::V2,
+        }
+    }
+}
+
+impl From<wit::XattrFilter> for XattrFilter {
+    fn from(f: wit::XattrFilter) -> Self {
+        match f {
+            wit::XattrFilter::AllowlistOnly => Self::AllowlistOnly,
+            wit::XattrFilter::KeepUserXattrs => Self::KeepUserXattrs,
+        }
+    }
 }
 
 fn wit_xattrs(stat: &Stat) -> Vec<wit::Xattr> {
@@ -111,20 +130,20 @@ impl wit::GuestTree for WitTree {
         Ok(())
     }
 
-    fn transform_for_container(&self) -> Result<(), WitError> {
-        self.0.borrow_mut().transform_for_container().map_err(wit_error)
+    fn transform_for_container(&self, xattrs: wit::XattrFilter) -> Result<(), WitError> {
+        self.0.borrow_mut().transform_for_oci(xattrs.into()).map_err(wit_error)
     }
 
     fn entry_count(&self) -> u64 {
         self.0.borrow().entry_count()
     }
 
-    fn write_image(&self) -> Result<wit::Blob, WitError> {
-        write(&self.0.borrow()).map(WitBlob::wrap).map_err(wit_error)
+    fn write_image(&self, format: wit::ErofsFormat) -> Result<wit::Blob, WitError> {
+        write(&self.0.borrow(), format.into()).map(WitBlob::wrap).map_err(wit_error)
     }
 
-    fn image_id(&self) -> Result<Vec<u8>, WitError> {
-        image_id(&self.0.borrow()).map_err(wit_error)
+    fn image_id(&self, format: wit::ErofsFormat) -> Result<Vec<u8>, WitError> {
+        image_id(&self.0.borrow(), format.into()).map_err(wit_error)
     }
 
     fn dumpfile(&self) -> wit::Blob {
@@ -174,6 +193,7 @@ impl WitImageReader {
             uid: stat.uid,
             gid: stat.gid,
             mtime: stat.mtime,
+            mtime_nsec: stat.mtime_nsec,
             size: content.map_or(0, LeafContent::size),
             nlink,
             rdev: content.map_or(0, LeafContent::rdev),

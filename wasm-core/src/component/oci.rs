@@ -28,7 +28,7 @@ fn wit_item(item: LayerItem) -> wit::LayerItem {
 }
 
 fn wit_entry(e: LayerEntry) -> wit::LayerEntry {
-    let EntryStat { mode, uid, gid, mtime, xattrs } = e.stat;
+    let EntryStat { mode, uid, gid, mtime, mtime_nsec, xattrs } = e.stat;
     wit::LayerEntry {
         path: e.path,
         item: wit_item(e.item),
@@ -36,6 +36,7 @@ fn wit_entry(e: LayerEntry) -> wit::LayerEntry {
         uid,
         gid,
         mtime,
+        mtime_nsec,
         xattrs: xattrs.into_iter().map(|(name, value)| wit::Xattr { name: name.into(), value: value.into() }).collect(),
     }
 }
@@ -55,7 +56,7 @@ fn entry_of(e: wit::LayerEntry) -> LayerEntry {
         wit::LayerItem::Fifo => leaf(LeafContent::Fifo),
     };
     let xattrs = e.xattrs.into_iter().map(|x| (x.name.into(), x.value.into())).collect();
-    LayerEntry { path: e.path, stat: EntryStat { mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, xattrs }, item }
+    LayerEntry { path: e.path, stat: EntryStat { mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, mtime_nsec: e.mtime_nsec, xattrs }, item }
 }
 
 pub struct WitLayerReader(RefCell<LayerReader>);
@@ -75,6 +76,10 @@ impl wit::GuestLayerReader for WitLayerReader {
 
     fn finish(&self) -> Result<(), WitError> {
         self.0.borrow_mut().finish().map_err(wit_error)
+    }
+
+    fn ended(&self) -> bool {
+        self.0.borrow().ended()
     }
 }
 
@@ -108,9 +113,9 @@ impl wit::GuestImageBuilder for WitImageBuilder {
         self.with(ImageBuilder::end_layer)
     }
 
-    fn finish(&self) -> Result<wit::Tree, WitError> {
+    fn finish(&self, xattrs: wit::XattrFilter) -> Result<wit::Tree, WitError> {
         let builder = self.0.borrow_mut().take().ok_or_else(|| malformed("the image builder was already finished"))?;
-        builder.finish().map(WitTree::wrap).map_err(wit_error)
+        builder.finish(xattrs.into()).map(WitTree::wrap).map_err(wit_error)
     }
 }
 

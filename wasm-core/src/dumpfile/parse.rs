@@ -4,8 +4,9 @@
 //! Fields: `PATH SIZE MODE NLINK UID GID RDEV MTIME PAYLOAD CONTENT DIGEST
 //! XATTR…`. A MODE of `@…` makes the line a hard link whose PAYLOAD names
 //! the target; its other fields are ignored, as composefs-dump(5) says.
-//! NLINK is ignored (the tree derives it); mtime nanoseconds are dropped, as
-//! composefs-rs keeps whole seconds.
+//! NLINK is ignored (the tree derives it). MTIME is `SECONDS.NANOSECONDS`,
+//! the nanoseconds a plain decimal number (`5` is 5 ns), as composefs-rs
+//! writes and reads it.
 
 use super::error::Error;
 use super::escape::unescape;
@@ -42,7 +43,7 @@ fn decimal<T: TryFrom<u64>>(field: &[u8], name: &str) -> Result<T, String> {
     T::try_from(n).map_err(|_| bad())
 }
 
-fn mtime(field: &[u8]) -> Result<i64, String> {
+fn mtime(field: &[u8]) -> Result<(i64, u32), String> {
     let bad = || format!("mtime {:?} is not SECONDS.NANOSECONDS", text(field));
     let pos = field.iter().position(|&b| b == b'.').ok_or_else(bad)?;
     let (sec, nsec) = (&field[..pos], &field[pos + 1..]);
@@ -52,11 +53,11 @@ fn mtime(field: &[u8]) -> Result<i64, String> {
     };
     let magnitude: u64 = decimal(digits, "mtime seconds")?;
     let sec = if negative { 0i64.checked_sub_unsigned(magnitude) } else { i64::try_from(magnitude).ok() };
-    let nsec: u64 = decimal(nsec, "mtime nanoseconds")?;
+    let nsec: u32 = decimal(nsec, "mtime nanoseconds")?;
     if nsec >= 1_000_000_000 {
         return Err(format!("mtime nanoseconds {nsec} are not below 1000000000"));
     }
-    sec.ok_or_else(bad)
+    Ok((sec.ok_or_else(bad)?, nsec))
 }
 
 /// `-` or an escaped value.
@@ -128,14 +129,14 @@ fn parse_line(line: &[u8], algorithm: HashAlgorithm) -> Result<(Vec<u8>, NewEntr
     let uid = decimal(f.next("uid")?, "uid")?;
     let gid = decimal(f.next("gid")?, "gid")?;
     let rdev: u64 = decimal(f.next("rdev")?, "rdev")?;
-    let mtime = mtime(f.next("mtime")?)?;
+    let (mtime, mtime_nsec) = mtime(f.next("mtime")?)?;
     let payload = optional(f.next("payload")?).map_err(|e| format!("payload: {e}"))?;
     let content = optional(f.next("content")?).map_err(|e| format!("content: {e}"))?;
     let digest = match f.next("digest")? {
         b"-" => None,
         hex => Some(hex),
     };
-    let mut stat = Stat { mode: mode & 0o7777, uid, gid, mtime, xattrs: Default::default() };
+    let mut stat = Stat { mode: mode & 0o7777, uid, gid, mtime, mtime_nsec, xattrs: Default::default() };
     for field in f.parts {
         xattr(field, &mut stat)?;
     }

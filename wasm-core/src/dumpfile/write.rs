@@ -30,7 +30,18 @@ impl<'t> Writer<'t> {
     fn line(&mut self, path: &[u8], stat: &Stat, l: Line<'_>) {
         let out = &mut self.out;
         field(out, path);
-        let _ = write!(out, " {} {:o} {} {} {} {} {}.0 ", l.size, l.mode | stat.mode, l.nlink, stat.uid, stat.gid, l.rdev, stat.mtime);
+        let _ = write!(
+            out,
+            " {} {:o} {} {} {} {} {}.{} ",
+            l.size,
+            l.mode | stat.mode,
+            l.nlink,
+            stat.uid,
+            stat.gid,
+            l.rdev,
+            stat.mtime,
+            stat.mtime_nsec
+        );
         field(out, l.payload);
         out.push(b' ');
         field(out, l.content);
@@ -168,10 +179,6 @@ pub fn dump_files(tree: &Tree, paths: &[Vec<u8>], backing_path_only: bool) -> Re
         }
         listing.extend_from_slice(&w.out);
     }
-    // cfsctl prints the collected listing with println!: one more newline.
-    if !listing.is_empty() {
-        out.extend_from_slice(&listing);
-        out.push(b'\n');
-    }
+    out.extend_from_slice(&listing);
     Ok(out)
 }

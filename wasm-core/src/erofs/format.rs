@@ -12,9 +12,40 @@ pub const BLOCK_SIZE: usize = 1 << BLOCK_BITS;
 pub const COMPOSEFS_MAGIC: u32 = 0xd078_629a;
 /// The EROFS format version recorded in the composefs header.
 pub const COMPOSEFS_EROFS_VERSION: u32 = 1;
-/// composefs-rs writes 2; C mkcomposefs writes 0 (both are valid).
-pub const COMPOSEFS_VERSION: u32 = 2;
 pub const COMPOSEFS_HEADER_SIZE: usize = 32;
+/// Composefs header flag: some inode has a POSIX ACL xattr (V0/V1 only).
+pub const COMPOSEFS_FLAGS_HAS_ACL: u32 = 1;
+
+/// composefs-rs 0.9's `FormatVersion`. V0 and V1 share one layout
+/// ("epoch 1": compact inodes where they fit, breadth-first inode order, a
+/// table of 256 whiteout stubs, the build time the oldest mtime) and differ
+/// only in the header's `composefs_version`; V2 is composefs-rs's original
+/// layout (extended inodes, depth-first, no nanoseconds).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FormatVersion {
+    V0,
+    /// The default of new composefs-rs 0.9 repositories.
+    #[default]
+    V1,
+    V2,
+}
+
+impl FormatVersion {
+    /// True for V0 and V1.
+    pub fn compact_layout(self) -> bool {
+        self != Self::V2
+    }
+
+    /// The header's `composefs_version` (V0 writes 0 even with whiteouts,
+    /// as composefs-rs 0.9's code does).
+    pub fn composefs_version(self) -> u32 {
+        match self {
+            Self::V0 => 0,
+            Self::V1 => 1,
+            Self::V2 => 2,
+        }
+    }
+}
 
 pub const SUPERBLOCK_OFFSET: usize = 1024;
 pub const SUPERBLOCK_SIZE: usize = 128;
@@ -37,8 +68,8 @@ pub const LAYOUT_FLAT_PLAIN: u16 = 0;
 pub const LAYOUT_FLAT_INLINE: u16 = 2 << 1;
 pub const LAYOUT_CHUNK_BASED: u16 = 4 << 1;
 
-/// `i_u` of composefs external files: chunk format "one chunk covers
-/// 2^(12+31) bytes", followed by a single 4-byte null block address.
+/// `i_u` of V2 external files: chunk format "one chunk covers 2^(12+31)
+/// bytes", followed by a single 4-byte null block address.
 pub const CHUNK_FORMAT_EXTERNAL: u32 = 31;
 pub const CHUNK_FORMAT_BLKBITS_MASK: u32 = 0x1f;
 pub const CHUNK_FORMAT_INDEXES: u32 = 0x20;
@@ -97,9 +128,10 @@ pub fn le64(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(v)
 }
 
-/// The fields of `erofs_inode_extended` the writer sets.
-pub struct ExtendedInode {
-    pub format: u16,
+/// The fields of an inode header the writer sets; `encode` makes the
+/// compact (32-byte) or extended (64-byte) form.
+pub struct InodeHeader {
+    pub layout: u16,
     pub xattr_icount: u16,
     pub mode: u16,
     pub size: u64,
@@ -108,13 +140,30 @@ pub struct ExtendedInode {
     pub uid: u32,
     pub gid: u32,
     pub mtime: u64,
+    pub mtime_nsec: u32,
     pub nlink: u32,
 }
 
-impl ExtendedInode {
-    pub fn encode(&self) -> [u8; EXTENDED_INODE_SIZE] {
+impl InodeHeader {
+    /// `erofs_inode_compact`: no mtime (the kernel shows the build time),
+    /// 16-bit nlink, uid and gid, 32-bit size; the caller checked they fit.
+    pub fn encode_compact(&self, out: &mut [u8; COMPACT_INODE_SIZE]) {
+        out.fill(0);
+        out[0..2].copy_from_slice(&self.layout.to_le_bytes());
+        out[2..4].copy_from_slice(&self.xattr_icount.to_le_bytes());
+        out[4..6].copy_from_slice(&self.mode.to_le_bytes());
+        out[6..8].copy_from_slice(&(self.nlink as u16).to_le_bytes());
+        out[8..12].copy_from_slice(&(self.size as u32).to_le_bytes());
+        out[16..20].copy_from_slice(&self.u.to_le_bytes());
+        out[20..24].copy_from_slice(&self.ino.to_le_bytes());
+        out[24..26].copy_from_slice(&(self.uid as u16).to_le_bytes());
+        out[26..28].copy_from_slice(&(self.gid as u16).to_le_bytes());
+    }
+
+    /// `erofs_inode_extended`.
+    pub fn encode_extended(&self) -> [u8; EXTENDED_INODE_SIZE] {
         let mut b = [0u8; EXTENDED_INODE_SIZE];
-        b[0..2].copy_from_slice(&self.format.to_le_bytes());
+        b[0..2].copy_from_slice(&(FORMAT_EXTENDED | self.layout).to_le_bytes());
         b[2..4].copy_from_slice(&self.xattr_icount.to_le_bytes());
         b[4..6].copy_from_slice(&self.mode.to_le_bytes());
         // 6..8 reserved
@@ -124,7 +173,7 @@ impl ExtendedInode {
         b[24..28].copy_from_slice(&self.uid.to_le_bytes());
         b[28..32].copy_from_slice(&self.gid.to_le_bytes());
         b[32..40].copy_from_slice(&self.mtime.to_le_bytes());
-        // 40..44 mtime_nsec stays 0: composefs keeps whole seconds.
+        b[40..44].copy_from_slice(&self.mtime_nsec.to_le_bytes());
         b[44..48].copy_from_slice(&self.nlink.to_le_bytes());
         // 48..64 reserved
         b
@@ -132,24 +181,37 @@ impl ExtendedInode {
 }
 
 /// The composefs header (magic, EROFS version, flags, composefs version).
-pub fn composefs_header() -> [u8; COMPOSEFS_HEADER_SIZE] {
+pub fn composefs_header(flags: u32, composefs_version: u32) -> [u8; COMPOSEFS_HEADER_SIZE] {
     let mut b = [0u8; COMPOSEFS_HEADER_SIZE];
     b[0..4].copy_from_slice(&COMPOSEFS_MAGIC.to_le_bytes());
     b[4..8].copy_from_slice(&COMPOSEFS_EROFS_VERSION.to_le_bytes());
-    b[12..16].copy_from_slice(&COMPOSEFS_VERSION.to_le_bytes());
+    b[8..12].copy_from_slice(&flags.to_le_bytes());
+    b[12..16].copy_from_slice(&composefs_version.to_le_bytes());
     b
 }
 
+/// The superblock fields composefs-rs sets.
+pub struct SuperblockFields {
+    pub root_nid: u16,
+    pub inos: u64,
+    pub blocks: u32,
+    pub build_time: (u64, u32),
+    pub xattr_blkaddr: u32,
+}
+
 /// The superblock composefs-rs writes: mtime and xattr-filter features,
-/// no checksum, build time 0, everything in one address space.
-pub fn superblock(root_nid: u16, inos: u64, blocks: u32) -> [u8; SUPERBLOCK_SIZE] {
+/// no checksum, everything in one address space.
+pub fn superblock(f: &SuperblockFields) -> [u8; SUPERBLOCK_SIZE] {
     let mut b = [0u8; SUPERBLOCK_SIZE];
     b[0..4].copy_from_slice(&EROFS_MAGIC.to_le_bytes());
     b[8..12].copy_from_slice(&(FEATURE_COMPAT_MTIME | FEATURE_COMPAT_XATTR_FILTER).to_le_bytes());
     b[12] = BLOCK_BITS;
-    b[14..16].copy_from_slice(&root_nid.to_le_bytes());
-    b[16..24].copy_from_slice(&inos.to_le_bytes());
-    b[36..40].copy_from_slice(&blocks.to_le_bytes());
+    b[14..16].copy_from_slice(&f.root_nid.to_le_bytes());
+    b[16..24].copy_from_slice(&f.inos.to_le_bytes());
+    b[24..32].copy_from_slice(&f.build_time.0.to_le_bytes());
+    b[32..36].copy_from_slice(&f.build_time.1.to_le_bytes());
+    b[36..40].copy_from_slice(&f.blocks.to_le_bytes());
+    b[44..48].copy_from_slice(&f.xattr_blkaddr.to_le_bytes());
     b
 }
 
@@ -161,6 +223,7 @@ pub mod sb {
     pub const EXTSLOTS: usize = 13;
     pub const ROOT_NID: usize = 14;
     pub const BUILD_TIME: usize = 24;
+    pub const BUILD_TIME_NSEC: usize = 32;
     pub const BLOCKS: usize = 36;
     pub const META_BLKADDR: usize = 40;
     pub const XATTR_BLKADDR: usize = 44;

@@ -21,7 +21,7 @@ pub type Result<T> = std::result::Result<T, Error>;
 pub struct Image<'a> {
     pub data: &'a [u8],
     pub root_nid: u64,
-    build_time: u64,
+    build_time: (u64, u32),
     xattr_base: usize,
 }
 
@@ -35,6 +35,7 @@ pub struct Inode<'a> {
     pub uid: u32,
     pub gid: u32,
     pub mtime: i64,
+    pub mtime_nsec: u32,
     /// `i_u`: first block, device number or chunk format.
     pub u: u32,
     pub layout: u16,
@@ -109,7 +110,7 @@ impl<'a> Image<'a> {
         Ok(Self {
             data,
             root_nid: u64::from(le16(s, sb::ROOT_NID)),
-            build_time: le64(s, sb::BUILD_TIME),
+            build_time: (le64(s, sb::BUILD_TIME), le32(s, sb::BUILD_TIME_NSEC)),
             xattr_base,
         })
     }
@@ -134,12 +135,16 @@ impl<'a> Image<'a> {
         let h = slice(self.data, start, header_len).ok_or_else(|| bad("past the end of the image"))?;
         let raw_mode = u32::from(le16(h, 4));
         let file_type = FileType::from_mode(raw_mode).ok_or_else(|| bad(&format!("invalid mode {raw_mode:o}")))?;
-        let (size, nlink, uid, gid, mtime) = if extended {
-            (le64(h, 8), le32(h, 44), le32(h, 24), le32(h, 28), le64(h, 32) as i64)
+        let (size, nlink, uid, gid, (mtime, mtime_nsec)) = if extended {
+            (le64(h, 8), le32(h, 44), le32(h, 24), le32(h, 28), (le64(h, 32), le32(h, 40)))
         } else {
             // Compact inodes have no mtime: the kernel shows the build time.
-            (u64::from(le32(h, 8)), u32::from(le16(h, 6)), u32::from(le16(h, 24)), u32::from(le16(h, 26)), self.build_time as i64)
+            (u64::from(le32(h, 8)), u32::from(le16(h, 6)), u32::from(le16(h, 24)), u32::from(le16(h, 26)), self.build_time)
         };
+        if mtime_nsec >= 1_000_000_000 {
+            return Err(bad(&format!("mtime nanoseconds {mtime_nsec} are not below 1000000000")));
+        }
+        let mtime = mtime as i64;
         let icount = u64::from(le16(h, 2));
         let xattr_len = if icount == 0 { 0 } else { XATTR_IBODY_HEADER_SIZE as u64 + 4 * (icount - 1) };
         let xattrs = slice(self.data, start + header_len, xattr_len).ok_or_else(|| bad("xattrs run past the end"))?;
@@ -163,7 +168,7 @@ impl<'a> Image<'a> {
             return Err(bad("inline data crosses a block boundary"));
         }
         let tail = slice(self.data, tail_start, tail_len).ok_or_else(|| bad("inline data runs past the end"))?;
-        Ok(Inode { nid, file_type, mode: raw_mode & 0o7777, nlink, size, uid, gid, mtime, u, layout, xattrs, tail })
+        Ok(Inode { nid, file_type, mode: raw_mode & 0o7777, nlink, size, uid, gid, mtime, mtime_nsec, u, layout, xattrs, tail })
     }
 
     /// A file's data as block-sized pieces in order, the inline tail last.

@@ -1,5 +1,6 @@
-//! composefs EROFS images: the writer, byte-identical to composefs-rs's
-//! `mkfs_erofs` for the same tree, and a reader that turns any image back
+//! composefs EROFS images: the writer, byte-identical to composefs-rs
+//! 0.9's `mkfs_erofs_versioned` for the same tree in each format version
+//! (V0, V1, V2), and a reader that turns any image back
 //! into a tree while treating it as hostile input.
 //!
 //! What composefs puts in EROFS: metadata only. Small regular files are
@@ -13,10 +14,12 @@ mod format;
 mod image;
 mod objects;
 mod plan;
+mod plan_bfs;
 mod reader;
 mod writer;
 mod xattr;
 
+pub use format::FormatVersion;
 pub use image::MAX_IMAGE_SIZE;
 pub use objects::image_objects;
 pub use reader::{read_image, ImageTree, MAX_DEPTH};

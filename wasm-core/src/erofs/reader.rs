@@ -7,11 +7,16 @@
 //! tree. A budget proportional to the image size caps the bytes of
 //! directories and xattrs it may read, so overlapping structures cannot
 //! multiply the work.
+//!
+//! V0/V1 images are read back as composefs-rs reads them: a regular file
+//! marked `trusted.overlay.overlay.whiteout` is a 0:0 character device
+//! again, whiteouts with two-hex-digit names in the root (the stubs) are
+//! left out, and the writer's whiteout and opaque markers are dropped.
 
 use super::error::Error;
 use super::format::{dirent_type, FT_DIRECTORY};
 use super::image::{dirents, Image, Inode, RawXattr};
-use super::xattr::{parse_metacopy, unescape_name, METACOPY};
+use super::xattr::{parse_metacopy, unescape_name, METACOPY, WHITEOUT};
 use crate::fsverity::HashAlgorithm;
 use crate::tree::{
     DirId, FileType, Leaf, LeafContent, LeafId, ObjectId, RegularFile, Stat, Tree, MAX_INLINE_CONTENT, SYMLINK_MAX,
@@ -54,7 +59,8 @@ struct Walk<'a> {
 
 struct LeafSeen {
     id: LeafId,
-    file_type: FileType,
+    /// The dirent type its entries must have.
+    dirent_type: u8,
     nlink: u32,
     refs: u32,
 }
@@ -81,7 +87,14 @@ impl<'a> Walk<'a> {
     /// The inode's xattrs as the tree keeps them, and its object if any.
     fn stat(&mut self, inode: &Inode<'a>) -> Result<(Stat, Option<ObjectId>), Error> {
         let raw: Vec<RawXattr<'a>> = self.image.xattrs(inode)?;
-        let mut stat = Stat { mode: inode.mode, uid: inode.uid, gid: inode.gid, mtime: inode.mtime, ..Stat::default() };
+        let mut stat = Stat {
+            mode: inode.mode,
+            uid: inode.uid,
+            gid: inode.gid,
+            mtime: inode.mtime,
+            mtime_nsec: inode.mtime_nsec,
+            ..Stat::default()
+        };
         let mut object = None;
         for x in raw {
             self.budget.spend(x.name.len() + x.value.len() + 4)?;
@@ -117,8 +130,19 @@ impl<'a> Walk<'a> {
         Ok(out)
     }
 
-    fn leaf(&mut self, inode: &Inode<'a>) -> Result<Leaf, Error> {
+    /// A V0/V1 escaped whiteout: a regular file with the whiteout marker.
+    fn is_escaped_whiteout(&mut self, inode: &Inode<'a>) -> Result<bool, Error> {
+        if inode.file_type != FileType::Regular || inode.xattrs.is_empty() {
+            return Ok(false);
+        }
+        Ok(self.image.xattrs(inode)?.iter().any(|x| x.name == WHITEOUT))
+    }
+
+    fn leaf(&mut self, inode: &Inode<'a>, escaped_whiteout: bool) -> Result<Leaf, Error> {
         let (stat, object) = self.stat(inode)?;
+        if escaped_whiteout {
+            return Ok(Leaf { stat, content: LeafContent::CharDevice(0) });
+        }
         let content = match inode.file_type {
             FileType::Regular => match object {
                 Some(id) => LeafContent::Regular(RegularFile::External { id, size: inode.size }),
@@ -194,8 +218,8 @@ impl<'a> Walk<'a> {
     /// Adds one entry; returns the new directory if it is one.
     fn child(&mut self, dir: DirId, name: &[u8], nid: u64, ft: u8, depth: usize) -> Result<Option<DirId>, Error> {
         if let Some(seen) = self.leaves.get_mut(&nid) {
-            if dirent_type(seen.file_type) != ft {
-                return Err(format!("entry type {ft} does not match its inode ({})", seen.file_type.name()).into());
+            if seen.dirent_type != ft {
+                return Err(format!("entry type {ft} does not match its inode (type {})", seen.dirent_type).into());
             }
             seen.refs += 1;
             let id = seen.id;
@@ -216,10 +240,18 @@ impl<'a> Walk<'a> {
             self.dir_nids.push(nid);
             return Ok(Some(id));
         }
-        let leaf = self.leaf(&inode)?;
-        let file_type = leaf.content.file_type();
+        let escaped = self.is_escaped_whiteout(&inode)?;
+        let native = inode.file_type == FileType::CharDevice && inode.u == 0;
+        if dir == Tree::ROOT && (escaped || native) && name.len() == 2 && name.iter().all(u8::is_ascii_hexdigit) {
+            // The V0/V1 whiteout stubs (composefs-rs skips any such entry).
+            return Ok(None);
+        }
+        let leaf = self.leaf(&inode, escaped)?;
+        if leaf.content == LeafContent::CharDevice(0) && inode.nlink > 1 {
+            return Err(format!("a whiteout (0:0 character device) has link count {}", inode.nlink).into());
+        }
         let id = self.tree.add_leaf(dir, name, leaf).map_err(|e| e.to_string())?;
-        self.leaves.insert(nid, LeafSeen { id, file_type, nlink: inode.nlink, refs: 1 });
+        self.leaves.insert(nid, LeafSeen { id, dirent_type: ft, nlink: inode.nlink, refs: 1 });
         Ok(None)
     }
 }

@@ -1,16 +1,18 @@
 //! Writes a planned image. Where things land depends only on sizes, so one
-//! pass over a byte counter finds every offset (inodes, shared xattrs,
-//! directory blocks) and a second pass writes the bytes with them.
+//! pass over a byte counter finds every offset (inodes, the end of the
+//! inode table, shared xattrs, data blocks) and a second pass writes the
+//! bytes with them.
 
 use super::format::{
-    composefs_header, superblock, ExtendedInode, BLOCK_SIZE, CHUNK_FORMAT_EXTERNAL, DIRENT_SIZE, EXTENDED_INODE_SIZE,
-    FORMAT_EXTENDED, INODE_SLOT, LAYOUT_CHUNK_BASED, LAYOUT_FLAT_INLINE, LAYOUT_FLAT_PLAIN, NULL_CHUNK,
-    SUPERBLOCK_OFFSET, XATTR_IBODY_HEADER_SIZE,
+    composefs_header, superblock, FormatVersion, InodeHeader, SuperblockFields, BLOCK_BITS, BLOCK_SIZE,
+    CHUNK_FORMAT_BLKBITS_MASK, CHUNK_FORMAT_EXTERNAL, COMPACT_INODE_SIZE, DIRENT_SIZE, INODE_SLOT, LAYOUT_CHUNK_BASED,
+    LAYOUT_FLAT_INLINE, LAYOUT_FLAT_PLAIN, NULL_CHUNK, SUPERBLOCK_OFFSET, XATTR_IBODY_HEADER_SIZE,
 };
 use super::plan::{plan, Body, Dirent, Plan, PlanInode};
+use super::plan_bfs::Stubs;
 use crate::fsverity::{FileHasher, Params};
-use crate::tree::{LeafContent, RegularFile, Tree};
 use super::error::Error;
+use crate::tree::{FileType, LeafContent, Node, RegularFile, Tree};
 
 trait Sink {
     fn len(&self) -> usize;
@@ -52,24 +54,44 @@ impl Sink for Vec<u8> {
 #[derive(Default, Debug, PartialEq, Eq)]
 struct Offsets {
     inodes: Vec<usize>,
+    inodes_end: usize,
     xattrs: Vec<usize>,
     blocks: Vec<usize>,
     end: usize,
 }
 
 /// Offsets of the previous pass; all zero during the first.
-struct Known<'a>(&'a Offsets);
+struct Known<'a> {
+    offsets: &'a Offsets,
+    version: FormatVersion,
+}
 
 impl Known<'_> {
     fn nid(&self, inode: usize) -> u64 {
-        (self.0.inodes.get(inode).copied().unwrap_or(0) / INODE_SLOT) as u64
+        (self.offsets.inodes.get(inode).copied().unwrap_or(0) / INODE_SLOT) as u64
+    }
+    /// V0/V1 address shared xattrs from the block the inode table ends in.
+    fn xattr_blkaddr(&self) -> u32 {
+        if self.version.compact_layout() {
+            (self.offsets.inodes_end / BLOCK_SIZE) as u32
+        } else {
+            0
+        }
     }
     fn xattr(&self, index: usize) -> u32 {
-        (self.0.xattrs.get(index).copied().unwrap_or(0) / 4) as u32
+        let base = self.xattr_blkaddr() as usize * BLOCK_SIZE;
+        (self.offsets.xattrs.get(index).copied().unwrap_or(0).saturating_sub(base) / 4) as u32
     }
     fn block(&self, inode: usize) -> u32 {
-        (self.0.blocks.get(inode).copied().unwrap_or(0) / BLOCK_SIZE) as u32
+        (self.offsets.blocks.get(inode).copied().unwrap_or(0) / BLOCK_SIZE) as u32
     }
+}
+
+/// composefs-rs `compute_chunk_format` (V0/V1): the smallest chunk of at
+/// least one block holding the whole file, as a power of two over 4096.
+fn chunk_format(size: u64) -> u32 {
+    let bits = if size > 1 { 64 - (size - 1).leading_zeros() } else { 1 };
+    bits.clamp(u32::from(BLOCK_BITS), u32::from(BLOCK_BITS) + CHUNK_FORMAT_BLKBITS_MASK) - u32::from(BLOCK_BITS)
 }
 
 /// Data layout, `i_u`, size and the bytes stored after the xattrs.
@@ -84,11 +106,14 @@ fn data_of<'a>(inode: &'a PlanInode<'_>, index: usize, at: &Known<'_>) -> (u16, 
             LeafContent::Regular(RegularFile::Inline(data)) if data.is_empty() => (LAYOUT_FLAT_PLAIN, 0, 0, &[]),
             LeafContent::Regular(RegularFile::Inline(data)) => (LAYOUT_FLAT_INLINE, 0, data.len() as u64, data),
             LeafContent::Regular(RegularFile::External { size, .. }) => {
-                (LAYOUT_CHUNK_BASED, CHUNK_FORMAT_EXTERNAL, *size, &NULL_CHUNK)
+                // One chunk whatever the format: files are at most 2^43 bytes.
+                let format = if at.version.compact_layout() { chunk_format(*size) } else { CHUNK_FORMAT_EXTERNAL };
+                (LAYOUT_CHUNK_BASED, format, *size, &NULL_CHUNK)
             }
             // `i_u` holds the device number in 32 bits, as composefs-rs stores it.
             LeafContent::BlockDevice(rdev) | LeafContent::CharDevice(rdev) => (LAYOUT_FLAT_PLAIN, *rdev as u32, 0, &[]),
             LeafContent::Fifo | LeafContent::Socket => (LAYOUT_FLAT_PLAIN, 0, 0, &[]),
+            LeafContent::Symlink(target) if inode.data_block => (LAYOUT_FLAT_PLAIN, at.block(index), target.len() as u64, &[]),
             LeafContent::Symlink(target) => (LAYOUT_FLAT_INLINE, 0, target.len() as u64, target),
         },
     }
@@ -109,39 +134,76 @@ fn write_dirents(out: &mut impl Sink, entries: &[Dirent<'_>], at: &Known<'_>) {
     }
 }
 
+fn to_boundary(pos: usize) -> usize {
+    pos.next_multiple_of(BLOCK_SIZE) - pos
+}
+
+/// The padding before an inode that keeps its inline part inside one
+/// block, by composefs-rs's rules for the format (C mkcomposefs's for
+/// V0/V1, including where it rounds to 32 bytes and where to a block).
+fn pad_before(out: &mut impl Sink, inode: &PlanInode<'_>, version: FormatVersion, layout: u16, size: u64, head: usize) {
+    let pos = out.len();
+    let inline = (size % BLOCK_SIZE as u64) as usize;
+    let symlink = inode.file_type == FileType::Symlink;
+    if !version.compact_layout() {
+        if layout == LAYOUT_FLAT_INLINE {
+            // composefs-rs V2, including its off-by-one at an exact boundary.
+            let last_meta = pos + head - 1;
+            if last_meta / BLOCK_SIZE != (pos + head + inline) / BLOCK_SIZE {
+                out.zeros(BLOCK_SIZE - last_meta % BLOCK_SIZE);
+                out.pad(INODE_SLOT);
+            }
+        }
+        return;
+    }
+    let total = head + size as usize;
+    if symlink && layout == LAYOUT_FLAT_PLAIN && pos / BLOCK_SIZE != (pos + total - 1) / BLOCK_SIZE {
+        // A symlink whose target moved to a data block still starts a block
+        // if it would have crossed one.
+        out.zeros(to_boundary(pos));
+    } else if layout == LAYOUT_CHUNK_BASED || (layout == LAYOUT_FLAT_INLINE && !symlink) {
+        let tail = if layout == LAYOUT_CHUNK_BASED { NULL_CHUNK.len() } else { inline };
+        let rest = to_boundary(pos + head);
+        if rest != 0 && rest < tail {
+            out.zeros(rest.next_multiple_of(INODE_SLOT));
+        }
+    } else if layout == LAYOUT_FLAT_INLINE && pos % BLOCK_SIZE + head + inline > BLOCK_SIZE {
+        out.zeros(to_boundary(pos));
+    }
+}
+
 /// Writes one inode after its alignment padding; returns where it starts.
-fn write_inode(out: &mut impl Sink, inode: &PlanInode<'_>, index: usize, at: &Known<'_>, scratch: &mut Vec<u8>) -> usize {
+fn write_inode(out: &mut impl Sink, plan: &Plan<'_>, index: usize, at: &Known<'_>, scratch: &mut Vec<u8>) -> usize {
+    let inode = &plan.inodes[index];
+    let version = plan.version;
     let (layout, u, size, tail) = data_of(inode, index, at);
     let xattr_size = inode.xattr_size();
+    let header_size = inode.header_size(plan);
     out.pad(INODE_SLOT);
-    if layout == LAYOUT_FLAT_INLINE {
-        // Inline data must not cross a block boundary: if it would, start
-        // the inode near the end of the block (composefs-rs's rule,
-        // including its off-by-one at an exact boundary).
-        let start = (out.len() + EXTENDED_INODE_SIZE + xattr_size) as u64;
-        let last_meta = start - 1;
-        let end = start + size % BLOCK_SIZE as u64;
-        let bs = BLOCK_SIZE as u64;
-        if last_meta / bs != end / bs {
-            out.zeros((bs - last_meta % bs) as usize);
-            out.pad(INODE_SLOT);
-        }
-    }
+    pad_before(out, inode, version, layout, size, header_size + xattr_size);
     let start = out.len();
     let icount = if xattr_size == 0 { 0 } else { 1 + (xattr_size - XATTR_IBODY_HEADER_SIZE) / 4 };
-    let header = ExtendedInode {
-        format: FORMAT_EXTENDED | layout,
+    let header = InodeHeader {
+        layout,
         xattr_icount: icount as u16,
         mode: (inode.file_type.ifmt() | inode.stat.mode) as u16,
         size,
         u,
-        ino: (out.len() / INODE_SLOT) as u32,
+        // V0/V1 number inodes in order, as C mkcomposefs; V2 by nid.
+        ino: if version.compact_layout() { index as u32 } else { (start / INODE_SLOT) as u32 },
         uid: inode.stat.uid,
         gid: inode.stat.gid,
         mtime: inode.stat.mtime as u64,
+        mtime_nsec: if version.compact_layout() { inode.stat.mtime_nsec } else { 0 },
         nlink: inode.nlink,
     };
-    out.write(&header.encode());
+    if header_size == COMPACT_INODE_SIZE {
+        let mut compact = [0u8; COMPACT_INODE_SIZE];
+        header.encode_compact(&mut compact);
+        out.write(&compact);
+    } else {
+        out.write(&header.encode_extended());
+    }
     if xattr_size > 0 {
         let mut head = [0u8; XATTR_IBODY_HEADER_SIZE];
         head[0..4].copy_from_slice(&(!inode.filter).to_le_bytes());
@@ -165,16 +227,23 @@ fn write_inode(out: &mut impl Sink, inode: &PlanInode<'_>, index: usize, at: &Kn
 }
 
 fn write_image(out: &mut impl Sink, plan: &Plan<'_>, known: &Offsets) -> Offsets {
-    let at = Known(known);
+    let at = Known { offsets: known, version: plan.version };
     let mut found = Offsets::default();
     let mut scratch = Vec::new();
-    out.write(&composefs_header());
+    out.write(&composefs_header(plan.flags, plan.version.composefs_version()));
     out.pad(SUPERBLOCK_OFFSET);
-    let root_nid = at.nid(0) as u16;
-    out.write(&superblock(root_nid, plan.inodes.len() as u64, (known.end / BLOCK_SIZE) as u32));
-    for (index, inode) in plan.inodes.iter().enumerate() {
-        found.inodes.push(write_inode(out, inode, index, &at, &mut scratch));
+    out.write(&superblock(&SuperblockFields {
+        root_nid: at.nid(0) as u16,
+        inos: plan.inodes.len() as u64,
+        blocks: (known.end / BLOCK_SIZE) as u32,
+        build_time: plan.build_time,
+        xattr_blkaddr: at.xattr_blkaddr(),
+    }));
+    for index in 0..plan.inodes.len() {
+        found.inodes.push(write_inode(out, plan, index, &at, &mut scratch));
     }
+    out.pad(INODE_SLOT);
+    found.inodes_end = out.len();
     for x in &plan.shared {
         found.xattrs.push(out.len());
         scratch.clear();
@@ -184,15 +253,39 @@ fn write_image(out: &mut impl Sink, plan: &Plan<'_>, known: &Offsets) -> Offsets
     out.pad(BLOCK_SIZE);
     for inode in &plan.inodes {
         found.blocks.push(out.len());
-        if let Body::Dir { blocks, .. } = &inode.body {
-            for block in blocks {
-                write_dirents(out, block, &at);
+        match &inode.body {
+            Body::Dir { blocks, .. } => {
+                for block in blocks {
+                    write_dirents(out, block, &at);
+                    out.pad(BLOCK_SIZE);
+                }
+            }
+            Body::Leaf(LeafContent::Symlink(target)) if inode.data_block => {
+                out.write(target);
                 out.pad(BLOCK_SIZE);
             }
+            Body::Leaf(_) => {}
         }
     }
     found.end = out.len();
     found
+}
+
+/// composefs-rs's `ValidatedFileSystem` refuses a hard-linked whiteout.
+fn check_tree(tree: &Tree) -> Result<(), Error> {
+    let nlinks = tree.nlinks();
+    let mut bad = None;
+    tree.walk(|_, node| {
+        if let Node::Leaf(l) = node {
+            if nlinks[l.index()] > 1 && tree.leaf(l).content == LeafContent::CharDevice(0) {
+                bad = Some(nlinks[l.index()]);
+            }
+        }
+    });
+    match bad {
+        Some(n) => Err(Error::malformed(format!("a whiteout (0:0 character device) has {n} hard links; composefs allows one"))),
+        None => Ok(()),
+    }
 }
 
 fn check(plan: &Plan<'_>) -> Result<(), Error> {
@@ -208,10 +301,12 @@ fn check(plan: &Plan<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-/// The composefs EROFS image of `tree`, byte for byte as composefs-rs
-/// writes it.
-pub fn write(tree: &Tree) -> Result<Vec<u8>, Error> {
-    let plan = plan(tree);
+/// The composefs EROFS image of `tree` in `version`, byte for byte as
+/// composefs-rs 0.9 writes it.
+pub fn write(tree: &Tree, version: FormatVersion) -> Result<Vec<u8>, Error> {
+    check_tree(tree)?;
+    let stubs = if version.compact_layout() { Stubs::new(tree) } else { Stubs::none() };
+    let plan = plan(tree, &stubs, version);
     check(&plan)?;
     let mut counter = Counter(0);
     let offsets = write_image(&mut counter, &plan, &Offsets::default());
@@ -224,8 +319,8 @@ pub fn write(tree: &Tree) -> Result<Vec<u8>, Error> {
 
 /// The image ID: the fs-verity digest (4 KiB blocks, the tree's algorithm)
 /// of the image.
-pub fn image_id(tree: &Tree) -> Result<Vec<u8>, Error> {
-    let image = write(tree)?;
+pub fn image_id(tree: &Tree, version: FormatVersion) -> Result<Vec<u8>, Error> {
+    let image = write(tree, version)?;
     let params = Params::new(tree.algorithm(), 12).expect("4 KiB blocks are valid");
     let mut hasher = FileHasher::new(params);
     hasher.update(&image);

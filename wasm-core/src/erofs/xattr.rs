@@ -3,7 +3,7 @@
 //! the escaping that keeps a file's own `trusted.overlay.*` xattrs from
 //! being read by overlayfs.
 
-use super::format::{XATTR_ENTRY_HEADER_SIZE, XATTR_FILTER_SEED, XATTR_PREFIXES};
+use super::format::{FormatVersion, XATTR_ENTRY_HEADER_SIZE, XATTR_FILTER_SEED, XATTR_PREFIXES};
 use xxhash_rust::xxh32::xxh32;
 use crate::fsverity::HashAlgorithm;
 use crate::tree::ObjectId;
@@ -12,6 +12,20 @@ pub const OVERLAY_PREFIX: &[u8] = b"trusted.overlay.";
 pub const ESCAPED_PREFIX: &[u8] = b"trusted.overlay.overlay.";
 pub const METACOPY: &[u8] = b"trusted.overlay.metacopy";
 pub const REDIRECT: &[u8] = b"trusted.overlay.redirect";
+/// V0/V1: what a 0:0 character device becomes (a regular file with these),
+/// as C mkcomposefs escapes whiteouts, and what its directory gets.
+pub const WHITEOUT: &[u8] = b"trusted.overlay.overlay.whiteout";
+pub const USER_WHITEOUT: &[u8] = b"user.overlay.whiteout";
+pub const WHITEOUTS: &[u8] = b"trusted.overlay.overlay.whiteouts";
+pub const USER_WHITEOUTS: &[u8] = b"user.overlay.whiteouts";
+pub const ESCAPED_OPAQUE: &[u8] = b"trusted.overlay.overlay.opaque";
+pub const USER_OPAQUE: &[u8] = b"user.overlay.opaque";
+/// V0/V1: the root directory is opaque (value "y").
+pub const OPAQUE: &[u8] = b"trusted.overlay.opaque";
+/// The one root xattr the V0/V1 whiteout stubs inherit.
+pub const SELINUX: &[u8] = b"security.selinux";
+/// `e_name_index` of `lustre.`, which C mkcomposefs 1.0.8's table lacks.
+const LUSTRE_INDEX: usize = 5;
 
 /// One xattr in on-disk form; ordered as composefs-rs orders its shared
 /// xattr table (prefix index, then suffix, then value).
@@ -23,15 +37,28 @@ pub struct DiskXattr {
 }
 
 impl DiskXattr {
-    /// Splits `name` at the longest known prefix, trying the table from
-    /// its end as the kernel's writer tools do; index 0 (no prefix) always
-    /// matches.
-    pub fn new(name: &[u8], value: &[u8]) -> Self {
+    /// Splits `name` at the first prefix that matches, trying the table
+    /// from its end as composefs-rs does; index 0 (no prefix) always
+    /// matches. V0/V1 skip `lustre.`, as C mkcomposefs 1.0.8 does.
+    pub fn new(name: &[u8], value: &[u8], version: FormatVersion) -> Self {
         let (prefix, suffix) = (0..XATTR_PREFIXES.len())
             .rev()
+            .filter(|&i| !(version.compact_layout() && i == LUSTRE_INDEX))
             .find_map(|i| name.strip_prefix(XATTR_PREFIXES[i]).map(|s| (i as u8, s)))
             .unwrap_or((0, name));
         Self { prefix, suffix: suffix.into(), value: value.into() }
+    }
+
+    /// C mkcomposefs's order (V0/V1): by full name, then by value length,
+    /// then by value bytes.
+    pub fn cmp_full_key(&self, other: &Self) -> std::cmp::Ordering {
+        fn key(x: &DiskXattr) -> impl Iterator<Item = u8> + '_ {
+            XATTR_PREFIXES[usize::from(x.prefix)].iter().chain(x.suffix.iter()).copied()
+        }
+        key(self)
+            .cmp(key(other))
+            .then_with(|| self.value.len().cmp(&other.value.len()))
+            .then_with(|| self.value.cmp(&other.value))
     }
 
     /// The bit this xattr sets in the inode's name filter.
@@ -70,8 +97,14 @@ pub fn escape_name(name: &[u8]) -> Vec<u8> {
 }
 
 /// The name a file had before escaping, or None for the xattrs composefs
-/// itself owns (every other `trusted.overlay.*`, as composefs-rs reads them).
+/// itself owns: every other `trusted.overlay.*`, and the whiteout and
+/// opaque markers of V0/V1 images (also `user.overlay.{whiteout,whiteouts,
+/// opaque}` and an escaped `trusted.overlay.opaque`, whatever wrote them),
+/// as composefs-rs 0.9 reads them.
 pub fn unescape_name(name: &[u8]) -> Option<Vec<u8>> {
+    if [WHITEOUT, WHITEOUTS, ESCAPED_OPAQUE, USER_WHITEOUT, USER_WHITEOUTS, USER_OPAQUE].contains(&name) {
+        return None;
+    }
     if let Some(rest) = name.strip_prefix(ESCAPED_PREFIX) {
         return Some([OVERLAY_PREFIX, rest].concat());
     }

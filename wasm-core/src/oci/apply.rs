@@ -9,8 +9,8 @@
 //! - a hard link names the leaf at its target, which must exist;
 //! - a parent directory must exist already (composefs-rs does not imply
 //!   directories, it fails);
-//! - after the last layer, `/` takes `/usr`'s metadata and `/run` is
-//!   emptied; no xattr is filtered.
+//! - after the last layer, `/` takes `/usr`'s metadata, `/run` is
+//!   emptied and xattrs are filtered (composefs-rs 0.9 `transform_for_oci`).
 //!
 //! Limits the image writer relies on (name lengths, xattr sizes, symlink
 //! targets, modes) are checked at the end, on what is reachable, because
@@ -22,7 +22,7 @@ use super::layer::LayerReader;
 use super::paths::{components, file_name, split, PathError};
 use super::stream::{Chunk, FeedError, StreamFeed};
 use crate::fsverity::HashAlgorithm;
-use crate::tree::{check_leaf, check_name, check_stat, DirId, Directory, Leaf, LeafId, Node, ObjectId, Stat, Tree};
+use crate::tree::{check_leaf, check_name, check_stat, DirId, Directory, Leaf, LeafId, Node, ObjectId, Stat, Tree, XattrFilter};
 
 const WHITEOUT_PREFIX: &[u8] = b".wh.";
 /// `.wh..wh..opq` once the prefix is taken off.
@@ -31,7 +31,7 @@ const OPAQUE: &[u8] = b".wh..opq";
 fn tree_stat(entry: &LayerEntry) -> Stat {
     let s = &entry.stat;
     // The raw mode stays until `validate` (type bits may be there).
-    Stat { mode: s.mode, uid: s.uid, gid: s.gid, mtime: s.mtime, xattrs: s.xattrs.clone() }
+    Stat { mode: s.mode, uid: s.uid, gid: s.gid, mtime: s.mtime, mtime_nsec: s.mtime_nsec, xattrs: s.xattrs.clone() }
 }
 
 /// The leaf a hard link's target names; errors name the target, since the
@@ -236,8 +236,8 @@ impl ImageBuilder {
     }
 
     /// The image's tree, after composefs-rs's `transform_for_oci`.
-    pub fn finish(mut self) -> Result<Tree, Error> {
-        self.tree.transform_for_oci()?;
+    pub fn finish(mut self, xattrs: XattrFilter) -> Result<Tree, Error> {
+        self.tree.transform_for_oci(xattrs)?;
         validate(&mut self.tree)?;
         Ok(self.tree)
     }

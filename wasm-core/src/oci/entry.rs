@@ -17,6 +17,8 @@ pub struct EntryStat {
     pub uid: u32,
     pub gid: u32,
     pub mtime: i64,
+    /// From the PAX mtime record's fraction (composefs-rs 0.9 keeps it).
+    pub mtime_nsec: u32,
     pub xattrs: Xattrs,
 }
 
@@ -71,6 +73,7 @@ fn stat_of(entry: &Entry) -> EntryStat {
         uid: entry.uid as u32,
         gid: entry.gid as u32,
         mtime: entry.mtime,
+        mtime_nsec: entry.mtime_nsec,
         xattrs: entry.xattrs.iter().map(|(n, v)| (n.as_slice().into(), v.as_slice().into())).collect(),
     }
 }
@@ -159,6 +162,6 @@ pub fn dumpfile_line(entry: &LayerEntry, out: &mut Vec<u8>) {
 
 fn write_fields(out: &mut Vec<u8>, stat: &EntryStat, ifmt: u32, size: u64, rdev: u64) {
     let mode = stat.mode | ifmt;
-    out.extend_from_slice(format!(" {size} {mode:o} 1 {} {} {rdev} {}.0 ", stat.uid, stat.gid, stat.mtime).as_bytes());
+    out.extend_from_slice(format!(" {size} {mode:o} 1 {} {} {rdev} {}.{} ", stat.uid, stat.gid, stat.mtime, stat.mtime_nsec).as_bytes());
 }
 

@@ -40,6 +40,7 @@ pub enum TreeError {
     Exists,
     HardlinkTarget(&'static str),
     Mode(u32),
+    Nanoseconds(u32),
     Xattr(String),
     Inline(usize),
     TooLarge(u64),
@@ -61,6 +62,7 @@ impl fmt::Display for TreeError {
             Self::Exists => f.write_str("an entry with this path already exists"),
             Self::HardlinkTarget(why) => write!(f, "hard link target {why}"),
             Self::Mode(m) => write!(f, "mode {m:o} has bits beyond the permission bits 7777"),
+            Self::Nanoseconds(n) => write!(f, "mtime nanoseconds {n} are not below 1000000000"),
             Self::Xattr(why) => f.write_str(why),
             Self::Inline(n) => write!(f, "{n} bytes of inline data exceed the {MAX_INLINE_CONTENT}-byte limit"),
             Self::TooLarge(n) => write!(f, "a {n}-byte file is larger than the {MAX_EXTERNAL_SIZE} bytes an image can describe"),
@@ -126,6 +128,9 @@ pub fn check_name(name: &[u8]) -> Result<(), TreeError> {
 pub fn check_stat(stat: &Stat) -> Result<(), TreeError> {
     if stat.mode & !0o7777 != 0 {
         return Err(TreeError::Mode(stat.mode));
+    }
+    if stat.mtime_nsec >= 1_000_000_000 {
+        return Err(TreeError::Nanoseconds(stat.mtime_nsec));
     }
     let mut total = 0usize;
     for (name, value) in &stat.xattrs {

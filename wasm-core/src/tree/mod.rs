@@ -3,8 +3,8 @@
 //! devices, FIFOs, sockets) shared by their hard links. Regular files are
 //! either inline bytes or an object ID plus size.
 //!
-//! Metadata is what composefs-rs keeps: permission bits, uid, gid, mtime in
-//! whole seconds and xattrs. A character device 0:0 is an ordinary leaf
+//! Metadata is what composefs-rs keeps: permission bits, uid, gid, mtime (seconds
+//! and nanoseconds) and xattrs. A character device 0:0 is an ordinary leaf
 //! here (overlayfs reads it as a whiteout when the image is mounted).
 //! Not here: reading directories from disk (the host does that) or any
 //! image format (see `erofs` and `dumpfile`).
@@ -20,7 +20,7 @@ pub use build::{
 pub use model::{
     hex, DirId, Directory, FileType, Leaf, LeafContent, LeafId, Node, ObjectId, RegularFile, Stat, Tree, Xattrs,
 };
-pub use transform::CONTAINER_XATTR_ALLOWLIST;
+pub use transform::{XattrFilter, CONTAINER_XATTR_ALLOWLIST};
 pub(crate) use build::{check_leaf, check_stat};
 
 #[cfg(test)]

@@ -8,8 +8,9 @@ use std::fmt;
 /// Extended attributes by full name ("user.foo"), sorted by name bytes.
 pub type Xattrs = BTreeMap<Box<[u8]>, Box<[u8]>>;
 
-/// What composefs keeps of `struct stat`: permission bits, owner and the
-/// mtime in whole seconds (composefs-rs drops nanoseconds), plus xattrs.
+/// What composefs keeps of `struct stat`: permission bits, owner, the
+/// mtime (seconds and nanoseconds, as composefs-rs 0.9 keeps them), plus
+/// xattrs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stat {
     /// Permission bits only (`mode & 0o7777`); the type comes from the node.
@@ -17,6 +18,8 @@ pub struct Stat {
     pub uid: u32,
     pub gid: u32,
     pub mtime: i64,
+    /// Below 1 000 000 000.
+    pub mtime_nsec: u32,
     pub xattrs: Xattrs,
 }
 

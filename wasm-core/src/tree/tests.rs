@@ -45,12 +45,12 @@ fn container_transform_follows_composefs_rs() {
     let mut usr = Stat { mode: 0o555, uid: 1, gid: 2, mtime: 99, ..Stat::default() };
     usr.xattrs.insert(b"security.capability".to_vec().into(), b"c".to_vec().into());
     usr.xattrs.insert(b"user.x".to_vec().into(), b"u".to_vec().into());
-    assert!(t.transform_for_container().unwrap_err().to_string().contains("/usr does not exist"));
+    assert!(t.transform_for_oci(XattrFilter::AllowlistOnly).unwrap_err().to_string().contains("/usr does not exist"));
     t.insert(b"/usr", NewEntry::Directory(usr)).unwrap();
     t.insert(b"/run", NewEntry::Directory(Stat { mtime: 5, ..Stat::default() })).unwrap();
     t.insert(b"/run/f", inline(b"x")).unwrap();
     t.insert(b"/g", NewEntry::Hardlink(b"/run/f".to_vec().into())).unwrap();
-    t.transform_for_container().unwrap();
+    t.transform_for_oci(XattrFilter::AllowlistOnly).unwrap();
     assert_eq!(t.root().stat.mode, 0o555);
     assert_eq!(t.root().stat.xattrs.len(), 1);
     let Some(Node::Dir(run)) = t.lookup(b"/run").unwrap() else { panic!() };

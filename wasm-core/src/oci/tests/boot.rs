@@ -1,5 +1,6 @@
 //! The boot transformation and SELinux labels.
 
+use crate::tree::XattrFilter;
 use crate::error::{CoreError, ErrorKind};
 use super::{object, Chunk, Layer, ALG};
 use crate::dumpfile::write_dumpfile;
@@ -16,7 +17,7 @@ fn build(layer: &Layer) -> Tree {
         };
     }
     b.end_layer().unwrap();
-    b.finish().unwrap()
+    b.finish(XattrFilter::AllowlistOnly).unwrap()
 }
 
 const CONTEXTS: &str = "\

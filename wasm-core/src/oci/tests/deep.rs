@@ -38,14 +38,14 @@ fn a_hundred_thousand_nested_directories_overflow_nothing() {
     on_wasm_stack(|| {
         let mut tree = chain(100_000);
         validate(&mut tree).unwrap();
-        tree.transform_for_oci().unwrap();
+        tree.transform_for_oci(crate::tree::XattrFilter::AllowlistOnly).unwrap();
         assert_eq!(tree.entry_count(), 100_003);
         assert_eq!(tree.nlinks().iter().sum::<u32>(), 1);
         let copy = tree.clone();
         assert_eq!(copy, tree);
         drop(copy);
-        let image = erofs::write(&tree).unwrap();
-        assert_eq!(erofs::image_id(&tree).unwrap().len(), ALG.digest_size());
+        let image = erofs::write(&tree, erofs::FormatVersion::V2).unwrap();
+        assert_eq!(erofs::image_id(&tree, erofs::FormatVersion::V2).unwrap().len(), ALG.digest_size());
         // composefs-rs's reader stops at PATH_MAX / 2 levels; so does ours,
         // with an error rather than a deeper and deeper walk.
         let err = erofs::read_image(&image, Some(ALG)).err().unwrap();
@@ -65,7 +65,7 @@ fn deep_trees_write_dumpfiles_and_relabel_without_recursion() {
         const CONTEXTS: &[u8] = b"/.*  system_u:object_r:default_t:s0\n/usr(/.*)?  system_u:object_r:usr_t:s0\n";
         let mut policy = Policy::build(&|name: &str| (name == "file_contexts").then_some(CONTEXTS)).unwrap();
         relabel_tree(&mut tree, &mut policy).unwrap();
-        let image = erofs::write(&tree).unwrap();
+        let image = erofs::write(&tree, erofs::FormatVersion::V2).unwrap();
         let err = erofs::read_image(&image, Some(ALG)).err().unwrap();
         assert!(err.to_string().contains("deeper than"), "{err}");
         assert_eq!(err.kind(), ErrorKind::Limit);
@@ -91,7 +91,7 @@ fn a_deeply_nested_layer_builds_an_image_as_composefs_rs_does() {
     on_wasm_stack(|| {
         // 2000 levels (8 MB of names) is still within what readers take.
         let tree = build(&[&deep_layer(2000)]).unwrap();
-        let image = erofs::write(&tree).unwrap();
+        let image = erofs::write(&tree, erofs::FormatVersion::V2).unwrap();
         let back = erofs::read_image(&image, Some(ALG)).unwrap().tree;
         assert_eq!(write_dumpfile(&back), write_dumpfile(&tree));
         let mut at = Tree::ROOT;

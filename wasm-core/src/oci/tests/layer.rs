@@ -63,7 +63,7 @@ fn dumpfile_lines_are_composefs_rs_layer_listings() {
          /./usr 0 40755 1 0 0 0 1700000000.0 - - -\n\
          /./usr/small 4 100644 1 0 0 0 1700000000.0 - tiny -\n\
          /./usr/big 1000 100644 1 0 0 0 1700000000.0 07/{} - {id}\n\
-         /usr/capable 64 104755 1 0 0 0 1700000001.0 - {} - security.capability=\\x01\\x02 user.a=x\\x3dy\n\
+         /usr/capable 64 104755 1 0 0 0 1700000001.750000000 - {} - security.capability=\\x01\\x02 user.a=x\\x3dy\n\
          /usr/hard 0 @120000 - - - - 0.0 /./usr/big - -\n\
          /usr/sym 5 120777 1 0 0 0 1700000000.0 small - -\n\
          /dev/fifo 0 10600 1 0 0 0 1700000000.0 - - -\n\

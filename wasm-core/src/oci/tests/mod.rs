@@ -13,6 +13,7 @@ mod layer;
 mod limits;
 mod names;
 
+use crate::tree::XattrFilter;
 use crate::dumpfile::write_dumpfile;
 use crate::fsverity::HashAlgorithm;
 use crate::oci::{Error, ImageBuilder};
@@ -116,6 +117,11 @@ impl Layer {
 
 /// Every layer applied in order, then the end of image.
 pub fn build(layers: &[&Layer]) -> Result<Tree, Error> {
+    build_filtered(layers, XattrFilter::AllowlistOnly)
+}
+
+/// The same, keeping the xattrs `xattrs` lets through.
+pub fn build_filtered(layers: &[&Layer], xattrs: XattrFilter) -> Result<Tree, Error> {
     let mut b = ImageBuilder::new(ALG);
     for layer in layers {
         for chunk in &layer.chunks {
@@ -126,7 +132,7 @@ pub fn build(layers: &[&Layer]) -> Result<Tree, Error> {
         }
         b.end_layer()?;
     }
-    b.finish()
+    b.finish(xattrs)
 }
 
 /// The dumpfile's paths, one per line, without the metadata.

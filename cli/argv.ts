@@ -139,11 +139,27 @@ function strictParse(argv: readonly string[], options: NonNullable<ParseArgsConf
   }
 }
 
+/**
+ * `--x=true` as `--x` and `--x=false` as `--no-x`, for the booleans
+ * declared `valued` (before `--` only); any other value stays, and is
+ * refused as a value given to a boolean.
+ */
+function spelledBooleans(argv: readonly string[], defs: ArgsDef, keyOf: ReadonlyMap<string, string>): string[] {
+  const end = argv.indexOf('--');
+  return argv.map((token, i) => {
+    if ((end >= 0 && i > end) || !token.startsWith('--')) return token;
+    const m = /^--([^=]+)=(true|false)$/.exec(token);
+    const def = m ? defs[keyOf.get(m[1] ?? '') ?? ''] : undefined;
+    if (!m || def?.type !== 'boolean' || def.valued !== true) return token;
+    return m[2] === 'true' ? `--${m[1]}` : `--no-${m[1]}`;
+  });
+}
+
 /** Reads `argv` (options and positionals, after the command's name) for `cmd`. */
 export function parseCommandArgs(cmd: LeafCommand, argv: readonly string[]): Record<string, unknown> {
   const defs = allArgs(cmd);
   const { options, keyOf } = parseOptions(defs);
-  const parsed = strictParse(argv, options);
+  const parsed = strictParse(spelledBooleans(argv, defs, keyOf), options);
   const counts = new Map<string, number>();
   for (const token of parsed.tokens) {
     if (token.kind !== 'option') continue;

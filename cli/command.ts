@@ -48,6 +48,8 @@ export interface BooleanArgDef extends Described, Short {
   readonly type: 'boolean';
   /** `--no-<name>` turns a true default off. */
   readonly default?: boolean;
+  /** Also `--<name>=true` and `--<name>=false`, as podman and skopeo spell their booleans. */
+  readonly valued?: boolean;
 }
 
 export interface EnumArgDef extends Described, Short {

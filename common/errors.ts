@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'invalid-input'
   | 'not-found'
   | 'integrity'
+  | 'auth'
   | 'unsupported'
   | 'host-unavailable'
   | 'system'
@@ -64,6 +65,16 @@ export class IntegrityError extends CfskitError {
 
   constructor(input: string, problem: string, options?: { cause?: unknown }) {
     super('integrity', `${input}: ${problem}`, options);
+    this.input = input;
+  }
+}
+
+/** A registry refused the credentials, or wants some and none were given. */
+export class AuthError extends CfskitError {
+  readonly input: string;
+
+  constructor(input: string, problem: string, options?: { cause?: unknown }) {
+    super('auth', `${input}: ${problem}`, options);
     this.input = input;
   }
 }

@@ -2,7 +2,8 @@
  * Storing content-addressed objects from open source files (see
  * src/store.cc): for each, exists already? reflink, hardlink or copy, in
  * the given order; fs-verity when asked; linked into place only when
- * complete. Requests are gathered into batches — a call into the addon
+ * complete; or from contents held in memory (writeObject: the small files
+ * of a tar). Requests are gathered into batches — a call into the addon
  * costs more than storing a small object — and each caller gets its own
  * result.
  */
@@ -21,7 +22,7 @@ export type StoreStatus = 'stored' | 'exists' | 'refused' | 'not-regular' | 'siz
 
 export interface StoreObjectResult {
   readonly status: StoreStatus;
-  /** The strategy that stored it, for `stored`. */
+  /** The strategy that stored it, for `stored` (null for writeObject's contents: written). */
   readonly strategy: StoreStrategy | null;
   /** The kernel's measurement, when fs-verity was asked for. */
   readonly digest: Buffer | null;
@@ -49,6 +50,7 @@ type BatchReply = StoreObjectResult | { readonly error: unknown };
 
 declare module './native.js' {
   interface NativeHost {
+    writeObjects(objectsDir: PathArg, contents: readonly Buffer[], names: readonly string[], algorithm: number, blockSize: number): Promise<BatchReply[]>;
     storeObjects(
       objectsDir: PathArg,
       fds: readonly number[],
@@ -132,6 +134,68 @@ export function storeObject(srcFd: number, objectsDir: PathArg, req: StoreObject
     else if (!q.scheduled) {
       q.scheduled = true;
       setImmediate(() => flush(key));
+    }
+  });
+}
+
+export interface WriteObjectRequest {
+  /** `xx/rest` when the ID is known (insecure: computed first); '' to use the measurement. */
+  readonly name: string;
+  readonly verityAlgorithm: 0 | 1 | 2;
+  readonly verityBlockSize: number;
+}
+
+interface WaitingWrite {
+  readonly content: Buffer;
+  readonly name: string;
+  readonly resolve: (r: StoreObjectResult) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+const writeQueues = new Map<string, { dir: PathArg; algorithm: number; blockSize: number; waiting: WaitingWrite[]; scheduled: boolean }>();
+
+function flushWrites(key: string): void {
+  const queue = writeQueues.get(key);
+  if (!queue) return;
+  writeQueues.delete(key);
+  while (queue.waiting.length > 0) {
+    const batch = queue.waiting.splice(0, BATCH);
+    hostCall('writing objects', describe(queue.dir), (host) =>
+      host.writeObjects(queue.dir, batch.map((w) => w.content), batch.map((w) => w.name), queue.algorithm, queue.blockSize),
+    ).then(
+      (replies) =>
+        batch.forEach((w, i) => {
+          const reply = replies[i];
+          if (reply && 'status' in reply) w.resolve(reply);
+          else {
+            const err = reply?.error;
+            w.reject(errnoOf(err) === undefined ? err : toSystemError(err, describe(queue.dir)));
+          }
+        }),
+      (err: unknown) => batch.forEach((w) => w.reject(err)),
+    );
+  }
+}
+
+/**
+ * Stores one object whose content is in memory. The addon reads `content`
+ * in place: it must not change until this settles. Calls made in the same
+ * turn of the event loop share a batch.
+ */
+export function writeObject(content: Buffer, objectsDir: PathArg, req: WriteObjectRequest): Promise<StoreObjectResult> {
+  const key = [describe(objectsDir), req.verityAlgorithm, req.verityBlockSize].join('|');
+  let queue = writeQueues.get(key);
+  if (!queue) {
+    queue = { dir: objectsDir, algorithm: req.verityAlgorithm, blockSize: req.verityBlockSize, waiting: [], scheduled: false };
+    writeQueues.set(key, queue);
+  }
+  const q = queue;
+  return new Promise<StoreObjectResult>((resolve, reject) => {
+    q.waiting.push({ content, name: req.name, resolve, reject });
+    if (q.waiting.length >= BATCH) flushWrites(key);
+    else if (!q.scheduled) {
+      q.scheduled = true;
+      setImmediate(() => flushWrites(key));
     }
   });
 }

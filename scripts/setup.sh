@@ -8,12 +8,13 @@ cd "$(dirname "$0")/.."
 
 # Build: the wasm toolchain (rustc-web builds std for wasm32), the addon's
 # compiler. Tests: the reference tools and the file systems, podman/skopeo,
-# and the VM that has fs-verity.
+# a registry (docker-registry; htpasswd from apache2-utils; openssl for its
+# certificates), and the VM that has fs-verity.
 debs=(
   rustc-web cargo-web rust-web-src rust-web-clippy lld clang g++ g++-aarch64-linux-gnu make python3 python3-venv
   fsverity podman skopeo erofs-utils btrfs-progs xfsprogs e2fsprogs tar-split
   qemu-system-x86 busybox-static cpio util-linux mount uidmap fuse-overlayfs
-  attr time xz-utils debian-archive-keyring
+  attr time xz-utils debian-archive-keyring docker-registry apache2-utils openssl
 )
 
 missing=()

@@ -4,7 +4,7 @@
  * is internal and may change.
  */
 export {
-  CancelledError, CfskitError, HostUnavailableError, InputError, IntegrityError, LimitError, LockBusyError, NotFoundError,
+  AuthError, CancelledError, CfskitError, HostUnavailableError, InputError, IntegrityError, LimitError, LockBusyError, NotFoundError,
   RepositoryBusyError, SystemError, UnsupportedError, UsageError, VerityNotEnabledError, VerityUnsupportedError,
   HASH_ALGS, EROFS_VERSIONS, DEFAULT_EROFS_VERSION, XATTR_MODES, DEFAULT_XATTR_MODE,
   type ErrorCode, type HashAlg, type ErofsVersion, type XattrMode,
@@ -19,6 +19,16 @@ export {
   ImportStats, CSTOR_PREFIX,
   type EnsureImageOptions, type EnsuredImage, type ImageVariant, type ImageListing, type ProgressEvent, type ProgressSink, type PullOptions, type PullResult, type TarLayerResult,
 } from './oci/index.js';
+export { pullFromSource, type SourcePullOptions } from './oci/index.js';
+export {
+  openSource, isSourceReference, parsePlatform, formatPlatform, hostPlatform,
+  type ImageSource, type BlobDescriptor, type ResolvedManifest, type Platform, type RegistrySourceOptions,
+} from './source/index.js';
+export { findCredentials, parseCreds, type Credentials, type RetryPolicy, type TlsSettings } from './registry/index.js';
+export {
+  JsonlProgressWriter, PROTOCOL_VERSION,
+  type TaskEvent, type TaskSink, type ProtocolEvent, type ProgressBytesEvent, type ProgressStepsEvent, type SubTaskBytes, type SubTaskStep,
+} from './progress/index.js';
 export {
   computeImageId, createDumpfile, createRepositoryImage, openImageFile, readStoredImage,
   type ComposefsImageFile, type CreateImageOptions, type CreatedImage, type ImageId,

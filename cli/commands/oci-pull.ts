@@ -1,15 +1,23 @@
 import { NotFoundError, UsageError } from '../../common/index.js';
-import { CSTOR_PREFIX, findMatchingBootImage, pullFromContainersStorage } from '../../src/oci/index.js';
-import { isObjectId, type ObjectId } from '../../src/repository/index.js';
+import { CSTOR_PREFIX, findMatchingBootImage, pullFromContainersStorage, type PullResult } from '../../src/oci/index.js';
+import { isObjectId, type ObjectId, type Repository } from '../../src/repository/index.js';
+import { isSourceReference } from '../../src/source/index.js';
 import { command } from '../command.js';
+import { runDirectPull } from '../direct-pull.js';
 import { progressSink, type ProgressMode } from '../import-progress.js';
 import { printJson } from '../output.js';
 import { withRepository } from '../repo.js';
+import { givenSourceOptions, sourceArgs, sourceOptions } from '../source-args.js';
 import { storageArgs, storageOptions } from '../storage-args.js';
 import { XATTRS, xattrMode } from '../tree-args.js';
 
 const args = {
-  image: { type: 'positional', required: true, valueHint: 'containers-storage:REF', description: 'image to import (name, ID, ID prefix or @digest)' },
+  image: {
+    type: 'positional',
+    required: true,
+    valueHint: 'SOURCE',
+    description: 'containers-storage:REF (name, ID, ID prefix or @digest), oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF] or docker://REF',
+  },
   name: { type: 'positional', required: false, valueHint: 'NAME', description: 'tag to give it (default: the reference as given)' },
   localFetch: {
     type: 'enum',
@@ -18,6 +26,7 @@ const args = {
     description: 'auto: reflink, else hardlink, else copy; zerocopy: fail rather than copy',
   },
   ...storageArgs,
+  ...sourceArgs,
   bootable: { type: 'boolean', description: 'also make the bootable composefs image (empty /boot and /sysroot, SELinux labels)' },
   expectedDigest: {
     type: 'string',
@@ -27,36 +36,64 @@ const args = {
   xattrs: { ...XATTRS, description: 'xattr mode of the images made (another than allowlist-only makes the default plain image as well)' },
   json: { type: 'boolean', description: 'print the result and statistics as JSON' },
   progress: { type: 'enum', options: ['auto', 'bar', 'json', 'none'] as string[], default: 'auto', description: 'progress display (json: one object per line on stderr)' },
+  progressFd: { type: 'string', valueHint: 'N', description: "bootc's progress protocol (JSON Lines) on file descriptor N (not for containers-storage:)" },
 } as const;
 
 export default command({
-  meta: { name: 'pull', description: 'Import an image from containers-storage without copying its data' },
+  meta: { name: 'pull', description: 'Import an image from containers-storage without copying its data, or from an OCI layout, an archive or a registry' },
   args,
   async run({ args: parsed }) {
-    if (!parsed.image.startsWith(CSTOR_PREFIX)) {
-      throw new UsageError(`only ${CSTOR_PREFIX}REF sources are supported (got "${parsed.image}")`);
-    }
     const expected = parsed.expectedDigest;
     if (expected !== undefined && parsed.bootable !== true) throw new UsageError('--expected-digest needs --bootable');
-    const started = process.hrtime.bigint();
-    const progress = progressSink(parsed.progress as ProgressMode);
-    const outcome = await withRepository(parsed, { write: true }, async (repo) => {
-      // As cfsctl: a malformed digest fails before anything is pulled.
+    // The search makes the boot image it finds; nothing else is guessed.
+    const bootable = parsed.bootable === true && expected === undefined;
+    const xattrs = xattrMode(parsed.xattrs);
+    // Inside the repository's lock, either source: a malformed digest fails
+    // before anything is pulled (as cfsctl), the search right after the pull.
+    const withMatch = async (repo: Repository, pull: () => Promise<PullResult>) => {
       if (expected !== undefined && !isObjectId(expected, repo.hashAlg)) {
         throw new UsageError(`--expected-digest "${expected}" is not a ${repo.hashAlg} digest (hex)`);
       }
-      const result = await pullFromContainersStorage(repo, parsed.image, {
-        ...(parsed.name ? { tag: parsed.name } : {}),
-        zerocopy: parsed.localFetch === 'zerocopy',
-        // The search makes the boot image it finds; nothing else is guessed.
-        bootable: parsed.bootable === true && expected === undefined,
-        xattrs: xattrMode(parsed.xattrs),
-        storage: storageOptions(parsed),
-        ...(progress.sink ? { progress: progress.sink } : {}),
-      }).finally(() => progress.done());
+      const result = await pull();
       const match = expected === undefined ? undefined : await findMatchingBootImage(repo, result.manifestDigest, expected as ObjectId);
       return { result, match };
-    });
+    };
+    const started = process.hrtime.bigint();
+    let outcome: Awaited<ReturnType<typeof withMatch>>;
+    if (isSourceReference(parsed.image)) {
+      if (parsed.storageRoot !== undefined || parsed.additionalImageStore.length > 0 || parsed.localFetch !== 'auto') {
+        throw new UsageError('--storage-root, --additional-image-store and --local-fetch are for containers-storage: sources');
+      }
+      outcome = await runDirectPull(
+        parsed,
+        {
+          reference: parsed.image,
+          options: { ...sourceOptions(parsed), ...(parsed.name ? { tag: parsed.name } : {}), bootable, xattrs },
+          progress: parsed.progress as ProgressMode,
+          progressFd: parsed.progressFd,
+        },
+        withMatch,
+      );
+    } else {
+      if (!parsed.image.startsWith(CSTOR_PREFIX)) {
+        throw new UsageError(`unknown source "${parsed.image}" (containers-storage:, oci:, oci-archive:, docker-archive: or docker://)`);
+      }
+      const misplaced = [...givenSourceOptions(parsed), ...(parsed.progressFd !== undefined ? ['--progress-fd'] : [])];
+      if (misplaced.length > 0) throw new UsageError(`${misplaced.join(', ')}: not for containers-storage: sources`);
+      const progress = progressSink(parsed.progress as ProgressMode);
+      outcome = await withRepository(parsed, { write: true }, (repo) =>
+        withMatch(repo, () =>
+          pullFromContainersStorage(repo, parsed.image, {
+            ...(parsed.name ? { tag: parsed.name } : {}),
+            zerocopy: parsed.localFetch === 'zerocopy',
+            bootable,
+            xattrs,
+            storage: storageOptions(parsed),
+            ...(progress.sink ? { progress: progress.sink } : {}),
+          }).finally(() => progress.done()),
+        ),
+      );
+    }
     const { result, match } = outcome;
     if (match && !match.found) {
       throw new NotFoundError(

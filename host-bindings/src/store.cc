@@ -4,6 +4,7 @@
 // fs-verity enabled and measured where asked; linked under its name only
 // when complete. Importing an image stores tens of thousands of objects,
 // and every round trip to JavaScript would cost more than the system calls.
+// writeObjects: the same for contents held in memory (small files of a tar).
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -12,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -338,10 +340,143 @@ Napi::Value StoreObjects(const Napi::CallbackInfo& info) {
       });
 }
 
+// Objects whose content the caller holds (small files of a layer tar):
+// written into an O_TMPFILE, fs-verity enabled and measured where asked,
+// linked under the name given or measured. One call per batch, as above:
+// for small contents the crossing costs more than the writing.
+struct WriteEntry {
+  // The caller's Buffer, kept alive by a reference until the call settles.
+  const uint8_t* data = nullptr;
+  size_t size = 0;
+  std::string name;
+  StoreResult result;
+  SysError error;
+};
+
+struct WriteBatch {
+  std::string dir;
+  int algorithm = 0;
+  int block_size = 4096;
+  std::vector<WriteEntry> entries;
+};
+
+void WriteOne(const WriteBatch& batch, int dirfd, WriteEntry& e) {
+  const int64_t size = static_cast<int64_t>(e.size);
+  struct stat existing;
+  auto present = [&](const std::string& name) {
+    return fstatat(dirfd, name.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(existing.st_mode) && existing.st_size == size;
+  };
+  if (!e.name.empty() && present(e.name)) return (void)(e.result.status = "exists");
+  Fd tmp(openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644));
+  if (tmp.fd < 0) return (void)e.error.fail(errno, "open(O_TMPFILE)");
+  for (int64_t done = 0; done < size;) {
+    ssize_t n = pwrite(tmp.fd, e.data + done, static_cast<size_t>(size - done), done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return (void)e.error.fail(n < 0 ? errno : EIO, "pwrite");
+    done += n;
+  }
+  Fd staged;
+  std::string name = e.name;
+  if (batch.algorithm != 0) {
+    staged.reset(SealTmpfile(tmp, e.error));
+    if (staged.fd < 0) return;
+    StoreRequest verity;
+    verity.algorithm = batch.algorithm;
+    verity.block_size = batch.block_size;
+    int code = 0;
+    if (!EnableAndMeasure(staged.fd, verity, e.result.digest, code)) return (void)e.error.fail(code, "ioctl(FS_IOC_ENABLE_VERITY)");
+    std::string measured = Hex(e.result.digest.data(), e.result.digest.size());
+    measured.insert(2, "/");
+    if (!name.empty() && name != measured) return (void)(e.result.status = "digest-mismatch");
+    name = measured;
+    if (present(name)) return (void)(e.result.status = "exists");
+  } else {
+    staged.reset(tmp.fd);
+    tmp.fd = -1;
+  }
+  int code = 0;
+  if (LinkObject(staged.fd, dirfd, name, code)) {
+    e.result.status = "stored";  // strategy stays null: written, not reflinked, linked or copied
+  } else if (code == EEXIST) {
+    e.result.status = "exists";
+  } else {
+    e.error.fail(code, "linkat");
+  }
+}
+
+// writeObjects(objectsDir, contents, names, algorithm, blockSize)
+//   -> Promise<Array<result | { error }>>, one per content, in order
+Napi::Value WriteObjects(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  WriteBatch batch;
+  int64_t algorithm = 0;
+  int64_t block = 0;
+  if (!ArgPath(info, 0, batch.dir) || info.Length() < 3 || !info[1].IsArray() || !info[2].IsArray() ||
+      !ArgWhole(info, 3, 0, 2, algorithm) || !ArgWhole(info, 4, 1024, 65536, block)) {
+    if (!env.IsExceptionPending()) Napi::TypeError::New(env, "contents and names must be arrays").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  batch.algorithm = static_cast<int>(algorithm);
+  batch.block_size = static_cast<int>(block);
+  auto contents = info[1].As<Napi::Array>();
+  auto names = info[2].As<Napi::Array>();
+  uint32_t n = contents.Length();
+  if (names.Length() != n || n > 4096) {
+    Napi::RangeError::New(env, "contents and names must have the same length (at most 4096)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  batch.entries.resize(n);
+  // Released on the main thread with the task; the contents are read in
+  // place on the pool thread meanwhile (the caller does not change them).
+  auto held = std::make_shared<std::vector<Napi::Reference<Napi::Buffer<uint8_t>>>>();
+  held->reserve(n);
+  for (uint32_t k = 0; k < n; k++) {
+    Napi::Value content = contents.Get(k);
+    Napi::Value name = names.Get(k);
+    if (!content.IsBuffer() || !name.IsString()) {
+      Napi::TypeError::New(env, "entry " + std::to_string(k) + ": content must be a Buffer and name a string").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    auto buffer = content.As<Napi::Buffer<uint8_t>>();
+    held->push_back(Napi::Persistent(buffer));
+    batch.entries[k].data = buffer.Data();
+    batch.entries[k].size = buffer.Length();
+    batch.entries[k].name = name.As<Napi::String>().Utf8Value();
+    if (!ArgName(env, batch.entries[k].name)) return env.Undefined();
+  }
+  std::string dir = batch.dir;
+  return Task<WriteBatch>::Start(
+      env, dir,
+      [batch = std::move(batch)](WriteBatch& out, SysError& err) mutable {
+        Fd dir(open(batch.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (dir.fd < 0) return (void)err.fail(errno, "open(objects)");
+        for (WriteEntry& e : batch.entries) {
+          e.error.path = batch.dir;
+          WriteOne(batch, dir.fd, e);
+        }
+        out = std::move(batch);
+      },
+      [held](Napi::Env env, WriteBatch& b) -> Napi::Value {
+        auto list = Napi::Array::New(env, b.entries.size());
+        for (uint32_t k = 0; k < b.entries.size(); k++) {
+          const WriteEntry& e = b.entries[k];
+          if (e.error.failed()) {
+            auto o = Napi::Object::New(env);
+            o.Set("error", MakeSysError(env, e.error).Value());
+            list.Set(k, o);
+          } else {
+            list.Set(k, ResultValue(env, e.result));
+          }
+        }
+        return list;
+      });
+}
+
 }  // namespace
 
 void InitStore(Napi::Env env, Napi::Object exports) {
   exports.Set("storeObjects", Napi::Function::New(env, StoreObjects, "storeObjects"));
+  exports.Set("writeObjects", Napi::Function::New(env, WriteObjects, "writeObjects"));
 }
 
 }  // namespace cfskit

@@ -1,3 +1,3 @@
 /** The wasm core: its interfaces, instantiated once per thread, and the WIT types. */
-export { composefs, coreError, coreMessage, fsverity, oci, splitstream, tar, tarsplit, withInput, INLINE_CONTENT_MAX } from './wasm.js';
+export { composefs, coreError, coreMessage, fsverity, oci, splitstream, tar, tarsplit, withInput, zstd, INLINE_CONTENT_MAX } from './wasm.js';
 export type * from './types.js';

@@ -14,6 +14,7 @@ export const composefs = core.composefs;
 export const tar = core.tar;
 export const tarsplit = core.tarsplit;
 export const oci = core.oci;
+export const zstd = core.zstd;
 
 /** composefs-rs's INLINE_CONTENT_MAX_V0, as the core applies it: larger files are objects. */
 export const INLINE_CONTENT_MAX: number = composefs.inlineContentMax();

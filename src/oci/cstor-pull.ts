@@ -6,13 +6,13 @@
  * everything it names is complete and on disk.
  */
 import { ContainersStorage, type StorageOptions, type StoredImage } from '../cstor/index.js';
-import { DEFAULT_XATTR_MODE, InputError, NotFoundError, type XattrMode } from '../../common/index.js';
+import { InputError, NotFoundError, type XattrMode } from '../../common/index.js';
 import { ImportContext, type Repository, type ObjectId } from '../repository/index.js';
 import { importCstorLayer } from './cstor-layer.js';
 import { parseConfig, parseManifest } from './documents.js';
-import { configContentId, layerContentId, manifestContentId, sha256Digest, tagRef } from './identifiers.js';
-import { ensureImage } from './ensure-image.js';
-import { writeConfigStream, writeManifestStream, type LayerRef } from './image-streams.js';
+import { finishImport } from './finish-import.js';
+import { layerContentId, sha256Digest } from './identifiers.js';
+import type { LayerRef } from './image-streams.js';
 import { throttle, type ProgressSink } from './progress.js';
 import { ImportStats } from './stats.js';
 
@@ -110,35 +110,25 @@ export async function pullFromContainersStorage(repo: Repository, reference: str
     bytesBefore += layer.diffSize ?? 0;
     layerRefs.push({ diffId, streamId });
   }
-  options.progress?.({ stage: 'config', bytesDone: bytesBefore, bytesTotal: totalBytes });
-  const configStream =
-    (await repo.streams.has(configContentId(configDigest))) ?? (await writeConfigStream(repo, docs.config, configDigest, layerRefs));
-  options.progress?.({ stage: 'manifest', bytesDone: bytesBefore, bytesTotal: totalBytes });
-  const manifestStream =
-    (await repo.streams.has(manifestContentId(manifestDigest))) ??
-    (await writeManifestStream(repo, docs.manifest, manifestDigest, { digest: configDigest, streamId: configStream }, layerRefs));
   const tag = options.tag ?? reference;
-  // As composefs-rs's finalize_import: the composefs image (unless the
-  // config stream names one already), which also sets the tag; an image
-  // that cannot be made leaves the image untagged.
-  options.progress?.({ stage: 'image', bytesDone: bytesBefore, bytesTotal: totalBytes });
-  const xattrs = options.xattrs ?? DEFAULT_XATTR_MODE;
-  let ensured = await ensureImage(repo, `@${manifestDigest}`, { tag });
-  if (ensured === undefined) await repo.streams.setRef(tagRef(tag), manifestContentId(manifestDigest));
-  else if (xattrs !== DEFAULT_XATTR_MODE) ensured = await ensureImage(repo, `@${manifestDigest}`, { xattrs });
-  const boot = options.bootable && ensured ? await ensureImage(repo, `@${manifestDigest}`, { bootable: true, xattrs }) : undefined;
-  const final = boot ?? ensured;
-  options.progress?.({ stage: 'done', bytesDone: bytesBefore, bytesTotal: totalBytes });
+  const docsIn = { config: docs.config, configDigest, manifest: docs.manifest, manifestDigest };
+  const finished = await finishImport(repo, docsIn, layerRefs, {
+    tag,
+    bootable: options.bootable === true,
+    ...(options.xattrs ? { xattrs: options.xattrs } : {}),
+    bytesTotal: bytesBefore,
+    ...(options.progress ? { progress: options.progress } : {}),
+  });
   return {
     imageId: image.id,
     manifestDigest,
     configDigest,
-    manifestStream: final?.manifestStream ?? manifestStream,
-    configStream: final?.configStream ?? configStream,
+    manifestStream: finished.manifestStream,
+    configStream: finished.configStream,
     tag,
     layers: layerRefs,
     stats,
-    composefsImage: ensured?.imageId,
-    bootImage: boot?.imageId,
+    composefsImage: finished.composefsImage,
+    bootImage: finished.bootImage,
   };
 }

@@ -8,6 +8,20 @@ import { InputError } from '../../common/index.js';
 
 /** The only config media type composefs-rs treats as a container image. */
 export const OCI_CONFIG_MEDIA_TYPE = 'application/vnd.oci.image.config.v1+json';
+/**
+ * Docker schema 2's config is the same document under another name.
+ * composefs-rs 0.9 takes such an image, as stored from containers-storage,
+ * for an artifact and makes no composefs image of it (through skopeo it
+ * converts the manifest to OCI first but keeps the original digest as the
+ * stream's name); cfskit keeps the bytes and makes the image (registries
+ * and docker-archive: serve such images).
+ */
+export const DOCKER_CONFIG_MEDIA_TYPE = 'application/vnd.docker.container.image.v1+json';
+
+/** Whether a manifest's config media type makes it a container image (not an artifact). */
+export function isImageConfigType(mediaType: string | undefined): boolean {
+  return mediaType === OCI_CONFIG_MEDIA_TYPE || mediaType === DOCKER_CONFIG_MEDIA_TYPE;
+}
 
 const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
 const MAX_DOCUMENT = 4 << 20;

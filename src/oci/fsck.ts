@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { CfskitError, NotFoundError, systemError } from '../../common/index.js';
 import { decodeTag, fsck, objectRelPath, toObjectId, type FsckReport, type ObjectId, type Repository } from '../repository/index.js';
 import { CONTENT_TYPES, reassemble } from '../splitstream/index.js';
-import { OCI_CONFIG_MEDIA_TYPE, parseConfig, parseManifest, type ImageManifest } from './documents.js';
+import { isImageConfigType, parseConfig, parseManifest, type ImageManifest } from './documents.js';
 import { TAG_PREFIX, configContentId, layerContentId, manifestContentId, sha256Digest } from './identifiers.js';
 import { isImageRefName } from './image-refs.js';
 import { boundedDocumentSink, resolveImageName } from './images.js';
@@ -134,7 +134,7 @@ class ImageCheck {
     }
     const configComputed = sha256Digest(config.json);
     if (configComputed !== configDigest) return this.add('config-digest-mismatch', `expected ${configDigest}, got ${configComputed}`);
-    if (parsed.config.mediaType === OCI_CONFIG_MEDIA_TYPE) await this.container(configDigest, config.json, config.refs);
+    if (isImageConfigType(parsed.config.mediaType)) await this.container(configDigest, config.json, config.refs);
     else await this.artifact(parsed, manifest.refs);
   }
 

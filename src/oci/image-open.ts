@@ -9,12 +9,12 @@
 import { InputError, NotFoundError } from '../../common/index.js';
 import { type Repository, toObjectId, type ObjectId } from '../repository/index.js';
 import { CONTENT_TYPES, reassemble } from '../splitstream/index.js';
-import { OCI_CONFIG_MEDIA_TYPE, parseConfig, parseManifest } from './documents.js';
+import { isImageConfigType, parseConfig, parseManifest } from './documents.js';
 import { manifestContentId } from './identifiers.js';
 import { imageRefName, isImageRefName, type ImageVariant } from './image-refs.js';
 import { boundedDocumentSink, resolveImageName } from './images.js';
 
-export { OCI_CONFIG_MEDIA_TYPE } from './documents.js';
+export { DOCKER_CONFIG_MEDIA_TYPE, OCI_CONFIG_MEDIA_TYPE } from './documents.js';
 
 export interface ImageStreams {
   readonly manifestDigest: string;
@@ -24,7 +24,7 @@ export interface ImageStreams {
   /** The config stream the manifest names. */
   readonly configStream: ObjectId;
   readonly configJson: Buffer;
-  /** False for artifacts (a config media type other than OCI's image config). */
+  /** False for artifacts (a config media type other than OCI's or Docker's image config). */
   readonly isContainerImage: boolean;
   /** rootfs.diff_ids, base layer first. */
   readonly diffIds: readonly string[];
@@ -67,7 +67,7 @@ export async function openImageStreams(repo: Repository, name: string): Promise<
   const configStream = manifest.refs.get(`config:${configDigest}`);
   if (configStream === undefined) throw new InputError(manifestName, `has no named ref config:${configDigest} (manifest missing config reference)`);
   const config = await readJsonStream(repo, configStream, CONTENT_TYPES.ociConfig);
-  const isContainerImage = parsed.config.mediaType === OCI_CONFIG_MEDIA_TYPE;
+  const isContainerImage = isImageConfigType(parsed.config.mediaType);
   const layerRefs = new Map<string, ObjectId>();
   const imageRefs = new Map<string, ObjectId>();
   for (const [name, id] of config.refs) (isImageRefName(name) ? imageRefs : layerRefs).set(name, id);

@@ -89,7 +89,7 @@ export function transformForBoot(repo: Repository, tree: Tree, input: string): P
 /** The tree of an opened image; the caller disposes it. */
 export async function buildImageTree(repo: Repository, image: ImageStreams, options: ImageTreeOptions = {}): Promise<Tree> {
   const label = imageLabel(image);
-  if (!image.isContainerImage) throw new InputError(label, 'is not a container image (its config is not an OCI image config)');
+  if (!image.isContainerImage) throw new InputError(label, 'is not a container image (its config is not an OCI or Docker image config)');
   const builder = new oci.ImageBuilder(repo.hashAlg);
   let tree: Tree;
   try {

@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { InputError, NotFoundError, UsageError } from '../../common/index.js';
 import { type Repository, decodeTag, type ObjectId } from '../repository/index.js';
 import { CONTENT_TYPES } from '../splitstream/index.js';
-import { OCI_CONFIG_MEDIA_TYPE, parseConfig, parseManifest, type ImageManifest } from './documents.js';
+import { isImageConfigType, parseConfig, parseManifest, type ImageManifest } from './documents.js';
 import { TAG_PREFIX, checkDigest, configContentId, manifestContentId, tagRef } from './identifiers.js';
 
 /** OCI documents are small; a stream claiming more is damage. */
@@ -99,7 +99,7 @@ export async function listImages(repo: Repository): Promise<ImageListing[]> {
   for (const ref of await repo.streams.listRefs(TAG_PREFIX)) {
     const name = decodeTag(ref.name.slice(TAG_PREFIX.length));
     const image = await openImage(repo, name);
-    const isContainer = image.manifest.config.mediaType === OCI_CONFIG_MEDIA_TYPE;
+    const isContainer = isImageConfigType(image.manifest.config.mediaType);
     const config = isContainer ? parseConfig(image.configJson, configContentId(image.configDigest)) : undefined;
     listing.push({
       name,

@@ -2,7 +2,10 @@
  * A plain layer tar (from stdin, an OCI layout, a registry) into a layer
  * splitstream: the same stream composefs-rs writes for the same tar, so a
  * layer imported from containers-storage and from its tar has one ID. The
- * input's sha256 must be the diff_id, or nothing is committed.
+ * input's sha256 must be the diff_id, or nothing is committed. The source
+ * must not reuse a chunk's memory once it has yielded it (streams, zlib
+ * and the wasm core hand out fresh buffers): small contents are stored
+ * from views of the chunks.
  */
 import { createHash } from 'node:crypto';
 import { IntegrityError } from '../../common/index.js';
@@ -19,6 +22,14 @@ export interface TarLayerResult {
   readonly alreadyPresent: boolean;
   readonly stats: ImportStats;
 }
+
+/**
+ * Contents up to this size are gathered in memory and stored in batches
+ * (one call into the addon for dozens of files); larger ones stream into
+ * their object as they come. With up to 64 objects in flight per layer
+ * this bounds what a layer holds to 16 MiB.
+ */
+export const SMALL_OBJECT_MAX = 256 << 10;
 
 /** Counts and hashes the bytes as they pass, for the diff_id check. */
 async function* hashing(source: AsyncIterable<Uint8Array>, hash: ReturnType<typeof createHash>): AsyncGenerator<Uint8Array> {
@@ -41,8 +52,11 @@ export async function importTarLayer(repo: Repository, diffId: string, source: A
   }
   const hash = createHash('sha256');
   const builder = new LayerStreamBuilder(repo, stats);
-  // The object the current member's content goes to, and how much is left.
+  // The object the current member's content goes to (streamed, or
+  // gathered when small), and how much is left.
   let object: ObjectWriter | undefined;
+  let gathering = false;
+  let small: Buffer | undefined;
   let entrySize = 0;
   let remaining = 0;
   try {
@@ -51,11 +65,33 @@ export async function importTarLayer(repo: Repository, diffId: string, source: A
         await builder.inline(event.bytes);
       } else if (event.kind === 'entry') {
         const isFile = event.entry.type === 'file' || event.entry.type === 'contiguous';
-        if (isFile && event.entry.size > INLINE_CONTENT_MAX) {
+        if (isFile && event.entry.size > SMALL_OBJECT_MAX) {
           object = await ObjectWriter.create(repo.objects);
+          entrySize = remaining = event.entry.size;
+        } else if (isFile && event.entry.size > INLINE_CONTENT_MAX) {
+          gathering = true;
           entrySize = remaining = event.entry.size;
         }
       } else if (event.kind === 'content') {
+        if (gathering) {
+          // Usually the whole content is in one chunk: then it is stored from
+          // a view of that chunk (chunks are never reused), not a copy.
+          if (remaining === entrySize && event.bytes.length === entrySize) {
+            gathering = false;
+            remaining = 0;
+            await builder.external(entrySize, repo.objects.ensureObject(event.bytes));
+            continue;
+          }
+          small ??= Buffer.allocUnsafe(entrySize);
+          small.set(event.bytes, entrySize - remaining);
+          remaining -= event.bytes.length;
+          if (remaining === 0) {
+            await builder.external(entrySize, repo.objects.ensureObject(small));
+            small = undefined;
+            gathering = false;
+          }
+          continue;
+        }
         if (!object) {
           await builder.inline(event.bytes);
           continue;

@@ -2,10 +2,12 @@
  * Storing a file's content through the addon: one call (batched with its
  * neighbours) checks whether the object exists, then reflinks, hardlinks or
  * copies it in the given order, enables fs-verity where the repository
- * requires it and links it under its name only once complete.
+ * requires it and links it under its name only once complete. Contents
+ * held in memory (a tar's small files) go the same way through writeObject:
+ * one call for dozens of them instead of six for each.
  */
 import { HASH_ALG_INFO, IntegrityError, UnsupportedError } from '../../common/index.js';
-import { storeObject, type StoreStatus, type StoreStrategy } from '../../host-bindings/index.js';
+import { storeObject, writeObject, type StoreStatus, type StoreStrategy } from '../../host-bindings/index.js';
 import type { ImportContext } from './import-context.js';
 import { objectPathname, toObjectId, type ObjectId } from './object-id.js';
 import { VERITY_BLOCK, type ObjectStore, type StoreOutcome, type StoredObject } from './objects.js';
@@ -62,4 +64,19 @@ export async function storeNatively(
     default:
       return unreachable(status);
   }
+}
+
+/** Stores `data` (read in place: it must not change until this settles). */
+export async function writeNatively(store: ObjectStore, data: Uint8Array, id: ObjectId | undefined): Promise<StoredObject> {
+  const r = await writeObject(Buffer.from(data.buffer, data.byteOffset, data.byteLength), store.dir, {
+    name: id === undefined ? '' : objectPathname(id),
+    verityAlgorithm: store.secure ? HASH_ALG_INFO[store.hashAlg].kernelId : 0,
+    verityBlockSize: VERITY_BLOCK,
+  });
+  const found = id ?? (r.digest ? toObjectId(r.digest) : undefined);
+  const name = `new object of ${data.length} bytes`;
+  if (found === undefined) throw new IntegrityError(name, 'stored without an object ID');
+  if (r.status === 'exists') return { id: found, size: data.length, method: 'already-present' };
+  if (r.status === 'stored') return { id: found, size: data.length, method: 'written' };
+  throw new IntegrityError(name, r.status === 'digest-mismatch' ? `the kernel measured ${r.digest ? toObjectId(r.digest) : '?'}, not the digest computed for it` : `not stored (${r.status})`);
 }

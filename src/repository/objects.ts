@@ -22,7 +22,7 @@ import { enableVerity, measureVerity, statx, type StoreStrategy } from '../../ho
 import { IMPORT_PARALLEL_THRESHOLD, digestBytes, digestFile, readChunks } from '../fsverity/index.js';
 import type { Durability } from './durability.js';
 import { ImportContext } from './import-context.js';
-import { storeNatively } from './native-store.js';
+import { storeNatively, writeNatively } from './native-store.js';
 import { objectPathname, toObjectId, type ObjectId } from './object-id.js';
 import { adoptPortably, copyPortably } from './portable-store.js';
 import { OBJECT_MODE, TempObject } from './temp-object.js';
@@ -117,9 +117,20 @@ export class ObjectStore {
     }
   }
 
-  /** Stores bytes already in memory. */
+  /**
+   * Stores bytes already in memory. With the addon, objects written in the
+   * same turn of the event loop go to it in one batch (one call instead of
+   * six for each small file of a layer). `data` is read in place: it must
+   * not change until this settles.
+   */
   async ensureObject(data: Uint8Array): Promise<StoredObject> {
-    const id = toObjectId(digestBytes(data, { hashAlg: this.hashAlg }));
+    const id = this.secure ? undefined : toObjectId(digestBytes(data, { hashAlg: this.hashAlg }));
+    if (this.durability.native) return writeNatively(this, data, id);
+    return this.#writeObject(data, id ?? toObjectId(digestBytes(data, { hashAlg: this.hashAlg })));
+  }
+
+  /** ensureObject without the addon: a temporary file, then linked (or renamed) into place. */
+  async #writeObject(data: Uint8Array, id: ObjectId): Promise<StoredObject> {
     if (await this.has(id, data.length)) return { id, size: data.length, method: 'already-present' };
     const temp = await TempObject.create(this.dir, this.durability);
     try {

@@ -1,2 +1,2 @@
 /** Tar archives split into inline bytes and member contents, through the wasm core. */
-export { splitTar } from './split.js';
+export { splitTar, TarSplitter, type TarEntryType } from './split.js';

@@ -123,6 +123,16 @@ export class TarSplitter implements Disposable {
     withInput(this.#input, () => this.#core.finish());
   }
 
+  /** Bytes of the current member's content still to come (0 outside content). */
+  contentRemaining(): number {
+    return Number(this.#core.contentRemaining());
+  }
+
+  /** Moves past `len` bytes of the current member's content without seeing them. */
+  skipContent(len: number): void {
+    withInput(this.#input, () => this.#core.skipContent(BigInt(len)));
+  }
+
   close(): void {
     this.#core[Symbol.dispose]();
   }

@@ -5,11 +5,11 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { copyFileRange, ficlone, linkFile, linkTmpfile, openTmpfile, renameNoReplace, reopenReadOnly, statx } from '../../host-bindings/index.js';
+import { copyFileRange, ficlone, linkFile, linkTmpfile, openTmpfile, renameNoReplace, reopenReadOnly, statx, writeObject } from '../../host-bindings/index.js';
 import { SystemError } from '../../common/index.js';
 import { loopFsPrereqs, withLoopFs, withTwoLoopFs } from '../support/loopfs.js';
 import { assertAllShared, extentsOf } from '../support/extents.js';
@@ -169,6 +169,33 @@ test('O_TMPFILE: invisible until linked, complete under its name, EEXIST on a se
     writeSync(abandoned, 'never published');
     closeSync(abandoned);
     assert.equal(await readdir(dir), ['object']);
+  });
+});
+
+test('writeObject: contents in memory linked under their names, complete and unreplaced; a batch of many in one call', async () => {
+  await withTempDir('write-objects', async (dir) => {
+    const contents = Array.from({ length: 40 }, (_, i) => pattern(100 + i * 997, i));
+    const names = contents.map((c) => {
+      const hex = sha256(c);
+      return `${hex.slice(0, 2)}/${hex.slice(2)}`;
+    });
+    // All in one turn: they travel in two batches (32 at most per call).
+    const results = await Promise.all(contents.map((c, i) => writeObject(c, dir, { name: names[i] ?? '', verityAlgorithm: 0, verityBlockSize: 4096 })));
+    assert.equal([...new Set(results.map((r) => `${r.status}:${String(r.strategy)}`))], ['stored:null']);
+    for (const [i, c] of contents.entries()) {
+      const path = join(dir, names[i] ?? '');
+      assert.ok((await readFile(path)).equals(c), names[i]);
+      assert.is((await stat(path)).mode & 0o777, 0o644);
+    }
+    const again = await writeObject(contents[0] ?? Buffer.alloc(0), dir, { name: names[0] ?? '', verityAlgorithm: 0, verityBlockSize: 4096 });
+    assert.is(again.status, 'exists');
+    // Nothing but the objects: no temporary file left behind.
+    const subdirs = await readdir(dir);
+    assert.equal((await Promise.all(subdirs.map((d) => readdir(join(dir, d))))).flat().length, contents.length);
+    // fs-verity asked for where the file system has none: the call fails, naming it.
+    const refused = await rejects(writeObject(Buffer.from('x'.repeat(100)), dir, { name: '', verityAlgorithm: 2, verityBlockSize: 4096 }));
+    assert.instance(refused, SystemError);
+    assert.match(String(refused), /FS_IOC_ENABLE_VERITY/);
   });
 });
 

@@ -142,9 +142,15 @@ it('bad references and options are named', async (ctx) => {
   const missing = await pull(repo, fixtures.store.root, 'localhost/nope:1');
   assert.is(missing.status, 1);
   assert.match(missing.stderr, /image localhost\/nope:1: not in store/);
-  const scheme = await cfskit(['--repo', repo, 'oci', 'pull', 'docker://busybox']);
+  const scheme = await cfskit(['--repo', repo, 'oci', 'pull', 'dir:/srv/image']);
   assert.is(scheme.status, 2);
-  assert.match(scheme.stderr, /only containers-storage:REF sources are supported/);
+  assert.match(scheme.stderr, /unknown source "dir:\/srv\/image" \(containers-storage:, oci:, oci-archive:, docker-archive: or docker:\/\/\)/);
+  const misplaced = await cfskit(['--repo', repo, 'oci', 'pull', 'containers-storage:x', '--platform', 'linux/arm64', '--tls-verify=false']);
+  assert.is(misplaced.status, 2);
+  assert.match(misplaced.stderr, /--platform, --tls-verify: not for containers-storage: sources/);
+  const other = await cfskit(['--repo', repo, 'oci', 'pull', 'oci:/srv/layout', '--storage-root', '/x']);
+  assert.is(other.status, 2);
+  assert.match(other.stderr, /--storage-root, --additional-image-store and --local-fetch are for containers-storage: sources/);
   const fetch = await cfskit(['--repo', repo, 'oci', 'pull', 'containers-storage:x', '--local-fetch', 'always']);
   assert.is(fetch.status, 2);
   assert.match(fetch.stderr, /--local-fetch must be one of auto, zerocopy/);

@@ -102,6 +102,16 @@ test('booleans: false unless given, true defaults turned off with --no-', async 
   assert.is((await runs(['cstor', 'layer-tar', 'abc', '--no-verify-digest'])).args.verifyDigest, false);
 });
 
+test('a boolean declared valued also takes =true and =false (skopeo\'s --tls-verify=false), others do not', async () => {
+  assert.is((await runs(['oci', 'pull', 'docker://h/x', '--tls-verify=false'])).args.tlsVerify, false);
+  assert.is((await runs(['oci', 'pull', 'docker://h/x', '--tls-verify=true'])).args.tlsVerify, true);
+  assert.is((await runs(['oci', 'pull', 'docker://h/x', '--no-tls-verify'])).args.tlsVerify, false);
+  assert.is((await runs(['oci', 'pull', 'docker://h/x'])).args.tlsVerify, true);
+  await refused(['oci', 'pull', 'docker://h/x', '--tls-verify=no'], /option --tls-verify takes no value/);
+  await refused(['oci', 'pull', 'docker://h/x', '--tls-verify=false', '--tls-verify'], /option --tls-verify given more than once/);
+  await refused(['fsck', '--json=false'], /option --json takes no value/);
+});
+
 test('defaults and camelCase keys come from the declaration', async () => {
   const { args } = await runs(['digest', 'a', 'b']);
   assert.is(args.hashAlg, 'sha512');

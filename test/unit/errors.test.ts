@@ -16,6 +16,7 @@ const samples: CfskitError[] = [
   new common.LimitError('image.erofs', 'more than 1000000 inodes'),
   new common.NotFoundError('streams/x', 'does not exist'),
   new common.IntegrityError('objects/ab/cd', 'content digest is 00'),
+  new common.AuthError('docker://127.0.0.1:5000/x:1', 'the credentials from --creds were refused'),
   new common.UnsupportedError('splitstream version 9', { input: 'streams/x' }),
   new common.VerityUnsupportedError('/tmp/f', 'EOPNOTSUPP'),
   new common.VerityNotEnabledError('/tmp/f'),

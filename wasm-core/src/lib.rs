@@ -12,6 +12,7 @@ pub mod dumpfile;
 pub mod tar;
 pub mod tarsplit;
 pub mod oci;
+pub mod zstdstream;
 
 #[cfg(target_arch = "wasm32")]
 mod component;

@@ -8,6 +8,7 @@ mod oci;
 mod splitstream;
 mod tar;
 mod tarsplit;
+mod zstd;
 
 wit_bindgen::generate!({ world: "core", path: "wit" });
 

@@ -54,6 +54,14 @@ impl wit::GuestSplitter for WitSplitter {
     fn finish(&self) -> Result<(), WitError> {
         self.inner.borrow_mut().finish().map_err(wit_error)
     }
+
+    fn content_remaining(&self) -> u64 {
+        self.inner.borrow().content_remaining()
+    }
+
+    fn skip_content(&self, len: u64) -> Result<(), WitError> {
+        self.inner.borrow_mut().skip_content(len).map_err(wit_error)
+    }
 }
 
 impl wit::Guest for Core {

@@ -1,0 +1,184 @@
+/**
+ * bench/pull-direct: a ≈500 MB, 3-layer image (≈14 000 files, about half
+ * of their bytes compressible) in a local registry (docker-registry on
+ * 127.0.0.1, layers gzip as skopeo pushes them), fetched three ways, each
+ * into a fresh target, best of RUNS:
+ *   cfskit oci pull docker://…        (straight into a repository)
+ *   skopeo copy docker://… oci:DIR    (fetching and verifying only)
+ *   cfsctl oci pull docker://…        (when $CFSCTL names it; through skopeo's
+ *                                      image proxy, told the registry is insecure)
+ * Prints times, ratios, CPU time (user + system: on a shared machine the
+ * fairer comparison) and peak memory. cfsctl's CPU time leaves out the
+ * skopeo process that fetches for it.
+ *   node dist/bench/pull-direct.js [RUNS] [MIB]
+ * With CFSKIT_BENCH_PROF=DIR, cfskit's runs write V8 CPU profiles there
+ * (node --cpu-prof) for seeing where its time goes.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { chmod, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startRegistry } from '../test/support/registry.js';
+
+const RUNS = Number(process.argv[2] ?? 2);
+const TOTAL_MIB = Number(process.argv[3] ?? 500);
+const cfskit = fileURLToPath(new URL('../../bin/cfskit', import.meta.url));
+const cfsctl = process.env.CFSCTL;
+
+const WORDS = 'the of and to in is for on that by with from this be are or as at an not it have which all can one will'.split(' ');
+
+/** A file's content: random bytes (incompressible) and text (compresses well), half and half. */
+function content(size: number, seed: number): Buffer {
+  const half = Math.floor(size / 2);
+  const text: string[] = [];
+  let length = 0;
+  for (let i = 0; length < size - half; i++) {
+    const w = WORDS[(seed + i * 7 + (i >> 3)) % WORDS.length] ?? 'x';
+    text.push(w);
+    length += w.length + 1;
+  }
+  return Buffer.concat([randomBytes(half), Buffer.from(text.join(' ')).subarray(0, size - half)]);
+}
+
+/** Sizes like /usr: mostly small, a long tail; ≈35 KiB on average. */
+function sizeOf(i: number): number {
+  const r = (i * 2654435761) % 1000;
+  if (r < 600) return 100 + ((i * 37) % 3900);
+  if (r < 920) return 4096 + ((i * 131) % 40000);
+  if (r < 997) return 45000 + ((i * 7919) % 300000);
+  return (1 << 20) + ((i * 104729) % (6 << 20));
+}
+
+async function writeLayerDir(dir: string, layer: number, bytes: number): Promise<number> {
+  let written = 0;
+  for (let i = 0; written < bytes; i++) {
+    const sub = join(dir, `usr/lib/l${layer}/d${i % 100}`);
+    if (i < 100) await mkdir(sub, { recursive: true });
+    const size = sizeOf(i + layer * 100_000);
+    await writeFile(join(sub, `f${i}`), content(size, i + layer));
+    written += size;
+  }
+  return written;
+}
+
+async function sha256File(path: string): Promise<{ digest: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    size += chunk.length;
+  }
+  return { digest: `sha256:${hash.digest('hex')}`, size };
+}
+
+interface Row {
+  readonly label: string;
+  readonly seconds: number;
+  /** User plus system CPU time: what a shared machine's load does not inflate. */
+  readonly cpuSeconds: number;
+  readonly rssMiB: number;
+}
+
+/** Best wall time and its peak RSS (GNU time) over RUNS, `reset` before each. */
+async function timed(label: string, reset: () => Promise<void>, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Row> {
+  let best: Row | undefined;
+  for (let run = 0; run < RUNS; run++) {
+    await reset();
+    execFileSync('sync');
+    const started = process.hrtime.bigint();
+    const r = spawnSync('/usr/bin/time', ['-f', '%M %U %S', cmd, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (r.status !== 0) throw new Error(`${label} failed: ${r.stderr.toString().slice(-2000)}`);
+    const [kib, user, sys] = (r.stderr.toString().trim().split('\n').pop() ?? '').split(' ').map(Number);
+    const row = { label, seconds, cpuSeconds: (user ?? 0) + (sys ?? 0), rssMiB: (kib ?? 0) / 1024 };
+    if (!best || seconds < best.seconds) best = row;
+  }
+  if (!best) throw new Error('no runs');
+  return best;
+}
+
+if (spawnSync('/usr/bin/time', ['true']).status !== 0) throw new Error('GNU time (/usr/bin/time) is needed for peak memory: apt-get install time');
+
+const work = await mkdtemp('/var/tmp/cfskit-bench-pull-');
+const registry = await startRegistry();
+try {
+  // Three layers of 1/2, 1/3 and 1/6 of the total, as plain tars in an OCI layout.
+  const layout = join(work, 'layout');
+  const blobs = join(layout, 'blobs/sha256');
+  await mkdir(blobs, { recursive: true });
+  const layers: { digest: string; size: number }[] = [];
+  let files = 0;
+  for (const [n, share] of [3, 2, 1].entries()) {
+    const dir = join(work, `layer${n}`);
+    await writeLayerDir(dir, n, Math.round((TOTAL_MIB << 20) * (share / 6)));
+    files += Number(execFileSync('bash', ['-c', `find ${dir} -type f | wc -l`]).toString());
+    const tar = join(work, `layer${n}.tar`);
+    execFileSync('tar', ['-C', dir, '--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@1700000000', '-cf', tar, '.']);
+    await rm(dir, { recursive: true });
+    const blob = await sha256File(tar);
+    await rename(tar, join(blobs, blob.digest.slice(7)));
+    layers.push(blob);
+  }
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) }, config: {} }));
+  const configDigest = `sha256:${createHash('sha256').update(config).digest('hex')}`;
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+      layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...l })),
+    }),
+  );
+  const manifestDigest = `sha256:${createHash('sha256').update(manifest).digest('hex')}`;
+  await writeFile(join(blobs, configDigest.slice(7)), config);
+  await writeFile(join(blobs, manifestDigest.slice(7)), manifest);
+  await writeFile(join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: manifestDigest, size: manifest.length }] }));
+  await writeFile(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  await registry.push(`oci:${layout}`, 'bench/pull:1');
+  await rm(layout, { recursive: true });
+  const ref = registry.ref('bench/pull:1');
+  const uncompressed = layers.reduce((n, l) => n + l.size, 0);
+  const pushed = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', ref]).toString()) as { layers: { size: number }[] };
+  const compressed = pushed.layers.reduce((n, l) => n + l.size, 0);
+  console.log(`${files} files, ${(uncompressed / 2 ** 20).toFixed(0)} MiB in 3 layers (${(compressed / 2 ** 20).toFixed(0)} MiB gzip) at ${registry.host}, best of ${RUNS}\n`);
+
+  const rows: Row[] = [];
+  const repo = join(work, 'repo');
+  const freshRepo = async (): Promise<void> => {
+    await rm(repo, { recursive: true, force: true });
+    execFileSync(process.execPath, [cfskit, '--repo', repo, 'init', '--insecure']);
+  };
+  const prof = process.env.CFSKIT_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.CFSKIT_BENCH_PROF] : [];
+  rows.push(await timed('cfskit oci pull docker://', freshRepo, process.execPath, [...prof, cfskit, '--repo', repo, 'oci', 'pull', ref, '--tls-verify=false', '--progress', 'none']));
+  const dir = join(work, 'oci');
+  rows.push(await timed('skopeo copy → oci:DIR', () => rm(dir, { recursive: true, force: true }), 'skopeo', ['copy', '-q', '--src-tls-verify=false', ref, `oci:${dir}:bench`]));
+  if (cfsctl) {
+    // cfsctl reaches registries through `skopeo experimental-image-proxy`;
+    // skopeo 1.9 reads no $CONTAINERS_REGISTRIES_CONF, so a wrapper passes it the insecure entry.
+    const conf = join(work, 'registries.conf');
+    await writeFile(conf, `[[registry]]\nlocation = "${registry.host}"\ninsecure = true\n`);
+    const bin = join(work, 'bin');
+    await mkdir(bin);
+    await writeFile(join(bin, 'skopeo'), `#!/bin/sh\nexec /usr/bin/skopeo --registries-conf ${conf} "$@"\n`);
+    await chmod(join(bin, 'skopeo'), 0o755);
+    const crepo = join(work, 'cfsctl-repo');
+    const fresh = async (): Promise<void> => {
+      await rm(crepo, { recursive: true, force: true });
+      execFileSync(cfsctl, ['--repo', crepo, 'init', '--insecure']);
+    };
+    rows.push(await timed('cfsctl oci pull docker://', fresh, cfsctl, ['--repo', crepo, 'oci', 'pull', ref], { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` }));
+  }
+  const skopeo = rows[1]?.seconds ?? 1;
+  const ref3 = rows[2]?.seconds;
+  for (const r of rows) {
+    console.log(
+      `${r.label.padEnd(28)} ${r.seconds.toFixed(2).padStart(7)} s  ${(r.seconds / skopeo).toFixed(2).padStart(5)}× skopeo` +
+        `${ref3 ? `  ${(r.seconds / ref3).toFixed(2).padStart(5)}× cfsctl` : ''}  ${r.cpuSeconds.toFixed(1).padStart(6)} s CPU  ${r.rssMiB.toFixed(0).padStart(5)} MiB peak`,
+    );
+  }
+} finally {
+  await registry.stop();
+  await rm(work, { recursive: true, force: true });
+}

@@ -8,4 +8,5 @@ export { copyFileRange, ficlone, fsyncFd, linkFile, linkTmpfile, openTmpfile, re
 export { statx, type Statx } from './stat.js';
 export { flock, type FlockMode } from './lock.js';
 export { storeObject, writeObject, type StoreObjectRequest, type StoreObjectResult, type StoreStatus, type StoreStrategy, type WriteObjectRequest } from './store.js';
+export { readXattrs, type HostXattr } from './xattr.js';
 export { fsConfigCreate, fsConfigFlag, fsConfigString, fsMount, fsOpen, loopAttach, moveMount, unmount, type LoopDevice } from './mount.js';

@@ -1,5 +1,6 @@
 // cfskit_host: the Linux system calls cfskit needs and Node does not offer.
-// Each area registers its functions; all of them are asynchronous.
+// Each area registers its functions; all of them are asynchronous but
+// readXattrs (xattr.cc says why).
 #include <napi.h>
 
 namespace cfskit {
@@ -9,6 +10,7 @@ void InitStat(Napi::Env env, Napi::Object exports);
 void InitLock(Napi::Env env, Napi::Object exports);
 void InitStore(Napi::Env env, Napi::Object exports);
 void InitMount(Napi::Env env, Napi::Object exports);
+void InitXattr(Napi::Env env, Napi::Object exports);
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -18,6 +20,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   cfskit::InitLock(env, exports);
   cfskit::InitStore(env, exports);
   cfskit::InitMount(env, exports);
+  cfskit::InitXattr(env, exports);
   return exports;
 }
 

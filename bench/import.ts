@@ -11,35 +11,14 @@
  * and after of a change).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { withLoopFs } from '../test/support/loopfs.js';
-import { pattern } from '../test/support/pattern.js';
+import { writeOsLayer } from './os-layers.js';
 
 const PER_LAYER = Number(process.argv[2] ?? 10000);
 const cfskit = fileURLToPath(new URL('../../bin/cfskit', import.meta.url));
-
-/** Sizes like /usr: mostly small, a long tail; ≈35 KiB on average. */
-function sizeOf(i: number): number {
-  const r = (i * 2654435761) % 1000;
-  if (r < 600) return 100 + ((i * 37) % 3900);
-  if (r < 920) return 4096 + ((i * 131) % 40000);
-  if (r < 997) return 45000 + ((i * 7919) % 300000);
-  return (1 << 20) + ((i * 104729) % (6 << 20));
-}
-
-async function writeLayerDir(dir: string, layer: number): Promise<number> {
-  let bytes = 0;
-  for (let i = 0; i < PER_LAYER; i++) {
-    const sub = join(dir, `usr/lib/l${layer}/d${i % 100}`);
-    if (i < 100) await mkdir(sub, { recursive: true });
-    const size = sizeOf(i + layer * PER_LAYER);
-    await writeFile(join(sub, `f${i}`), pattern(size, i * 7 + layer));
-    bytes += size;
-  }
-  return bytes;
-}
 
 interface Row {
   readonly label: string;
@@ -69,7 +48,7 @@ await withLoopFs('btrfs', { sizeMiB: 12 * 1024 }, async (mnt) => {
   const podman = ['--root', root, '--runroot', runroot, '--storage-driver', 'overlay'];
   const ctx = join(mnt, 'ctx');
   let bytes = 0;
-  for (const layer of [1, 2, 3]) bytes += await writeLayerDir(join(ctx, `layer${layer}`), layer);
+  for (const layer of [1, 2, 3]) bytes += await writeOsLayer(join(ctx, `layer${layer}`), layer, PER_LAYER);
   sh(`tar -C ${ctx}/layer1 -cf ${mnt}/base.tar . && podman ${podman.join(' ')} import -q ${mnt}/base.tar localhost/bench-base:1 >/dev/null`);
   await writeFile(join(ctx, 'Containerfile'), 'FROM localhost/bench-base:1\nCOPY layer2/ /\nCOPY layer3/ /\n');
   sh(`podman ${podman.join(' ')} build -q -t localhost/bench:1 ${ctx} >/dev/null`);

@@ -42,7 +42,7 @@ export async function runDirectPull<T extends { readonly result: PullResult }>(
     );
   } finally {
     const pulled: PullResult | undefined = result;
-    terminal?.finish(pulled ? { layers: pulled.stats.layers, fetchedLayers: pulled.stats.layers - pulled.stats.layersAlreadyPresent } : undefined);
+    terminal?.finish(pulled ? `${pulled.stats.layers - pulled.stats.layersAlreadyPresent} of ${pulled.stats.layers} layers fetched in ${terminal.seconds} s` : undefined);
     await writer?.close();
   }
 }

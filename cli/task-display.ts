@@ -53,11 +53,14 @@ export class TaskDisplay {
     this.#lines = lines.length;
   }
 
-  /** The last state drawn, and the summary. */
-  finish(pulled: { layers: number; fetchedLayers: number } | undefined): void {
+  /** Seconds since the display began. */
+  get seconds(): string {
+    return ((performance.now() - this.#started) / 1000).toFixed(1);
+  }
+
+  /** The last state drawn, and the summary line (none after a failure). */
+  finish(summary: string | undefined): void {
     if (this.#latest) this.#draw(this.#latest);
-    if (!pulled) return;
-    const seconds = ((performance.now() - this.#started) / 1000).toFixed(1);
-    this.out.write(`${pulled.fetchedLayers} of ${pulled.layers} layers fetched in ${seconds} s\n`);
+    if (summary !== undefined) this.out.write(`${summary}\n`);
   }
 }

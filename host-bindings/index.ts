@@ -9,4 +9,5 @@ export { statx, type Statx } from './stat.js';
 export { linkFdBeneath, mkdirsBeneath, openBeneath, openBeneathSync, readlinkBeneath, renameBeneath, symlinkBeneath, unlinkBeneath } from './beneath.js';
 export { flock, type FlockMode } from './lock.js';
 export { storeObject, writeObject, type StoreObjectRequest, type StoreObjectResult, type StoreStatus, type StoreStrategy, type WriteObjectRequest } from './store.js';
+export { readXattrs, type HostXattr } from './xattr.js';
 export { fsConfigCreate, fsConfigFlag, fsConfigString, fsMount, fsOpen, loopAttach, moveMount, unmount, type LoopDevice } from './mount.js';

@@ -7,6 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { arch, platform } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { CfskitError, HostUnavailableError, SystemError, errnoOf } from '../common/index.js';
 
@@ -19,27 +20,36 @@ export interface NativeHost {
   enableVerity(target: Target, algorithm: number, blockSize: number): Promise<void>;
 }
 
-const addonPath =
-  process.env.CFSKIT_HOST_ADDON ??
-  fileURLToPath(new URL('../../host-bindings/build/Release/cfskit_host.node', import.meta.url));
+const require = createRequire(import.meta.url);
+/** node-gyp-build: build/Release (a checkout's or an install's own build) first, then prebuilds/<platform>-<arch>/. */
+const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
+/** host-bindings/ of the checkout or package, beside dist/. */
+const addonDir = fileURLToPath(new URL('../../host-bindings', import.meta.url));
 
 type Loaded = { ok: true; host: NativeHost } | { ok: false; reason: string };
 let loaded: Loaded | undefined;
 let warned = false;
 
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+
 function load(): Loaded {
   if (loaded) return loaded;
+  const explicit = process.env.CFSKIT_HOST_ADDON;
   if (process.env.CFSKIT_DISABLE_ADDON === '1') {
     loaded = { ok: false, reason: 'disabled by CFSKIT_DISABLE_ADDON=1' };
   } else if (process.platform !== 'linux') {
     loaded = { ok: false, reason: `${process.platform} has no Linux system calls` };
-  } else if (!existsSync(addonPath)) {
-    loaded = { ok: false, reason: `${addonPath} is not built (run: npm run build)` };
+  } else if (explicit !== undefined && !existsSync(explicit)) {
+    loaded = { ok: false, reason: `CFSKIT_HOST_ADDON names ${explicit}, which does not exist` };
   } else {
     try {
-      loaded = { ok: true, host: createRequire(import.meta.url)(addonPath) as NativeHost };
+      const host = explicit !== undefined ? require(explicit) : nodeGypBuild(addonDir);
+      loaded = { ok: true, host: host as NativeHost };
     } catch (err) {
-      loaded = { ok: false, reason: `${addonPath} did not load: ${err instanceof Error ? err.message : String(err)}` };
+      // node-gyp-build's "No native build was found for platform=… arch=…" is
+      // already one line's worth; a dlopen failure names the file.
+      const what = explicit ?? `the addon for ${platform()}-${arch()}`;
+      loaded = { ok: false, reason: `${what} did not load: ${message(err)}` };
     }
   }
   return loaded;
@@ -50,13 +60,18 @@ export function hostAvailability(): { available: true } | { available: false; re
   return l.ok ? { available: true } : { available: false, reason: l.reason };
 }
 
+const STILL_WORKS =
+  'Without the system-call addon, digests, images, dumpfiles, archives and insecure repositories still work; ' +
+  'fs-verity, mounts, locks, gc and zero-copy imports do not.';
+const TO_BUILD = 'To build the addon: `npm rebuild cfskit` with python3, make and a C++ compiler installed.';
+
 /** The addon, or a HostUnavailableError for `feature` (warned about once). */
 export function nativeHost(feature: string): NativeHost {
   const l = load();
   if (l.ok) return l.host;
   if (!warned) {
     warned = true;
-    process.emitWarning(`native host bindings unavailable (${l.reason}); system-call features are disabled`, {
+    process.emitWarning(`${l.reason}. ${STILL_WORKS}${process.platform === 'linux' && !l.reason.startsWith('disabled') ? ` ${TO_BUILD}` : ''}`, {
       code: 'CFSKIT_NO_HOST',
     });
   }

@@ -1,13 +1,19 @@
 #!/usr/bin/env node
-// Builds the three outputs a checkout runs from, none of them committed:
+// Builds what a checkout runs from and a package ships, none of it committed:
 //   gen/wasm-core/  the wasm core as a component, transpiled to ES modules by jco
-//   host-bindings/build/Release/cfskit_host.node  the Linux syscall addon
-//   dist/           the compiled TypeScript (with gen/ copied beside it)
+//   host-bindings/build/Release/cfskit_host.node  the Linux syscall addon, and a
+//                   copy in the prebuildify layout (host-bindings/prebuilds/
+//                   linux-x64/node.napi.glibc.node) that node-gyp-build loads
+//                   in an installed package
+//   dist/           the compiled TypeScript (with gen/ copied beside it), and
+//                   dist/component/: the component .wasm and its WIT, for
+//                   other languages' component hosts
 // A step runs only when an input is newer than its output.
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { WASM_TARGET, rustToolchain } from './rust-toolchain.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const log = (msg) => process.stderr.write(`build: ${msg}\n`);
@@ -19,7 +25,7 @@ function newest(paths) {
     const st = statSync(p);
     if (st.isDirectory()) {
       for (const e of readdirSync(p)) {
-        if (e === 'target' || e === 'build' || e === 'node_modules') continue;
+        if (e === 'target' || e === 'build' || e === 'prebuilds' || e === 'node_modules') continue;
         t = Math.max(t, newest([join(p, e)]));
       }
     } else t = Math.max(t, st.mtimeMs);
@@ -36,21 +42,12 @@ function run(cmd, args, opts = {}) {
 
 function buildWasm() {
   const crate = join(root, 'wasm-core');
-  const coreWasm = join(crate, 'target/wasm32-unknown-unknown/release/cfskit_core.wasm');
+  const coreWasm = join(crate, `target/${WASM_TARGET}/release/cfskit_core.wasm`);
   const inputs = ['src', 'wit', 'Cargo.toml', 'Cargo.lock', '.cargo'].map((p) => join(crate, p));
   if (stale(coreWasm, inputs)) {
-    log('wasm-core: cargo build (wasm32, std from source)');
-    // Debian's rustc-web has no prebuilt wasm32 std; RUSTC_BOOTSTRAP lets
-    // cargo build it. rustup's toolchain, if any, must not be picked up.
-    const env = {
-      ...process.env,
-      PATH: `/usr/bin:${process.env.PATH ?? ''}`,
-      RUSTC: '/usr/bin/rustc',
-      RUSTDOC: '/usr/bin/rustdoc',
-      RUSTC_BOOTSTRAP: '1',
-    };
-    run('/usr/bin/cargo', ['build', '--release', '--quiet', '--target', 'wasm32-unknown-unknown',
-      '-Zbuild-std=std,panic_abort'], { cwd: crate, env });
+    const rust = rustToolchain();
+    log(`wasm-core: cargo build (${WASM_TARGET}, ${rust.name === 'debian' ? "Debian's rustc-web, std from source" : 'rustup'})`);
+    run(rust.cargo, ['build', '--release', '--quiet', ...rust.wasmArgs], { cwd: crate, env: rust.env });
     // cargo leaves an up-to-date output untouched; mark it current so the
     // next run skips cargo entirely.
     const now = new Date();
@@ -92,15 +89,66 @@ function buildAddon() {
   const dir = join(root, 'host-bindings');
   const output = join(dir, 'build/Release/cfskit_host.node');
   if (process.platform !== 'linux') return log('host-bindings: not Linux, skipped');
-  if (!stale(output, [join(dir, 'src'), join(dir, 'binding.gyp')])) return;
-  log('host-bindings: node-gyp');
-  const gyp = join(root, 'node_modules/node-gyp/bin/node-gyp.js');
-  // Headers come from the Node installation; node-gyp must not download them.
-  const nodedir = process.env.CFSKIT_NODEDIR ?? '/usr';
+  if (stale(output, [join(dir, 'src'), join(dir, 'binding.gyp')])) {
+    log('host-bindings: node-gyp');
+    const gyp = join(root, 'node_modules/node-gyp/bin/node-gyp.js');
+    // Headers come from the Node installation; node-gyp must not download them.
+    const nodedir = process.env.CFSKIT_NODEDIR ?? '/usr';
+    try {
+      run(process.execPath, [gyp, 'rebuild', '--silent', `--nodedir=${nodedir}`, '-C', dir]);
+    } catch (err) {
+      return log(`host-bindings not built (${err.message}); the pure features still work, system calls will report the addon missing`);
+    }
+  }
+  prebuild(output, process.arch, 'strip');
+  if (process.arch === 'x64') buildCrossAddon(dir, 'arm64', 'aarch64-linux-gnu');
+}
+
+/** The prebuildify layout: N-API (one binary for every Node version), glibc. */
+function prebuild(output, arch, strip) {
+  const prebuilt = join(root, `host-bindings/prebuilds/linux-${arch}/node.napi.glibc.node`);
+  if (!stale(prebuilt, [output])) return;
+  mkdirSync(join(prebuilt, '..'), { recursive: true });
+  cpSync(output, prebuilt);
+  // As prebuildify --strip does (377 → 347 kB).
+  if (spawnSync(strip, ['--strip-unneeded', prebuilt]).status !== 0) log(`host-bindings: ${strip} failed, the ${arch} binary keeps its symbols`);
+}
+
+/**
+ * The addon for another architecture, where Debian's cross compiler is
+ * installed (setup.sh installs g++-aarch64-linux-gnu). N-API's headers are the
+ * same for every architecture, so the installed Node's serve. It cannot be
+ * loaded here (no arm64 Node); the package suite checks what it links.
+ */
+function buildCrossAddon(dir, arch, triple) {
+  if (spawnSync(`${triple}-g++`, ['--version'], { stdio: 'ignore' }).status !== 0) return;
+  // Inside the checkout, so binding.gyp finds node-addon-api.
+  const work = join(root, `.cache/addon-linux-${arch}`);
+  const output = join(work, 'build/Release/cfskit_host.node');
+  if (!stale(output, [join(dir, 'src'), join(dir, 'binding.gyp')])) return prebuild(output, arch, `${triple}-strip`);
+  log(`host-bindings: node-gyp for linux-${arch} (${triple}-g++)`);
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  cpSync(join(dir, 'binding.gyp'), join(work, 'binding.gyp'));
+  cpSync(join(dir, 'src'), join(work, 'src'), { recursive: true });
+  const env = { ...process.env, CC: `${triple}-gcc`, CXX: `${triple}-g++`, LINK: `${triple}-g++`, AR: `${triple}-ar` };
   try {
-    run(process.execPath, [gyp, 'rebuild', '--silent', `--nodedir=${nodedir}`, '-C', dir]);
+    run(process.execPath, [join(root, 'node_modules/node-gyp/bin/node-gyp.js'), 'rebuild', '--silent', `--arch=${arch}`, `--nodedir=${process.env.CFSKIT_NODEDIR ?? '/usr'}`, '-C', work], { env });
   } catch (err) {
-    log(`host-bindings not built (${err.message}); the pure features still work, system calls will report the addon missing`);
+    return log(`host-bindings for linux-${arch} not built (${err.message}); the package will have no ${arch} prebuilt`);
+  }
+  prebuild(output, arch, `${triple}-strip`);
+}
+
+/** The component and the WIT it was built from, where other hosts find them. */
+function copyComponent() {
+  const to = join(root, 'dist/component');
+  const component = join(root, 'gen/cfskit-core.component.wasm');
+  if (stale(join(to, 'cfskit-core.wasm'), [component, join(root, 'wasm-core/wit')])) {
+    rmSync(to, { recursive: true, force: true });
+    mkdirSync(to, { recursive: true });
+    cpSync(component, join(to, 'cfskit-core.wasm'));
+    cpSync(join(root, 'wasm-core/wit'), join(to, 'wit'), { recursive: true });
   }
 }
 
@@ -123,6 +171,7 @@ try {
   buildWasm();
   buildAddon();
   buildTypeScript();
+  copyComponent();
 } catch (err) {
   log(`failed: ${err.message}`);
   process.exit(1);

@@ -27,11 +27,17 @@ podman() {
     --tmpdir "$work/libpod" --cgroup-manager cgroupfs --events-backend none "$@"
 }
 
+registry_pid=
 cleanup() {
   set +e
-  mountpoint -q "$work/cfskit-mnt" 2>/dev/null && node bin/cfskit unmount "$work/cfskit-mnt" >/dev/null
+  for m in "$work/cfskit-mnt" "$work/sysroot-mnt"; do
+    mountpoint -q "$m" 2>/dev/null && node bin/cfskit unmount "$m" >/dev/null
+  done
+  [[ -n $registry_pid ]] && kill "$registry_pid" 2>/dev/null && wait "$registry_pid" 2>/dev/null
   podman image unmount --all >/dev/null 2>&1
   podman system reset --force >/dev/null 2>&1
+  [[ -d $work/sysroot-run ]] && env podman --root "$work/sysroot/composefs/bootc/storage" --runroot "$work/sysroot-run" \
+    --storage-driver overlay system reset --force >/dev/null 2>&1
   # Whatever podman still holds under $work, deepest first.
   awk -v w="$work" '$5 == w || index($5, w "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r |
     while read -r m; do umount --lazy "$m"; done
@@ -113,6 +119,64 @@ blob=$work/cfskit-mnt/usr/share/demo
 [[ $(stat -c %i "$blob/blob") == $(stat -c %i "$blob/blob-link") ]] || { echo "blob-link is not a hard link of blob" >&2; exit 1; }
 echo "$(listing "$work/cfskit-mnt" | wc -l) lines, same metadata, mtimes to the nanosecond and same bytes; the hard link is one inode"
 node bin/cfskit unmount "$work/cfskit-mnt"
+
+step "a local registry (docker-registry on 127.0.0.1) holding the image"
+port=$(node -e 'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
+registry=127.0.0.1:$port
+printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n' \
+  "$work/registry" "$registry" > "$work/registry.yml"
+docker-registry serve "$work/registry.yml" > "$work/registry.log" 2>&1 &
+registry_pid=$!
+for _ in $(seq 1 100); do
+  curl -fsS "http://$registry/v2/" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+curl -fsS "http://$registry/v2/" >/dev/null || { cat "$work/registry.log" >&2; echo "docker-registry did not start" >&2; exit 1; }
+podman push --quiet --tls-verify=false localhost/cfskit-demo "docker://$registry/cfskit-demo:1"
+echo "pushed docker://$registry/cfskit-demo:1"
+
+step "the unified pull into a bootc-like sysroot: podman fetches into the system store, cfskit imports it from there"
+sysroot=$work/sysroot
+# A bootc system has its repository already; here it is made first.
+node bin/cfskit --repo "$sysroot/composefs" init --insecure >/dev/null
+# --run-root: a real system's is /run/bootc/storage, as bootc's; the demo keeps its own.
+pulled=$(node bin/cfskit oci pull --sysroot "$sysroot" --run-root "$work/sysroot-run" --tls-verify=false --progress none --json "docker://$registry/cfskit-demo:1")
+field() { node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.parse(s)[process.argv[1]]))' "$1"; }
+# The repository's tag is bootc's GC root: localhost/bootc-<manifest digest>.
+tag=$(field tag <<<"$pulled")
+echo "tagged $tag in $sysroot/composefs"
+[[ $tag == "localhost/bootc-$(field manifest <<<"$pulled")" ]] || { echo "the sysroot's image is tagged $tag, not as bootc tags it" >&2; exit 1; }
+system_store=$sysroot/composefs/bootc/storage
+system_images=$(env podman --root "$system_store" --runroot "$work/sysroot-run" --storage-driver overlay \
+  --storage-opt overlay.skip_mount_home=true images --format '{{.Repository}}:{{.Tag}} {{.ID}}')
+echo "podman sees in the system store: $system_images (so podman run of the booted image works)"
+[[ $system_images == *"$registry/cfskit-demo:1"* ]] || { echo "the system store does not hold the pulled image" >&2; exit 1; }
+sys() { node bin/cfskit --repo "$sysroot/composefs" "$@"; }
+sys fsck >/dev/null && echo "fsck of $sysroot/composefs: ok"
+
+step "the same image with no container engine: registry straight into another repository"
+direct=$work/direct
+node bin/cfskit --repo "$direct" init --insecure >/dev/null
+node bin/cfskit --repo "$direct" oci pull --tls-verify=false --progress none "docker://$registry/cfskit-demo:1" demo >/dev/null
+ids=("$id" "$(sys oci compute-id "$tag")" "$(node bin/cfskit --repo "$direct" oci compute-id demo)")
+printf '%s\n' "containers-storage pull: ${ids[0]}" "unified pull (sysroot): ${ids[1]}" "podman-free pull:       ${ids[2]}"
+[[ ${ids[0]} == "${ids[1]}" && ${ids[1]} == "${ids[2]}" ]] || { echo "the three pulls gave different composefs images" >&2; exit 1; }
+echo "one composefs image ID, whichever way the image came"
+
+step "mount the sysroot's image; it shows the tree podman built"
+mkdir "$work/sysroot-mnt"
+sys oci mount "$tag" "$work/sysroot-mnt"
+diff -r --no-dereference "$podman_mnt" "$work/sysroot-mnt" && echo "same files, same bytes as podman's mount"
+
+step "garbage collection: the tagged (and mounted) image stays whole; untagged, its objects go"
+sys gc
+sys fsck >/dev/null && [[ -e $sysroot/composefs/images/${ids[1]} ]] && echo "the sysroot's image is whole after gc (fsck clean)"
+node bin/cfskit unmount "$work/sysroot-mnt"
+node bin/cfskit --repo "$direct" oci untag demo
+node bin/cfskit --repo "$direct" gc
+remaining=$(find "$direct/objects" -type f | wc -l)
+[[ $remaining == 0 ]] || { echo "$remaining objects left after the only image was untagged" >&2; exit 1; }
+node bin/cfskit --repo "$direct" fsck >/dev/null && echo "the untagged repository is empty again, and fsck is clean"
 
 step "done: the image is in the repository, its data stored once"
 du -sh --apparent-size "$repo/objects" | sed 's/\t.*/ of objects (reflinked or hardlinked where the file system allows)/'

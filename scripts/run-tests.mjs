@@ -6,6 +6,8 @@
 //                time with CFSKIT_DISABLE_ADDON=1 (as on a system without the
 //                addon: reads and the portable write path)
 //   integration  uvu, real tools, file systems, containers-storage
+//   package      the npm tarball installed and used as a user gets it (with
+//                the prebuilt addon, without it, with none loadable)
 //   vm           uvu inside a qemu VM whose kernel has fs-verity
 //   long         opt-in only: a layer with a file over 8 GiB
 // Names on the command line pick suites: node scripts/run-tests.mjs unit rust
@@ -13,34 +15,36 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { rustToolchain } from './rust-toolchain.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const rustEnv = { ...process.env, PATH: `/usr/bin:${process.env.PATH ?? ''}`, RUSTC: '/usr/bin/rustc', RUSTDOC: '/usr/bin/rustdoc' };
+let rust;
+try {
+  rust = rustToolchain();
+} catch (err) {
+  rust = { missing: err.message };
+}
+// Native tests and clippy need no build-std; only the wasm32 clippy does.
+const rustStep = (args, wasm = false) =>
+  rust.missing
+    ? { cmd: process.execPath, args: ['-e', `console.error(${JSON.stringify(`rust: ${rust.missing}`)}); process.exit(1)`], parse: checkPassed }
+    : { cmd: rust.cargo, args: [...args.slice(0, 1), ...(wasm ? rust.wasmArgs : []), ...args.slice(1)], cwd: 'wasm-core', env: wasm ? rust.env : nativeEnv(rust.env) };
+const nativeEnv = ({ RUSTC_BOOTSTRAP: _unused, ...env }) => env;
 
 const uvu = (dir) => ({ cmd: process.execPath, args: ['node_modules/uvu/bin.js', dir, '.test.js$'], parse: parseUvu });
 
 const suites = {
   lint: [{ cmd: process.execPath, args: ['scripts/check-boundaries.mjs'], parse: checkPassed }],
   rust: [
-    { cmd: '/usr/bin/cargo', args: ['test', '--profile', 'ci-test', '--quiet'], cwd: 'wasm-core', env: rustEnv, parse: parseCargo },
-    {
-      cmd: '/usr/bin/cargo',
-      args: ['clippy', '--profile', 'ci-test', '--quiet', '--all-targets', '--', '-D', 'warnings'],
-      cwd: 'wasm-core',
-      env: rustEnv,
-      parse: checkPassed,
-    },
-    {
-      // The component glue only exists on wasm32.
-      cmd: '/usr/bin/cargo',
-      args: ['clippy', '--release', '--quiet', '--target', 'wasm32-unknown-unknown', '-Zbuild-std=std,panic_abort', '--', '-D', 'warnings'],
-      cwd: 'wasm-core',
-      env: { ...rustEnv, RUSTC_BOOTSTRAP: '1' },
-      parse: checkPassed,
-    },
+    { ...rustStep(['test', '--profile', 'ci-test', '--quiet']), parse: parseCargo },
+    { ...rustStep(['clippy', '--profile', 'ci-test', '--quiet', '--all-targets', '--', '-D', 'warnings']), parse: checkPassed },
+    // The component glue only exists on wasm32.
+    { ...rustStep(['clippy', '--release', '--quiet', '--', '-D', 'warnings'], true), parse: checkPassed },
   ],
   unit: [uvu('dist/test/unit'), { ...uvu('dist/test/unit'), env: { ...process.env, CFSKIT_DISABLE_ADDON: '1' }, label: 'CFSKIT_DISABLE_ADDON=1' }],
   integration: [uvu('dist/test/integration')],
+  // npm pack once, installed into an empty directory, used as a user would.
+  package: [uvu('dist/test/package')],
   // Opt-in only (named on the command line): hours of disk and CPU.
   long: [uvu('dist/test/long')],
   vm: existsSync(`${root}/dist/test/vm/run.js`) ? [{ cmd: process.execPath, args: ['dist/test/vm/run.js'], parse: parseUvu }] : [],

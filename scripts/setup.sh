@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 # a registry (docker-registry; htpasswd from apache2-utils; openssl for its
 # certificates), and the VM that has fs-verity.
 debs=(
-  rustc-web cargo-web rust-web-src rust-web-clippy lld clang g++ make python3
+  rustc-web cargo-web rust-web-src rust-web-clippy lld clang g++ g++-aarch64-linux-gnu make python3 python3-venv
   fsverity podman skopeo erofs-utils btrfs-progs xfsprogs e2fsprogs tar-split
   qemu-system-x86 busybox-static cpio util-linux mount uidmap fuse-overlayfs
   attr time xz-utils debian-archive-keyring docker-registry apache2-utils openssl
@@ -39,6 +39,17 @@ if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules
   # Not `npm ci`: it insists on lock entries for optional platform packages
   # the registry here does not serve; --no-save keeps package-lock.json as is.
   npm install --no-save --no-audit --no-fund --loglevel=error
+fi
+
+# docs/component.md's Python example (run by the integration suite) uses
+# wasmtime from PyPI, pinned in docs/examples/requirements.txt.
+py=.cache/py
+if [[ ! -f $py/.installed || docs/examples/requirements.txt -nt $py/.installed ]]; then
+  echo "setup: installing Python's wasmtime into $py" >&2
+  rm -rf "$py"
+  python3 -m venv "$py"
+  "$py/bin/pip" install --quiet --disable-pip-version-check -r docs/examples/requirements.txt
+  touch "$py/.installed"
 fi
 
 node scripts/build.mjs

@@ -29,6 +29,8 @@ export {
   JsonlProgressWriter, PROTOCOL_VERSION,
   type TaskEvent, type TaskSink, type ProtocolEvent, type ProgressBytesEvent, type ProgressStepsEvent, type SubTaskBytes, type SubTaskStep,
 } from './progress/index.js';
+export { pullIntoStorage, checkStoredImage, type StoragePullOptions, type StoragePullResult, type CheckedImage } from './pull/index.js';
+export { fetchIntoStore, ensureStore, copyBetweenStores, defaultRunRoot, type BlobReport, type FetchOptions, type FetchResult, type FetchMethod, type StoreLocation as PodmanStoreLocation } from './podman/index.js';
 export {
   computeImageId, createDumpfile, createRepositoryImage, openImageFile, readStoredImage,
   type ComposefsImageFile, type CreateImageOptions, type CreatedImage, type ImageId,
@@ -41,6 +43,6 @@ export {
 export { mountImage, mountOciImage, unmountImage, type MountedImage, type UnmountedImage } from './mount/index.js';
 export { gc, TRANSACTION_ENV, type GcOptions, type GcProgress, type GcResult, type MissingObject } from './gc/index.js';
 export {
-  sysrootStatus, sysrootGc, SysrootLayout, bootcTag, describePodmanConfig, writeDropin,
+  sysrootStatus, sysrootGc, SysrootLayout, bootcTag, prepareSystemStore, STORAGE_RUNROOT, describePodmanConfig, writeDropin,
   type SysrootStatus, type DeploymentStatus, type SysrootGcOptions, type SysrootGcResult,
 } from './sysroot/index.js';

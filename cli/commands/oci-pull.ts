@@ -4,6 +4,8 @@ import { isObjectId, type ObjectId, type Repository } from '../../src/repository
 import { isSourceReference } from '../../src/source/index.js';
 import { command } from '../command.js';
 import { runDirectPull } from '../direct-pull.js';
+import { runStoragePull } from '../storage-pull.js';
+import type { StoragePullResult } from '../../src/pull/index.js';
 import { progressSink, type ProgressMode } from '../import-progress.js';
 import { printJson } from '../output.js';
 import { withRepository } from '../repo.js';
@@ -16,7 +18,8 @@ const args = {
     type: 'positional',
     required: true,
     valueHint: 'SOURCE',
-    description: 'containers-storage:REF (name, ID, ID prefix or @digest), oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF] or docker://REF',
+    description:
+      'containers-storage:REF (name, ID, ID prefix or @digest), oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF] or docker://REF; with --storage-root also dir:DIR and anything podman pulls',
   },
   name: { type: 'positional', required: false, valueHint: 'NAME', description: 'tag to give it (default: the reference as given)' },
   localFetch: {
@@ -26,6 +29,13 @@ const args = {
     description: 'auto: reflink, else hardlink, else copy; zerocopy: fail rather than copy',
   },
   ...storageArgs,
+  runRoot: { type: 'string', valueHint: 'DIR', description: "podman's run root for --storage-root (default: one fixed per store under /run/cfskit)" },
+  sysroot: {
+    type: 'string',
+    valueHint: 'DIR',
+    description: 'a bootc system: repository DIR/composefs, store DIR/composefs/bootc/storage, tag localhost/bootc-<manifest digest> unless NAME',
+  },
+  fromStorageRoot: { type: 'string', valueHint: 'SRC', description: 'copy containers-storage:REF from the store at SRC into --storage-root first (the install path)' },
   ...sourceArgs,
   bootable: { type: 'boolean', description: 'also make the bootable composefs image (empty /boot and /sysroot, SELinux labels)' },
   expectedDigest: {
@@ -60,9 +70,55 @@ export default command({
     };
     const started = process.hrtime.bigint();
     let outcome: Awaited<ReturnType<typeof withMatch>>;
-    if (isSourceReference(parsed.image)) {
-      if (parsed.storageRoot !== undefined || parsed.additionalImageStore.length > 0 || parsed.localFetch !== 'auto') {
-        throw new UsageError('--storage-root, --additional-image-store and --local-fetch are for containers-storage: sources');
+    let stored: StoragePullResult | undefined;
+    const storageRoot = parsed.storageRoot;
+    const unified = parsed.sysroot !== undefined || (storageRoot !== undefined && (!parsed.image.startsWith(CSTOR_PREFIX) || parsed.fromStorageRoot !== undefined));
+    if (!unified) {
+      const misplaced = [['--run-root', parsed.runRoot], ['--from-storage-root', parsed.fromStorageRoot]].filter(([, v]) => v !== undefined).map(([k]) => k);
+      if (misplaced.length > 0) throw new UsageError(`${misplaced.join(', ')}: only with --storage-root or --sysroot`);
+    }
+    if (unified) {
+      if (parsed.sysroot !== undefined && storageRoot !== undefined) throw new UsageError('--sysroot names the store (DIR/composefs/bootc/storage): give it or --storage-root, not both');
+      if (parsed.sysroot !== undefined && (parsed.repo !== undefined || parsed.user || parsed.system)) {
+        throw new UsageError('--sysroot names the repository (DIR/composefs): give it or --repo/--user/--system, not both');
+      }
+      const misplaced = [
+        ...(parsed.additionalImageStore.length > 0 ? ['--additional-image-store'] : []),
+        ...(parsed.maxExpansion !== undefined ? ['--max-expansion'] : []),
+        ...(parsed.image.startsWith(CSTOR_PREFIX) ? givenSourceOptions(parsed).filter((o) => o !== '--max-expansion') : []),
+      ];
+      if (misplaced.length > 0) throw new UsageError(`${misplaced.join(', ')}: not for this pull (stage 1 is podman's, stage 2 reads the store)`);
+      const source = sourceOptions(parsed);
+      const pulled = await runStoragePull(
+        parsed,
+        {
+          reference: parsed.image,
+          sysroot: parsed.sysroot,
+          options: {
+            storageRoot,
+            ...(parsed.runRoot !== undefined ? { runRoot: parsed.runRoot } : {}),
+            ...(parsed.fromStorageRoot !== undefined ? { fromStorageRoot: parsed.fromStorageRoot } : {}),
+            ...(parsed.name ? { tag: parsed.name } : {}),
+            zerocopy: parsed.localFetch === 'zerocopy',
+            bootable,
+            xattrs,
+            ...(source.platform ? { platform: source.platform } : {}),
+            ...(source.credentials ? { credentials: source.credentials } : {}),
+            ...(source.authFile !== undefined ? { authFile: source.authFile } : {}),
+            ...(source.tls ? { tls: source.tls } : {}),
+          },
+          progress: parsed.progress as ProgressMode,
+          progressFd: parsed.progressFd,
+        },
+        withMatch,
+      );
+      stored = pulled.stored;
+      outcome = pulled.outcome;
+    } else if (isSourceReference(parsed.image)) {
+      // (--storage-root made this a pull through that store, above.)
+      const cstorOnly = [...(parsed.additionalImageStore.length > 0 ? ['--additional-image-store'] : []), ...(parsed.localFetch !== 'auto' ? ['--local-fetch'] : [])];
+      if (cstorOnly.length > 0) {
+        throw new UsageError(`${cstorOnly.join(', ')}: for containers-storage: sources (or a pull through --storage-root DIR); ${parsed.image} is read directly`);
       }
       outcome = await runDirectPull(
         parsed,
@@ -115,6 +171,20 @@ export default command({
         ...(bootImage !== undefined ? { bootImage } : {}),
         ...(match?.found ? { bootImageXattrs: match.xattrs, bootImageErofsVersion: match.erofsVersion } : {}),
         stats: result.stats.toJSON(),
+        ...(stored
+          ? {
+              storage: {
+                root: stored.store.root,
+                runRoot: stored.store.runRoot,
+                created: stored.storeCreated,
+                stage1: stored.fetchMethod,
+                podmanVersion: stored.podmanVersion ?? null,
+                copiedFrom: stored.copiedFrom ?? null,
+                layers: stored.storeLayers.layers,
+                layersPresent: stored.storeLayers.present,
+              },
+            }
+          : {}),
         elapsedSeconds: Number(seconds.toFixed(3)),
       });
     } else {
@@ -125,9 +195,22 @@ export default command({
           : '';
       process.stdout.write(
         `manifest ${result.manifestDigest}\nconfig   ${result.configDigest}\nverity   ${result.manifestStream}\n` +
-          `tagged   ${result.tag}\nobjects  ${result.stats.summary()}\n${boot}`,
+          `tagged   ${result.tag}\nobjects  ${result.stats.summary()}\n${boot}` +
+          (stored ? storedLines(stored) : ''),
       );
     }
     return 0;
   },
 });
+
+function storedLines(stored: StoragePullResult): string {
+  const how: Record<StoragePullResult['fetchMethod'], string> = {
+    'libpod-api': 'podman API (libpod)',
+    'compat-api': 'podman API (Docker-compatible)',
+    'podman-pull': 'podman pull',
+    copy: `skopeo copy from ${stored.copiedFrom ?? ''}`,
+    none: 'already there',
+  };
+  const fetched = stored.storeLayers.layers - stored.storeLayers.present;
+  return `store    ${stored.store.root} (${how[stored.fetchMethod]}; ${fetched} of ${stored.storeLayers.layers} layers fetched)\n`;
+}

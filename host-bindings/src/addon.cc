@@ -1,5 +1,6 @@
 // cfskit_host: the Linux system calls cfskit needs and Node does not offer.
-// Each area registers its functions; all of them are asynchronous.
+// Each area registers its functions; all of them are asynchronous but
+// readXattrs (xattr.cc says why).
 #include <napi.h>
 
 namespace cfskit {
@@ -10,6 +11,7 @@ void InitLock(Napi::Env env, Napi::Object exports);
 void InitStore(Napi::Env env, Napi::Object exports);
 void InitMount(Napi::Env env, Napi::Object exports);
 void InitBeneath(Napi::Env env, Napi::Object exports);
+void InitXattr(Napi::Env env, Napi::Object exports);
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -20,6 +22,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   cfskit::InitStore(env, exports);
   cfskit::InitMount(env, exports);
   cfskit::InitBeneath(env, exports);
+  cfskit::InitXattr(env, exports);
   return exports;
 }
 

@@ -15,7 +15,7 @@ import { digestFile, resolveParams, type VerityOptions } from '../fsverity/index
 import { WorkerPool } from '../workers/index.js';
 import { transformDirectoryTreeForBoot } from './boot.js';
 import { BATCH_FILE_MAX, type DigestBatch } from './digest-batch.js';
-import { readTreeXattrs, type XattrMap } from './xattrs.js';
+import { xattrReader, type XattrReader } from './xattrs.js';
 
 /** Entries per call into the core. */
 const BATCH = 4096;
@@ -64,12 +64,12 @@ class Scanner {
 
   constructor(
     private readonly root: Buffer,
-    private readonly xattrs: XattrMap,
+    private readonly xattrs: XattrReader,
     private readonly small: SmallFiles,
   ) {}
 
   private meta(rel: Buffer, st: BigIntStats): Entry['meta'] {
-    const xattrs: Xattr[] = (this.xattrs.get(rel.toString('latin1')) ?? []).map((x) => ({ name: x.name, value: x.value }));
+    const xattrs: Xattr[] = this.xattrs(rel.length === 0 ? this.root : join(this.root, rel));
     return { mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), ...mtimeOf(st), xattrs };
   }
 
@@ -286,9 +286,8 @@ export async function scanTree(path: string, options: ScanOptions = {}): Promise
 export async function scanTreeWithFiles(path: string, options: ScanOptions = {}): Promise<{ tree: Tree; files: ExternalFile[] }> {
   const params = resolveParams({ hashAlg: options.hashAlg });
   const root = Buffer.from(resolvePath(path));
-  const xattrs = await readTreeXattrs(root);
   const small = new SmallFiles(params.hashAlg);
-  const scanner = new Scanner(root, xattrs, small);
+  const scanner = new Scanner(root, xattrReader(), small);
   try {
     scanner.scan();
   } catch (err) {

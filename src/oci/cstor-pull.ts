@@ -13,6 +13,7 @@ import { parseConfig, parseManifest } from './documents.js';
 import { finishImport } from './finish-import.js';
 import { layerContentId, sha256Digest } from './identifiers.js';
 import type { LayerRef } from './image-streams.js';
+import { ByteTask, StepTask, type TaskSink } from '../progress/index.js';
 import { throttle, type ProgressSink } from './progress.js';
 import { ImportStats } from './stats.js';
 
@@ -31,6 +32,14 @@ export interface PullOptions {
    * only the default), and the bootable one in that mode.
    */
   readonly xattrs?: XattrMode;
+  /**
+   * bootc protocol snapshots: `importing` in bytes (a subtask per layer,
+   * layers the repository has as cached), then `importing` in steps
+   * (config and manifest streams, composefs image).
+   */
+  readonly events?: TaskSink;
+  /** How the image is named in progress descriptions (default: the reference). */
+  readonly displayName?: string;
 }
 
 export interface PullResult {
@@ -84,6 +93,12 @@ export async function pullFromContainersStorage(repo: Repository, reference: str
   stats.layers = layers.length;
   const context = new ImportContext();
   const totalBytes = layers.reduce((n, l) => n + (l.diffSize ?? 0), 0);
+  const present = await Promise.all(config.diffIds.map((diffId) => repo.streams.has(layerContentId(diffId))));
+  const importing = new ByteTask({ task: 'importing', description: `Importing ${options.displayName ?? reference}`, id: manifestDigest }, options.events);
+  config.diffIds.forEach((diffId, i) => {
+    importing.add(diffId, `Layer ${diffId.slice(0, 19)}`, layers[i]?.diffSize ?? 0, { cached: present[i] !== undefined });
+  });
+  importing.begin();
   let bytesBefore = 0;
   const layerRefs: LayerRef[] = [];
   for (const [i, layer] of layers.entries()) {
@@ -92,14 +107,16 @@ export async function pullFromContainersStorage(repo: Repository, reference: str
       throw new InputError(`layer ${layer.id.slice(0, 12)}…`, `its diff digest ${layer.diffDigest} is not the config's diff_id ${diffId}`);
     }
     const event = { stage: 'layer' as const, layer: diffId, index: i + 1, count: layers.length, bytesTotal: totalBytes };
-    let streamId = await repo.streams.has(layerContentId(diffId));
+    let streamId = present[i] ?? (await repo.streams.has(layerContentId(diffId)));
     if (streamId !== undefined) {
       stats.layersAlreadyPresent++;
       options.progress?.({ ...event, bytesDone: bytesBefore + (layer.diffSize ?? 0), skipped: true });
+      importing.complete(diffId);
     } else {
       const base = bytesBefore;
       const report = throttle(options.progress);
       report.final({ ...event, bytesDone: base });
+      importing.start(diffId);
       let done = 0;
       streamId = await importCstorLayer(repo, layer, diffId, {
         context,
@@ -108,13 +125,21 @@ export async function pullFromContainersStorage(repo: Repository, reference: str
         progress: (bytes) => {
           done = bytes;
           report.step({ ...event, bytesDone: base + bytes });
+          importing.advance(diffId, bytes);
         },
       });
       report.final({ ...event, bytesDone: base + Math.max(done, layer.diffSize ?? 0) });
+      importing.complete(diffId);
     }
     bytesBefore += layer.diffSize ?? 0;
     layerRefs.push({ diffId, streamId });
   }
+  const finishing = new StepTask({ task: 'importing', description: `Importing ${options.displayName ?? reference}`, id: manifestDigest }, options.events);
+  finishing.add('config', 'Config stream');
+  finishing.add('manifest', 'Manifest stream');
+  finishing.add('image', 'composefs image');
+  if (options.bootable) finishing.add('boot-image', 'Bootable composefs image');
+  finishing.begin();
   const tag = options.tag ?? reference;
   const docsIn = { config: docs.config, configDigest, manifest: docs.manifest, manifestDigest };
   const finished = await finishImport(repo, docsIn, layerRefs, {
@@ -123,6 +148,7 @@ export async function pullFromContainersStorage(repo: Repository, reference: str
     ...(options.xattrs ? { xattrs: options.xattrs } : {}),
     bytesTotal: bytesBefore,
     ...(options.progress ? { progress: options.progress } : {}),
+    step: (step, cached) => finishing.complete(step, cached),
   });
   return {
     imageId: image.id,

@@ -6,6 +6,7 @@ export { listDeployments, composefsDigest, composefsDigests, stagedId, parseBoot
 export { readBoundImages, parseBoundImageFile, parseSpecValue, resolveInImage, type BoundImage } from './bound-images.js';
 export { inspectDeployment, type DeploymentNeeds, type RepositoryImageState } from './inspect.js';
 export { SystemStore, type PodmanImage, type PodmanOptions } from './podman.js';
+export { prepareSystemStore } from './prepare.js';
 export { WantedImages, type StoreImage } from './wanted.js';
 export { listBootcTags, type BootcTag } from './tags.js';
 export { sysrootStatus, type SysrootStatus, type DeploymentStatus, type BoundImageStatus } from './status.js';

@@ -7,12 +7,8 @@
  * another process holds locked makes podman wait, and a GC must say so
  * rather than hang.
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { stringify } from 'smol-toml';
 import { CfskitError, InputError, UnsupportedError } from '../../common/index.js';
+import { runBounded, storeArgs, withStoreEnv, type Ran } from '../podman/index.js';
 
 export interface PodmanOptions {
   /** The podman binary (default `podman` on $PATH). */
@@ -38,13 +34,6 @@ export interface RemoveResult {
 /** podman takes this many images per `image rm` (bootc's SUBCMD_ARGV_CHUNKING). */
 export const BATCH = 100;
 const DEFAULT_TIMEOUT_MS = 120_000;
-const KILL_GRACE_MS = 10_000;
-
-interface Ran {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 export class SystemStore {
   constructor(
@@ -57,18 +46,17 @@ export class SystemStore {
   }
 
   private async run(args: readonly string[]): Promise<Ran> {
-    const confDir = await mkdtemp(join(tmpdir(), 'cfskit-podman-conf-'));
-    try {
-      const conf = join(confDir, 'storage.conf');
-      await writeFile(conf, stringify({ storage: { driver: 'overlay', graphroot: this.root, runroot: this.options.runRoot } }));
-      const env: NodeJS.ProcessEnv = { ...process.env, CONTAINERS_STORAGE_CONF: conf };
-      delete env.STORAGE_OPTS;
-      delete env.STORAGE_DRIVER;
-      const argv = ['--root', this.root, '--runroot', this.options.runRoot, '--storage-driver', 'overlay', ...args];
-      return await spawnBounded(this.binary, argv, env, this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS, this.root);
-    } finally {
-      await rm(confDir, { recursive: true, force: true });
-    }
+    const store = { root: this.root, runRoot: this.options.runRoot };
+    return withStoreEnv(store, {}, async (env) => {
+      try {
+        return await runBounded(this.binary, [...storeArgs(store), ...args], { env, timeoutMs: this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS, subject: this.root });
+      } catch (err) {
+        if (err instanceof UnsupportedError) {
+          throw new UnsupportedError(`${this.binary} is not installed: the system containers-storage at ${this.root} can only be changed through podman (nothing was removed)`);
+        }
+        throw err;
+      }
+    });
   }
 
   private failure(what: string, ran: Ran): CfskitError {
@@ -130,36 +118,4 @@ export class SystemStore {
 
 function strings(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
-}
-
-function spawnBounded(file: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number, root: string): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    let timedOut = false;
-    let escalate: NodeJS.Timeout | undefined;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGTERM');
-      // A podman that does not stop on SIGTERM must not outlive the GC.
-      escalate = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
-    }, timeoutMs);
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      if (e.code === 'ENOENT') reject(new UnsupportedError(`${file} is not installed: the system containers-storage at ${root} can only be changed through podman (nothing was removed)`));
-      else reject(new CfskitError('system', `${root}: running ${file}: ${e.message}`));
-    });
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      clearTimeout(escalate);
-      if (timedOut) {
-        reject(new CfskitError('system', `${root}: podman did not finish within ${Math.round(timeoutMs / 1000)} s; is the store locked by another process (a pull, a build)?`));
-        return;
-      }
-      resolve({ status, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
-    });
-  });
 }

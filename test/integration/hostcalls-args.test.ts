@@ -134,7 +134,7 @@ test('without the addon: HostUnavailableError naming each feature, one warning i
   for (const result of absent.probe.results) {
     assert.is(result.name, 'HostUnavailableError');
     assert.is(result.code, 'host-unavailable');
-    assert.match(result.message ?? '', '/nonexistent/cfskit_host.node is not built');
+    assert.match(result.message ?? '', 'CFSKIT_HOST_ADDON names /nonexistent/cfskit_host.node, which does not exist');
   }
   assert.match(absent.probe.results[0]?.message ?? '', /^reading file status \(statx\) needs cfskit's native host bindings/);
   assert.match(absent.probe.results[1]?.message ?? '', /^cloning a file \(FICLONE\) needs/);

@@ -148,9 +148,14 @@ it('bad references and options are named', async (ctx) => {
   const misplaced = await cfskit(['--repo', repo, 'oci', 'pull', 'containers-storage:x', '--platform', 'linux/arm64', '--tls-verify=false']);
   assert.is(misplaced.status, 2);
   assert.match(misplaced.stderr, /--platform, --tls-verify: not for containers-storage: sources/);
-  const other = await cfskit(['--repo', repo, 'oci', 'pull', 'oci:/srv/layout', '--storage-root', '/x']);
+  const other = await cfskit(['--repo', repo, 'oci', 'pull', 'oci:/srv/layout', '--additional-image-store', '/x', '--local-fetch', 'zerocopy']);
   assert.is(other.status, 2);
-  assert.match(other.stderr, /--storage-root, --additional-image-store and --local-fetch are for containers-storage: sources/);
+  assert.match(other.stderr, '--additional-image-store, --local-fetch: for containers-storage: sources (or a pull through --storage-root DIR); oci:/srv/layout is read directly');
+  // With --storage-root it is the unified pull (docs/storage-pull.md): podman reads the layout, and says it is not there.
+  const through = await cfskit(['--repo', repo, 'oci', 'pull', 'oci:/srv/layout', '--storage-root', join(work, 'through-store'), '--run-root', join(work, 'through-run')]);
+  assert.is(through.status, 1, through.stderr);
+  assert.match(through.stderr, 'oci:/srv/layout: podman could not pull it: ');
+  assert.match(through.stderr, '/srv/layout/index.json: no such file or directory');
   const fetch = await cfskit(['--repo', repo, 'oci', 'pull', 'containers-storage:x', '--local-fetch', 'always']);
   assert.is(fetch.status, 2);
   assert.match(fetch.stderr, /--local-fetch must be one of auto, zerocopy/);

@@ -4,8 +4,10 @@
  * and `create-image` write a repository byte for byte equal to the one the
  * addon writes (same objects, streams, images, links, meta.json), with
  * the image IDs cfsctl computes; fsck is clean, and cfsctl's own fsck too
- * when $CFSCTL names it. A secure repository is refused with a message
- * saying why and what to do instead.
+ * when $CFSCTL names it. Without the addon a directory's xattrs are not
+ * read (said once), so the byte-for-byte comparison stores the tree without
+ * them, and the tree with them must give that same image. A secure
+ * repository is refused with a message saying why and what to do instead.
  */
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
@@ -33,7 +35,9 @@ test.before(async () => {
   const spec = TREES.find((t) => t.name === TREE);
   if (!spec) throw new Error(`no test tree ${TREE}`);
   await mkdir(join(base, 'tree'));
-  await materialize(join(base, 'tree'), spec);
+  await materialize(join(base, 'tree'), { ...spec, entries: spec.entries.map(({ xattrs: _dropped, ...entry }) => entry) });
+  await mkdir(join(base, 'tree-xattrs'));
+  await materialize(join(base, 'tree-xattrs'), spec);
   const layer = tarBytes([
     dir('usr/'),
     dir('usr/bin/'),
@@ -85,12 +89,18 @@ it('init --insecure, oci import-layer, create-image without the addon: the repos
   const portable = join(base, 'portable');
   const nativeId = await writeRepository(native, process.env);
   const portableId = await writeRepository(portable, PORTABLE);
-  assert.is(portableId, `sha512:${treeId(TREE, 'container', 'sha512', 1)}`, 'the image ID cfsctl computes for the tree (a new repository makes V1 images)');
   assert.is(portableId, nativeId);
   const written = await contents(portable);
   assert.equal(written, await contents(native), 'same objects, streams, images, refs and meta.json');
   assert.ok(written.length > 8, `a repository of ${written.length} files`);
   assert.not.ok(written.some(([rel]) => rel.includes('.tmp-')), 'no temporary file left');
+  // The tree with its xattrs: the addon reads them (cfsctl's ID; a new
+  // repository makes V1 images); without it the image is the tree without them.
+  const full = await cfskit(['--repo', native, 'create-image', join(base, 'tree-xattrs')]);
+  assert.is(full.stdout.trim(), `sha512:${treeId(TREE, 'container', 'sha512', 1)}`, 'the image ID cfsctl computes for the tree');
+  const none = await cfskit(['--repo', portable, 'create-image', join(base, 'tree-xattrs')], { env: PORTABLE });
+  assert.is(none.stdout.trim(), portableId, 'xattrs are not read without the addon');
+  assert.is(none.stderr.match(/extended attributes are not read without the system-call addon/g)?.length, 1, none.stderr);
   const cfsctl = process.env.CFSCTL;
   if (cfsctl) {
     const r = await run(cfsctl, ['--repo', portable, 'fsck']);

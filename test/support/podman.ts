@@ -86,6 +86,23 @@ async function processesUsing(dir: string): Promise<number[]> {
   return pids;
 }
 
+/**
+ * Removes a directory podman stores were made in: processes naming it
+ * killed, the overlay mounts podman leaves (it bind-mounts each store's
+ * `overlay/` on itself) unmounted, then the tree removed.
+ */
+export async function removePodmanTree(dir: string): Promise<void> {
+  for (const pid of await processesUsing(dir)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+  for (const point of await mountsUnder(dir)) spawnSync('umount', ['--lazy', point], { stdio: 'ignore' });
+  await rm(dir, { recursive: true, force: true });
+}
+
 /** `root` puts the store somewhere of the caller's (a sysroot's composefs/bootc/storage); the rest stays in the temporary directory. */
 export async function createPodmanStore(options: { root?: string } = {}): Promise<PodmanStore> {
   const dir = await mkdtemp(join(tmpdir(), 'cfskit-podman-'));

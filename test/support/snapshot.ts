@@ -5,7 +5,7 @@
  * compare a source tree with the loop-mounted image made from it.
  */
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
-import { readTreeXattrs } from '../../src/image/xattrs.js';
+import { readTreeXattrs } from './getfattr.js';
 
 export interface EntryView {
   type: number;

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { InputError } from '../../common/index.js';
 import { imageFromDumpfile } from '../../src/image/compute.js';
 import { openImage } from '../../src/image/reader.js';
-import { parseGetfattr, unescapeGetfattr } from '../../src/image/xattrs.js';
+import { parseGetfattr, unescapeGetfattr } from '../support/getfattr.js';
 import { VECTORS, dumpName, treeId, vectorFile } from '../support/erofs-vectors.js';
 
 test("every vector dumpfile gives cfsctl's image ID in each EROFS format and reads back to itself", () => {

@@ -45,7 +45,8 @@ export interface ImageManifest {
   readonly layers: readonly Descriptor[];
 }
 
-function parseObject(bytes: Uint8Array, input: string): Record<string, unknown> {
+/** An OCI document's bytes as a JSON object, bounded; errors name `input`. */
+export function parseDocumentObject(bytes: Uint8Array, input: string): Record<string, unknown> {
   if (bytes.length > MAX_DOCUMENT) throw new InputError(input, `is ${bytes.length} bytes, more than an OCI document may be (${MAX_DOCUMENT})`);
   let doc: unknown;
   try {
@@ -68,7 +69,7 @@ function descriptor(value: unknown, input: string, where: string): Descriptor {
 }
 
 export function parseConfig(bytes: Uint8Array, input: string): ImageConfig {
-  const doc = parseObject(bytes, input);
+  const doc = parseDocumentObject(bytes, input);
   const rootfs = doc.rootfs;
   if (typeof rootfs !== 'object' || rootfs === null) throw new InputError(input, 'has no rootfs');
   const diffIds = (rootfs as Record<string, unknown>).diff_ids;
@@ -85,7 +86,7 @@ export function parseConfig(bytes: Uint8Array, input: string): ImageConfig {
 }
 
 export function parseManifest(bytes: Uint8Array, input: string): ImageManifest {
-  const doc = parseObject(bytes, input);
+  const doc = parseDocumentObject(bytes, input);
   if (doc.schemaVersion !== 2) throw new InputError(input, `schemaVersion ${String(doc.schemaVersion)} is not 2`);
   if (!Array.isArray(doc.layers)) throw new InputError(input, 'has no layers list (an image index is not an image manifest)');
   return {

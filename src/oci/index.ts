@@ -6,7 +6,7 @@ export { listImages, openImage, resolveImageName, tagImage, untagImage, readSmal
 export { ImportStats } from './stats.js';
 export type { ProgressEvent, ProgressSink } from './progress.js';
 export { checkDigest, configContentId, layerContentId, manifestContentId, sha256Digest, tagRef } from './identifiers.js';
-export { parseConfig, parseManifest, type Descriptor, type ImageConfig, type ImageManifest } from './documents.js';
+export { parseConfig, parseDocumentObject, parseManifest, type Descriptor, type ImageConfig, type ImageManifest } from './documents.js';
 export { layerEntries, layerInfo, writeLayerDumpfile, splitstreamLayerEntries, type LayerEntry, type LayerInfo } from './layer-entries.js';
 export { openImageStreams, imageRefOf, type ImageStreams } from './image-open.js';
 export {

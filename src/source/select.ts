@@ -7,12 +7,11 @@
  * refused by name.
  */
 import { InputError, NotFoundError, UnsupportedError } from '../../common/index.js';
-import type { Descriptor } from '../oci/index.js';
+import { parseDocumentObject, type Descriptor } from '../oci/index.js';
 import type { BlobDescriptor, ResolvedManifest } from './image-source.js';
 import { DOCKER_SCHEMA1, INDEX_TYPES, MANIFEST_TYPES } from './media-types.js';
 import { formatPlatform, platformRank, type IndexEntryPlatform, type Platform } from './platform.js';
 
-const MAX_DOCUMENT = 4 << 20;
 const MAX_DEPTH = 4;
 export const REF_NAME = 'org.opencontainers.image.ref.name';
 const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
@@ -25,18 +24,6 @@ export interface IndexEntry extends Descriptor {
 export type Document =
   | { readonly kind: 'manifest'; readonly mediaType: string | undefined }
   | { readonly kind: 'index'; readonly mediaType: string | undefined; readonly entries: readonly IndexEntry[] };
-
-function parseJson(bytes: Uint8Array, input: string): Record<string, unknown> {
-  if (bytes.length > MAX_DOCUMENT) throw new InputError(input, `is ${bytes.length} bytes, more than an OCI document may be (${MAX_DOCUMENT})`);
-  let doc: unknown;
-  try {
-    doc = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch (err) {
-    throw new InputError(input, `invalid JSON: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new InputError(input, 'is not a JSON object');
-  return doc as Record<string, unknown>;
-}
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
@@ -56,7 +43,7 @@ function entry(value: unknown, input: string, i: number): IndexEntry {
 
 /** What a document is: an image manifest or an index, else an error naming it. */
 export function classifyDocument(bytes: Uint8Array, declared: string | undefined, input: string): Document {
-  const doc = parseJson(bytes, input);
+  const doc = parseDocumentObject(bytes, input);
   const mediaType = str(doc.mediaType) ?? declared;
   if ((mediaType !== undefined && DOCKER_SCHEMA1.includes(mediaType)) || doc.schemaVersion === 1) {
     throw new UnsupportedError(`${input}: Docker schema 1 manifests are not supported (convert the image with skopeo copy)`);

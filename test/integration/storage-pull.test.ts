@@ -14,11 +14,12 @@
  * stores and imports from the target.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, readlink, realpath, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, realpath, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { defaultRunRoot } from '../../src/index.js';
 import { cfskit, run } from '../support/cli.js';
 import { loopFsPrereqs, withLoopFs } from '../support/loopfs.js';
 import { writeOciLayout } from '../support/oci-image-fixtures.js';
@@ -211,6 +212,15 @@ it('--from-storage-root: the image ends in both stores, both named, data importe
   await storagePullJson(host, registry.ref(LARGE), registry.pullArgs);
   const target: StoreDirs = await freshTarget(work);
   const name = `${registry.host}/${LARGE}`;
+  // The copy reads the host store with the run root cfskit picks for it (under /run): removed afterwards.
+  try {
+    await fromStorageRoot(host, target, name, large);
+  } finally {
+    await rm(defaultRunRoot(host.root), { recursive: true, force: true });
+  }
+});
+
+async function fromStorageRoot(host: StoreDirs, target: StoreDirs, name: string, large: Parameters<typeof checkPulledImage>[3]): Promise<void> {
   const r = await storagePull(target, `containers-storage:${name}`, ['--from-storage-root', host.root, 'installed']);
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stdout, `skopeo copy from ${host.root}`);
@@ -224,7 +234,7 @@ it('--from-storage-root: the image ends in both stores, both named, data importe
   const objects = await inodes(join(target.repo, 'objects'));
   const fromHost = await inodes(join(host.root, 'overlay'));
   assert.not.ok([...objects].some((ino) => fromHost.has(ino)), 'no object is a file of the host store');
-});
+}
 
 it("fidelity's options as for containers-storage: --erofs-version, --xattrs, --bootable make the same images as a containers-storage pull from that store; --expected-digest finds the boot image", async (ctx) => {
   const { registry, work } = need(ctx);

@@ -11,7 +11,7 @@
 import { InputError, UnsupportedError, type XattrMode } from '../../common/index.js';
 import { ByteTask, StepTask, type TaskSink } from '../progress/index.js';
 import type { Repository } from '../repository/index.js';
-import { CONFIG_TYPES, hostPlatform, LAYER_TYPES, openSource, VerifiedBlob, type BlobDescriptor, type ImageSource, type Platform, type RegistrySourceOptions } from '../source/index.js';
+import { CONFIG_TYPES, hostPlatform, LAYER_TYPES, openSource, readConfigBlob, type BlobDescriptor, type ImageSource, type Platform, type RegistrySourceOptions } from '../source/index.js';
 import type { PullResult } from './cstor-pull.js';
 import { parseConfig, parseManifest } from './documents.js';
 import { finishImport } from './finish-import.js';
@@ -23,7 +23,6 @@ import type { LayerRef } from './image-streams.js';
 import { throttle, type ProgressSink } from './progress.js';
 import { ImportStats } from './stats.js';
 
-const MAX_CONFIG = 4 << 20;
 export const DEFAULT_CONCURRENCY = 3;
 
 export interface SourcePullOptions extends RegistrySourceOptions {
@@ -50,18 +49,6 @@ interface LayerJob {
   readonly index: number;
 }
 
-async function readConfig(source: ImageSource, descriptor: BlobDescriptor): Promise<Buffer> {
-  if (descriptor.size > MAX_CONFIG) throw new InputError(source.name, `config ${descriptor.digest} is ${descriptor.size} bytes, more than a config may be`);
-  const blob = new VerifiedBlob(source.blob(descriptor), descriptor, source.name);
-  const chunks: Uint8Array[] = [];
-  try {
-    for await (const chunk of blob) chunks.push(chunk);
-  } finally {
-    await blob.close();
-  }
-  return Buffer.concat(chunks);
-}
-
 /** The config: from its stream when the repository has it (a re-pull fetches no blob at all), else from the source. */
 async function configBytes(repo: Repository, source: ImageSource, descriptor: BlobDescriptor): Promise<Buffer> {
   const contentId = configContentId(descriptor.digest);
@@ -69,7 +56,7 @@ async function configBytes(repo: Repository, source: ImageSource, descriptor: Bl
     const stored = await readSmallStream(repo, contentId, CONTENT_TYPES.ociConfig);
     if (sha256Digest(stored) === descriptor.digest) return stored;
   }
-  return readConfig(source, descriptor);
+  return readConfigBlob(source, descriptor);
 }
 
 /** Runs `jobs` with at most `limit` at once; the first failure stops the others. */

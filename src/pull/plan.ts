@@ -12,11 +12,11 @@
  * any, is the one reported; the task then learns the layers as podman
  * names them.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ContainersStorage } from '../cstor/index.js';
 import { parseConfig, parseManifest } from '../oci/index.js';
-import { hostPlatform, openSource, VerifiedBlob, type BlobDescriptor, type ImageSource, type Platform, type RegistrySourceOptions } from '../source/index.js';
+import { readRegularFile } from '../../common/index.js';
+import { hostPlatform, MAX_CONFIG, openSource, readConfigBlob, type Platform, type RegistrySourceOptions } from '../source/index.js';
 
 export interface PlannedLayer {
   readonly digest: string;
@@ -31,27 +31,14 @@ export interface PullPlan {
   readonly layers: readonly PlannedLayer[];
 }
 
-const MAX_CONFIG = 4 << 20;
 const NO_RETRY = { attempts: 1, firstDelayMs: 0, maxDelayMs: 0 };
-
-async function readConfig(source: ImageSource, descriptor: BlobDescriptor): Promise<Buffer | undefined> {
-  if (descriptor.size > MAX_CONFIG) return undefined;
-  const blob = new VerifiedBlob(source.blob(descriptor), descriptor, source.name);
-  const chunks: Uint8Array[] = [];
-  try {
-    for await (const chunk of blob) chunks.push(chunk);
-  } finally {
-    await blob.close();
-  }
-  return Buffer.concat(chunks);
-}
 
 async function fromSource(reference: string, platform: Platform, options: RegistrySourceOptions): Promise<{ manifest: Buffer; digest: string | undefined; config: Buffer | undefined }> {
   const source = await openSource(reference, { ...options, retry: NO_RETRY });
   try {
     const resolved = await source.resolve(platform);
     const manifest = parseManifest(resolved.bytes, reference);
-    const config = await readConfig(source, manifest.config).catch(() => undefined);
+    const config = await readConfigBlob(source, manifest.config).catch(() => undefined);
     return { manifest: resolved.bytes, digest: resolved.digest, config };
   } finally {
     await source.close();
@@ -60,10 +47,11 @@ async function fromSource(reference: string, platform: Platform, options: Regist
 
 /** `dir:PATH`: manifest.json beside blobs named by their hex digests. */
 async function fromDirectory(path: string): Promise<{ manifest: Buffer; digest: string | undefined; config: Buffer | undefined }> {
-  const manifest = await readFile(join(path, 'manifest.json'));
+  const manifest = await readRegularFile(join(path, 'manifest.json'), { what: 'a dir: image manifest', maxBytes: MAX_CONFIG, follow: true });
   const digest = parseManifest(manifest, path).config.digest;
-  const config = await readFile(join(path, digest.slice(digest.indexOf(':') + 1))).catch(() => undefined);
-  return { manifest, digest: undefined, config: config && config.length <= MAX_CONFIG ? config : undefined };
+  // Only a plan: a config that cannot be read means every layer is fetched.
+  const config = await readRegularFile(join(path, digest.slice(digest.indexOf(':') + 1)), { what: 'a dir: image config', maxBytes: MAX_CONFIG, follow: true }).catch(() => undefined);
+  return { manifest, digest: undefined, config };
 }
 
 /** The plan for pulling `reference` into the store at `storageRoot`, or undefined when cfskit cannot read the image itself. */

@@ -4,6 +4,6 @@ export type { ImageSource, BlobDescriptor, ResolvedManifest } from './image-sour
 export type { RegistrySourceOptions } from './registry-source.js';
 export { hostPlatform, parsePlatform, formatPlatform, platformRank, type Platform } from './platform.js';
 export { classifyDocument, choosePlatform, resolveToManifest, REF_NAME, type IndexEntry } from './select.js';
-export { VerifiedBlob } from './verified-blob.js';
+export { MAX_CONFIG, readConfigBlob, VerifiedBlob } from './verified-blob.js';
 export { TarArchive, type ArchiveMember } from './tar-archive.js';
 export { LAYER_TYPES, CONFIG_TYPES, MANIFEST_TYPES, INDEX_TYPES } from './media-types.js';

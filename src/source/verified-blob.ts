@@ -6,8 +6,8 @@
  * wrong, which is then the error to report.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { IntegrityError, UnsupportedError } from '../../common/index.js';
-import type { BlobDescriptor } from './image-source.js';
+import { InputError, IntegrityError, UnsupportedError } from '../../common/index.js';
+import type { BlobDescriptor, ImageSource } from './image-source.js';
 
 const ALGORITHMS: Record<string, string> = { sha256: 'sha256', sha512: 'sha512' };
 
@@ -119,4 +119,20 @@ export class VerifiedBlob implements AsyncIterable<Uint8Array> {
     this.#closed = true;
     await this.#inner.return?.();
   }
+}
+
+/** An image config is a small JSON document; more than this is damage. */
+export const MAX_CONFIG = 4 << 20;
+
+/** The config blob `descriptor` names, read whole and checked against its digest. */
+export async function readConfigBlob(source: ImageSource, descriptor: BlobDescriptor): Promise<Buffer> {
+  if (descriptor.size > MAX_CONFIG) throw new InputError(source.name, `config ${descriptor.digest} is ${descriptor.size} bytes, more than a config may be`);
+  const blob = new VerifiedBlob(source.blob(descriptor), descriptor, source.name);
+  const chunks: Uint8Array[] = [];
+  try {
+    for await (const chunk of blob) chunks.push(chunk);
+  } finally {
+    await blob.close();
+  }
+  return Buffer.concat(chunks);
 }

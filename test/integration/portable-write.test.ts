@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -23,6 +23,7 @@ import { cfskit, run } from '../support/cli.js';
 import { gated, haveRoot, haveTool } from '../support/prereq.js';
 import { dir, file, hardlink, symlink, tarBytes } from '../support/tar-writer.js';
 import { pattern } from '../support/pattern.js';
+import { treeContents } from '../support/tree-contents.js';
 
 const PORTABLE = { ...process.env, CFSKIT_DISABLE_ADDON: '1' };
 const TREE = 'container';
@@ -54,17 +55,6 @@ test.after(async () => {
   if (base) await rm(base, { recursive: true, force: true });
 });
 
-/** Every file below `root` with its bytes' sha256 (symlinks: their target), sorted. */
-async function contents(root: string): Promise<[string, string][]> {
-  const out: [string, string][] = [];
-  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
-    const path = join(entry.parentPath, entry.name);
-    const rel = path.slice(root.length + 1);
-    if (entry.isFile()) out.push([rel, createHash('sha256').update(await readFile(path)).digest('hex')]);
-    else if (entry.isSymbolicLink()) out.push([rel, `-> ${await readlink(path)}`]);
-  }
-  return out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-}
 
 async function ok(args: string[], env: NodeJS.ProcessEnv, input?: Buffer): Promise<string> {
   const r = await cfskit(args, { env, ...(input ? { input } : {}) });
@@ -90,8 +80,8 @@ it('init --insecure, oci import-layer, create-image without the addon: the repos
   const nativeId = await writeRepository(native, process.env);
   const portableId = await writeRepository(portable, PORTABLE);
   assert.is(portableId, nativeId);
-  const written = await contents(portable);
-  assert.equal(written, await contents(native), 'same objects, streams, images, refs and meta.json');
+  const written = await treeContents(portable);
+  assert.equal(written, await treeContents(native), 'same objects, streams, images, refs and meta.json');
   assert.ok(written.length > 8, `a repository of ${written.length} files`);
   assert.not.ok(written.some(([rel]) => rel.includes('.tmp-')), 'no temporary file left');
   // The tree with its xattrs: the addon reads them (cfsctl's ID; a new
@@ -120,11 +110,11 @@ it('without the addon a repository that needs fs-verity is refused, saying why a
 
 it('without the addon garbage collection, which needs the exclusive lock, is refused and removes nothing', async () => {
   const repo = join(base, 'portable');
-  const before = await contents(repo);
+  const before = await treeContents(repo);
   const r = await cfskit(['--repo', repo, 'gc'], { env: PORTABLE });
   assert.is(r.status, 1);
   assert.match(r.stderr, /garbage collection needs the Linux host bindings \(for the repository lock\)/);
-  assert.equal(await contents(repo), before);
+  assert.equal(await treeContents(repo), before);
 });
 
 gated(test, haveRoot(), haveTool('chattr', ['-V']))('a meta.json that cannot be opened for writing (as fs-verity makes it) is taken for a secure repository and not written', async () => {

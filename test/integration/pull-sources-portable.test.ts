@@ -7,8 +7,7 @@
  * layer rebuilds its tar, the composefs image is compute-id's, fsck is
  * clean, and cfsctl's fsck too when $CFSCTL names it.
  */
-import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, readdir, readlink, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -18,6 +17,7 @@ import { gated } from '../support/prereq.js';
 import { checkPulledImage } from '../support/pulled-image.js';
 import { registryPrereqs, startRegistry, type TestRegistry } from '../support/registry.js';
 import { pushSourceFixtures, SOURCE_IMAGES, type SourceFixtures } from '../support/source-fixtures.js';
+import { treeContents } from '../support/tree-contents.js';
 
 const PORTABLE = { ...process.env, CFSKIT_DISABLE_ADDON: '1' };
 
@@ -65,17 +65,6 @@ test.after(async (ctx) => {
   if (ctx.work) await rm(ctx.work, { recursive: true, force: true });
 });
 
-/** Every file below `root` with its bytes' sha256 (symlinks: their target), sorted. */
-async function contents(root: string): Promise<[string, string][]> {
-  const out: [string, string][] = [];
-  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
-    const path = join(entry.parentPath, entry.name);
-    const rel = path.slice(root.length + 1);
-    if (entry.isFile()) out.push([rel, createHash('sha256').update(await readFile(path)).digest('hex')]);
-    else if (entry.isSymbolicLink()) out.push([rel, `-> ${await readlink(path)}`]);
-  }
-  return out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-}
 
 async function ok(args: readonly string[], env: NodeJS.ProcessEnv): Promise<string> {
   const r = await cfskit(args, { env });
@@ -99,8 +88,8 @@ it('every transport without the addon: the repository the addon writes, layers b
   for (const [transport, { ref, flags }] of sources) {
     const native = await pullInto(work, ref, flags, process.env);
     const portable = await pullInto(work, ref, flags, PORTABLE);
-    const written = await contents(portable.repo);
-    assert.equal(written, await contents(native.repo), `${transport}: the same objects, streams, images, refs and meta.json`);
+    const written = await treeContents(portable.repo);
+    assert.equal(written, await treeContents(native.repo), `${transport}: the same objects, streams, images, refs and meta.json`);
     assert.ok(written.filter(([rel]) => rel.startsWith('objects/')).length > 4, `${transport}: objects were written`);
     assert.not.ok(written.some(([rel]) => rel.includes('.tmp')), `${transport}: no temporary file left`);
     assert.is(portable.composefsImage, native.composefsImage, `${transport}: composefs image`);

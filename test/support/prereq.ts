@@ -39,10 +39,15 @@ export function gated<T>(suite: Test<T>, ...missing: (string | undefined)[]): (n
         throw new Error(`prerequisite missing under CI=true: ${why}`);
       });
     } else {
-      console.log(`  skip: ${name} (${why})`);
-      suite.skip(name, () => undefined);
+      skip(suite, name, why);
     }
   };
+}
+
+/** Registers `name` as skipped, saying why. */
+function skip<T>(suite: Test<T>, name: string, why: string): void {
+  console.log(`  skip: ${name} (${why})`);
+  suite.skip(name, () => undefined);
 }
 
 /**
@@ -66,8 +71,5 @@ export function haveCfsctl(): string | undefined {
  */
 export function optional<T>(suite: Test<T>, reason: string | undefined): (name: string, body: Body<T>) => void {
   if (reason === undefined) return (name, body) => suite(name, body);
-  return (name) => {
-    console.log(`  skip: ${name} (${reason})`);
-    suite.skip(name, () => undefined);
-  };
+  return (name) => skip(suite, name, reason);
 }

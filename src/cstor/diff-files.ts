@@ -40,6 +40,14 @@ export function accessError(path: string, syscall: string): CfskitError {
   return new SystemError('EACCES', syscall, path, hint);
 }
 
+
+/** An open file not read now: fstat says it is regular and of the size tar-split records. */
+async function sizedFile(fd: number, input: string, shown: string, path: Buffer, size: number): Promise<OpenedFile> {
+  const st = await fstatFd(fd);
+  if (!st.isFile()) throw new IntegrityError(input, `${shown} is not a regular file`);
+  if (st.size !== size) throw new IntegrityError(input, `${shown} is ${st.size} bytes, tar-split says ${size}`);
+  return { fd, path, size, data: undefined };
+}
 export class DiffFiles {
   readonly root: string;
   readonly #rootBytes: Buffer;
@@ -141,10 +149,7 @@ export class DiffFiles {
         if (bytes !== size) throw await this.#mismatch(input, fd, shown, size);
         return { fd, path, size, data: data.subarray(0, size) };
       }
-      const st = await fstatFd(fd);
-      if (!st.isFile()) throw new IntegrityError(input, `${shown} is not a regular file`);
-      if (st.size !== size) throw new IntegrityError(input, `${shown} is ${st.size} bytes, tar-split says ${size}`);
-      return { fd, path, size, data: undefined };
+      return await sizedFile(fd, input, shown, path, size);
     } catch (err) {
       await closeFd(fd);
       throw err instanceof CfskitError ? err : systemError(err, shown, 'fstat');
@@ -212,10 +217,7 @@ export class DiffFiles {
       throw this.#openError(input, shown, err);
     }
     try {
-      const st = await fstatFd(fd);
-      if (!st.isFile()) throw new IntegrityError(input, `${shown} is not a regular file`);
-      if (st.size !== size) throw new IntegrityError(input, `${shown} is ${st.size} bytes, tar-split says ${size}`);
-      return { fd, path, size, data: undefined };
+      return await sizedFile(fd, input, shown, path, size);
     } catch (err) {
       await closeFd(fd);
       throw systemError(err, shown, 'fstat');

@@ -14,7 +14,7 @@ impl From<wit::HashAlgorithm> for HashAlgorithm {
     }
 }
 
-fn params(p: wit::Params) -> Result<Params, WitError> {
+pub(super) fn params(p: wit::Params) -> Result<Params, WitError> {
     Params::new(p.algorithm.into(), p.lg_block_size).map_err(wit_error)
 }
 

@@ -91,6 +91,10 @@ impl wit::GuestWriter for WitWriter {
         self.with(|w| w.external(&object_id, size))?.map_err(wit_error)
     }
 
+    fn write_batch(&self, inline: Vec<u8>, inline_lengths: Vec<u64>, object_ids: Vec<u8>, sizes: Vec<u64>) -> Result<Vec<u8>, WitError> {
+        self.with(|w| w.write_batch(&inline, &inline_lengths, &object_ids, &sizes))?.map_err(wit_error)
+    }
+
     fn add_named_ref(&self, name: String, stream_id: Vec<u8>) -> Result<(), WitError> {
         self.with(|w| w.add_named_ref(&name, &stream_id))?.map_err(wit_error)
     }

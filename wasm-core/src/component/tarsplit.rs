@@ -1,5 +1,5 @@
 use super::exports::cfskit::core::tarsplit as wit;
-use super::errors::wit_error;
+use super::errors::{malformed, wit_error};
 use super::exports::cfskit::core::errors::Error as WitError;
 use super::Core;
 use crate::tarsplit::{Crc64, Record, RecordReader};
@@ -59,6 +59,13 @@ impl wit::Guest for Core {
 
     fn crc64_checksum(data: Vec<u8>) -> u64 {
         Crc64::checksum(&data)
+    }
+
+    fn content_sums(data: Vec<u8>, sizes: Vec<u64>, digest: Option<wit::Params>) -> Result<wit::FileSums, WitError> {
+        let params = digest.map(super::fsverity::params).transpose()?;
+        let sums = crate::tarsplit::content_sums(&data, &sizes, params)
+            .ok_or_else(|| malformed(format!("content sums: the sizes do not add up to the {} bytes given", data.len())))?;
+        Ok(wit::FileSums { crc64s: sums.crc64s, digests: sums.digests })
     }
 
     fn crc64_combine(crc_a: u64, crc_b: u64, length_b: u64) -> u64 {

@@ -155,6 +155,38 @@ impl Writer {
         self.encoder.write_all(&i64::from(index).to_le_bytes()).map_err(zstd_error)
     }
 
+    /// Many chunks in one call (one host call per batch of tar entries
+    /// rather than several per entry): for each `i`, an inline chunk of
+    /// `inline_lengths[i]` bytes taken in order from `inline` (none for 0),
+    /// then a reference to the object `object_ids[i]` (digests back to back)
+    /// of `sizes[i]` bytes. The same bytes as the single calls, since the
+    /// encoder sees the same input. Returns the output ready so far.
+    pub fn write_batch(&mut self, inline: &[u8], inline_lengths: &[u64], object_ids: &[u8], sizes: &[u64]) -> Result<Vec<u8>, Error> {
+        let n = sizes.len();
+        let id_size = self.algorithm.digest_size();
+        if inline_lengths.len() != n || object_ids.len() != n * id_size {
+            fail!(
+                "splitstream writer: a batch of {n} references has {} inline lengths and {} bytes of object IDs (expected {n} and {})",
+                inline_lengths.len(),
+                object_ids.len(),
+                n * id_size
+            );
+        }
+        let total = inline_lengths.iter().try_fold(0u64, |sum, &l| sum.checked_add(l));
+        if total != Some(inline.len() as u64) {
+            fail!("splitstream writer: a batch's inline lengths do not add up to its {} inline bytes", inline.len());
+        }
+        let mut at = 0usize;
+        for ((&length, id), &size) in inline_lengths.iter().zip(object_ids.chunks_exact(id_size)).zip(sizes) {
+            // Each length is at most inline.len() (checked above), so it fits.
+            let end = at + length as usize;
+            self.inline_chunk(&inline[at..end])?;
+            at = end;
+            self.external(id, size)?;
+        }
+        Ok(self.take_output())
+    }
+
     /// Names another stream; a name given again points at the new stream
     /// (the old one stays in stream_refs, as with composefs-rs).
     pub fn add_named_ref(&mut self, name: &str, stream_id: &[u8]) -> Result<(), Error> {

@@ -14,11 +14,13 @@ mod crc64;
 mod name;
 mod reader;
 mod record;
+mod sums;
 
 pub use crc64::{combine as crc64_combine, Crc64};
 pub use name::{clean_name, NameError};
 pub use reader::{RecordReader, MAX_LINE};
 pub use record::{Record, MAX_SIZE};
+pub use sums::{content_sums, ContentSums};
 
 use crate::error::{CoreError, ErrorKind};
 use std::fmt;

@@ -97,6 +97,40 @@ pub(super) fn write_file(alg: HashAlgorithm, content_type: u64, steps: &[Step], 
     file
 }
 
+/// Writes `steps` as the TypeScript writer does for layers: complete inline
+/// runs and the references after them gathered `per_batch` at a time into
+/// `write_batch` calls, the run left at the end written alone.
+pub(super) fn write_file_batched(alg: HashAlgorithm, content_type: u64, steps: &[Step], per_batch: usize) -> Vec<u8> {
+    let mut writer = Writer::new(alg, content_type).unwrap();
+    let mut stream = Vec::new();
+    let mut run: Vec<u8> = Vec::new();
+    let (mut inline, mut lengths, mut ids, mut sizes) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for step in steps {
+        match step {
+            Step::Inline(data) => run.extend_from_slice(data),
+            Step::External { id, content } => {
+                lengths.push(run.len() as u64);
+                inline.append(&mut run);
+                ids.extend_from_slice(id);
+                sizes.push(content.len() as u64);
+                if sizes.len() == per_batch {
+                    stream.extend(writer.write_batch(&inline, &lengths, &ids, &sizes).unwrap());
+                    (inline, lengths, ids, sizes) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+                }
+            }
+            Step::Named { name, id } => writer.add_named_ref(name, id).unwrap(),
+        }
+    }
+    stream.extend(writer.write_batch(&inline, &lengths, &ids, &sizes).unwrap());
+    writer.inline_chunk(&run).unwrap();
+    let finished = writer.finish().unwrap();
+    let mut file = finished.prefix;
+    file.extend(stream);
+    file.extend(finished.tail);
+    assert_eq!(file.len() as u64, finished.file_size);
+    file
+}
+
 /// What a reader gets back from a file.
 pub(super) struct Decoded {
     pub header: Header,

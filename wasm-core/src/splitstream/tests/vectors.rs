@@ -160,6 +160,26 @@ fn writer_reproduces_composefs_rs_bytes_whatever_the_piece_size() {
 }
 
 #[test]
+fn batched_writes_reproduce_composefs_rs_bytes() {
+    for v in vectors() {
+        for per_batch in [1, 3, 64] {
+            let file = write_file_batched(v.alg, v.content_type, &v.steps, per_batch);
+            let file = if v.old_layout { to_old_layout(&file) } else { file };
+            check_file(&v, &file, &format!("written in batches of {per_batch}"));
+        }
+    }
+}
+
+#[test]
+fn a_batch_whose_lengths_do_not_match_is_refused() {
+    let mut writer = Writer::new(HashAlgorithm::Sha256, 0).unwrap();
+    assert!(writer.write_batch(b"abc", &[2], &[0; 32], &[5]).is_err());
+    assert!(writer.write_batch(b"abc", &[3], &[0; 31], &[5]).is_err());
+    assert!(writer.write_batch(b"", &[], &[], &[5]).is_err());
+    assert!(writer.write_batch(b"abc", &[3], &[0; 32], &[5]).is_ok());
+}
+
+#[test]
 fn reader_decodes_every_vector_to_its_script() {
     for v in vectors() {
         let file = v.file.clone().unwrap_or_else(|| write_file(v.alg, v.content_type, &v.steps, 1 << 20));

@@ -51,6 +51,19 @@ export class InlineRun {
   }
 
   /**
+   * The run's pieces, when it is all in memory (nothing spilled), and the
+   * run left empty; undefined (the run untouched) when part of it is in
+   * the temp file. The pieces are the run's own copies: the caller keeps them.
+   */
+  takeInMemory(): { readonly pieces: Buffer[]; readonly bytes: number } | undefined {
+    if (this.#spilled > 0) return undefined;
+    const taken = { pieces: this.#chunks, bytes: this.#inMemory };
+    this.#chunks = [];
+    this.#inMemory = 0;
+    return taken;
+  }
+
+  /**
    * Hands the run to `sink` in order, in pieces of at most PIECE_SIZE,
    * and leaves it empty.
    */

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { type CoreSplitstreamWriter as CoreWriter, coreMessage, splitstream } from '../core/index.js';
 import { CfskitError, IntegrityError, UsageError, systemError, type HashAlg, isHashAlg, writeAll, HASH_ALG_INFO } from '../../common/index.js';
 import { InlineRun, PIECE_SIZE } from './inline-run.js';
+import { RefBatch } from './ref-batch.js';
 
 export interface SplitstreamWriterOptions {
   readonly hashAlg: HashAlg;
@@ -48,6 +49,8 @@ export class SplitstreamWriter {
   readonly #digestSize: number;
   readonly #base: string;
   readonly #run: InlineRun;
+  /** References (with the runs before them) not yet given to the core. */
+  readonly #batch: RefBatch;
   #stream: FileHandle | undefined;
   #streamBytes = 0;
   #finalPath: string | undefined;
@@ -68,6 +71,7 @@ export class SplitstreamWriter {
     this.#digestSize = HASH_ALG_INFO[hashAlg].digestSize;
     this.#base = join(tmpDir, `.cfskit-splitstream-${randomBytes(8).toString('hex')}`);
     this.#run = new InlineRun(`${this.#base}.inline`, limit);
+    this.#batch = new RefBatch(this.#digestSize);
   }
 
   #enqueue(op: () => Promise<void>): Promise<void> {
@@ -93,10 +97,24 @@ export class SplitstreamWriter {
     }
     const id = Uint8Array.from(objectId);
     return this.#enqueue(async () => {
-      await this.#flushRun();
-      usage(() => this.#core.external(id, BigInt(size)));
-      await this.#drain();
+      const run = this.#run.takeInMemory();
+      if (run) {
+        this.#batch.add(run.pieces, run.bytes, id, size);
+      } else {
+        // A run too long for memory goes to the core piece by piece from its temp file.
+        await this.#flushBatch();
+        await this.#flushRun();
+        this.#batch.add([], 0, id, size);
+      }
+      if (this.#batch.full) await this.#flushBatch();
     });
+  }
+
+  /** Gives the gathered references to the core in one call and writes what it compressed. */
+  async #flushBatch(): Promise<void> {
+    if (this.#batch.count === 0) return;
+    const { inline, inlineLengths, objectIds, sizes } = this.#batch.take();
+    await this.#append(usage(() => this.#core.writeBatch(inline, inlineLengths, objectIds, sizes)));
   }
 
   /**
@@ -108,7 +126,9 @@ export class SplitstreamWriter {
     usage(() => this.#core.addNamedRef(name, Uint8Array.from(streamId)));
   }
 
+  /** The current run as one chunk (after the batch, which comes before it). */
   async #flushRun(): Promise<void> {
+    await this.#flushBatch();
     if (this.#run.size === 0) return;
     usage(() => this.#core.beginInline(BigInt(this.#run.size)));
     await this.#run.drain(async (piece) => {
@@ -119,7 +139,10 @@ export class SplitstreamWriter {
 
   /** Appends the core's compressed output to the stream temp file. */
   async #drain(): Promise<void> {
-    const out = this.#core.takeOutput();
+    await this.#append(this.#core.takeOutput());
+  }
+
+  async #append(out: Uint8Array): Promise<void> {
     if (out.length === 0) return;
     const path = `${this.#base}.stream`;
     try {

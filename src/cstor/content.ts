@@ -119,7 +119,8 @@ export function tarSplitVerifier(claim: ContentClaim): (source: VerifiedSource) 
   };
 }
 
-function checkSums(claim: ContentClaim, size: number, crc64: bigint): void {
+/** Throws the IntegrityError for a content of `size` bytes and CRC-64 `crc64` that is not what `claim` says. */
+export function checkSums(claim: ContentClaim, size: number, crc64: bigint): void {
   const { input, displayName } = claim;
   if (size !== claim.size) throw new IntegrityError(input, `read ${size} bytes of ${displayName}, expected ${claim.size} (it changed while being read)`);
   if (crc64 !== claim.crc64) throw new IntegrityError(input, `CRC64 mismatch for ${displayName} (diff/ has ${hex(crc64)}, tar-split says ${hex(claim.crc64)})`);

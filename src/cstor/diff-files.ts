@@ -12,11 +12,14 @@
  * file itself is opened with O_NOFOLLOW, non-blocking, and must be a
  * regular file of the recorded size.
  */
-import { closeSync, constants, openSync, readSync } from 'node:fs';
+import { closeSync, constants, openSync } from 'node:fs';
 import { lstat, realpath } from 'node:fs/promises';
 import { sep } from 'node:path';
-import { CfskitError, IntegrityError, SystemError, systemError, errnoOf, closeFd, fstatFd, openAndReadSync, openFd } from '../../common/index.js';
-import { hostAvailability, openBeneathSync } from '../../host-bindings/index.js';
+import { CfskitError, IntegrityError, systemError, errnoOf, closeFd, fstatFd, openAndReadSync, openFd } from '../../common/index.js';
+import { hostAvailability } from '../../host-bindings/index.js';
+import { OPEN_FLAGS, accessError, mismatchError, openAndReadBeneath, openBeneathChecked, openError } from './beneath-read.js';
+
+export { accessError };
 
 export interface OpenedFile {
   /** A raw descriptor, open read-only; the caller closes it. */
@@ -28,17 +31,6 @@ export interface OpenedFile {
   readonly data: Buffer | undefined;
 }
 
-const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
-
-
-/**
- * The error for a file the process may not read: in a rootless store the
- * files belong to the uids of the user namespace, readable from inside it.
- */
-export function accessError(path: string, syscall: string): CfskitError {
-  const hint = process.getuid?.() === 0 ? 'permission denied' : 'permission denied; files of a rootless store belong to other uids of your user namespace: run this under `podman unshare`';
-  return new SystemError('EACCES', syscall, path, hint);
-}
 
 
 /** An open file not read now: fstat says it is regular and of the size tar-split records. */
@@ -128,27 +120,14 @@ export class DiffFiles {
   async #openBeneath(input: string, relative: Buffer, size: number, read: boolean): Promise<OpenedFile> {
     const path = this.#absolute(relative);
     const shown = path.toString();
-    let fd: number;
-    try {
-      fd = openBeneathSync(this.#diffFd(input), relative, OPEN_FLAGS, { symlinks: true });
-    } catch (err) {
-      if (errnoOf(err) === 'EXDEV') throw new IntegrityError(input, `${shown} leads outside the layer (a symlink or "..")`);
-      if (errnoOf(err) === 'ENOTDIR') throw new IntegrityError(input, `${shown} is missing from the layer (a parent is not a directory)`);
-      throw this.#openError(input, shown, err);
+    const diffFd = this.#diffFd(input);
+    if (read) {
+      const data = Buffer.allocUnsafe(size + 1);
+      const fd = openAndReadBeneath(diffFd, input, relative, shown, size, data, 0);
+      return { fd, path, size, data: data.subarray(0, size) };
     }
+    const fd = openBeneathChecked(diffFd, input, relative, shown);
     try {
-      if (read) {
-        const data = Buffer.allocUnsafe(size + 1);
-        let bytes = 0;
-        try {
-          for (let n = -1; n !== 0 && bytes < data.length; bytes += n) n = readSync(fd, data, bytes, data.length - bytes, bytes);
-        } catch (err) {
-          if (errnoOf(err) === 'EISDIR' || errnoOf(err) === 'EAGAIN') throw new IntegrityError(input, `${shown} is not a regular file`);
-          throw systemError(err, shown, 'read');
-        }
-        if (bytes !== size) throw await this.#mismatch(input, fd, shown, size);
-        return { fd, path, size, data: data.subarray(0, size) };
-      }
       return await sizedFile(fd, input, shown, path, size);
     } catch (err) {
       await closeFd(fd);
@@ -156,25 +135,23 @@ export class DiffFiles {
     }
   }
 
+  /**
+   * diff/'s descriptor for opening files beneath it on other threads (see
+   * beneath-read.ts), or undefined without the addon. Valid until close().
+   */
+  confinedRoot(input: string): number | undefined {
+    return hostAvailability().available ? this.#diffFd(input) : undefined;
+  }
+
+  /** The absolute path of `relative` (names need not be UTF-8). */
+  absolute(relative: Buffer): Buffer {
+    return this.#absolute(relative);
+  }
+
   /** Releases diff/'s descriptor. */
   close(): void {
     if (this.#rootFd !== undefined) closeSync(this.#rootFd);
     this.#rootFd = undefined;
-  }
-
-  /** Why `fd` is not a regular file of `size` bytes (for error messages). */
-  async #mismatch(input: string, fd: number, shown: string, size: number): Promise<IntegrityError> {
-    const st = await fstatFd(fd);
-    if (!st.isFile()) return new IntegrityError(input, `${shown} is not a regular file`);
-    return new IntegrityError(input, `${shown} is ${st.size} bytes, tar-split says ${size}`);
-  }
-
-  #openError(input: string, shown: string, err: unknown): CfskitError {
-    const code = errnoOf(err);
-    if (code === 'ENOENT') return new IntegrityError(input, `${shown} is missing from the layer`);
-    if (code === 'ELOOP') return new IntegrityError(input, `${shown} is a symlink, not the file's content`);
-    if (code === 'EACCES') return accessError(shown, 'open');
-    return systemError(err, shown, 'open');
   }
 
   /**
@@ -198,13 +175,13 @@ export class DiffFiles {
         opened = openAndReadSync(path, OPEN_FLAGS, data);
       } catch (err) {
         const fd = (err as { fd?: number }).fd;
-        if (fd === undefined) throw this.#openError(input, shown, err);
+        if (fd === undefined) throw openError(input, shown, err);
         // Reading failed: a directory (EISDIR), a FIFO (EAGAIN), or I/O.
         if (errnoOf(err) === 'EISDIR' || errnoOf(err) === 'EAGAIN') throw new IntegrityError(input, `${shown} is not a regular file`);
         throw systemError(err, shown, 'read');
       }
       if (opened.bytes !== size) {
-        const error = await this.#mismatch(input, opened.fd, shown, size);
+        const error = mismatchError(input, opened.fd, shown, size);
         await closeFd(opened.fd);
         throw error;
       }
@@ -214,7 +191,7 @@ export class DiffFiles {
     try {
       fd = await openFd(path, OPEN_FLAGS);
     } catch (err) {
-      throw this.#openError(input, shown, err);
+      throw openError(input, shown, err);
     }
     try {
       return await sizedFile(fd, input, shown, path, size);

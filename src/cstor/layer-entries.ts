@@ -21,10 +21,23 @@
  * Files are opened (and small ones read) up to PREFETCH entries ahead, so
  * the latency of each open and read overlaps the others; at most PREFETCH
  * descriptors are open besides those the consumer has released.
+ *
+ * With `batch` (an import, with the addon) files are instead opened
+ * (beneath diff/'s descriptor, as here), read and checked (size, CRC-64,
+ * and their object ID computed) on the content workers: those up to
+ * BATCH_FILE_MAX in batches (content-batcher.ts), up to BATCHED_AHEAD files
+ * and BATCHED_AHEAD_BYTES ahead, and come with `data`; larger ones one per
+ * job, up to PREFETCH ahead, and come without (whoever needs the bytes
+ * reads them again). Such entries are `checked`, with `objectId` when asked
+ * for. Files over EXTERNAL_SIZE_MAX are left to the consumer to refuse
+ * before anything reads them.
  */
+import { closeSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { tarsplit, withInput, type CoreTarSplitRecord as CoreRecord, type CoreTarSplitFileEntry as FileEntry } from '../core/index.js';
-import { CfskitError, InputError, NotFoundError, closeFd, errnoOf, inContext, nodeErrorCode, openRegularFile, systemError } from '../../common/index.js';
+import { EXTERNAL_SIZE_MAX, tarsplit, withInput, type CoreTarSplitRecord as CoreRecord, type CoreTarSplitFileEntry as FileEntry } from '../core/index.js';
+import { CfskitError, InputError, NotFoundError, closeFd, errnoOf, inContext, nodeErrorCode, openRegularFile, systemError, type HashAlg } from '../../common/index.js';
+import { BATCH_FILE_MAX } from './content-batch.js';
+import { ContentBatcher, type BatchedContent } from './content-batcher.js';
 import { checkContent, readContent, type ContentClaim } from './content.js';
 import { DiffFiles, accessError } from './diff-files.js';
 import { shortId, type StoredLayer } from './storage.js';
@@ -32,6 +45,10 @@ import { shortId, type StoredLayer } from './storage.js';
 /** Files up to this size are read whole while prefetching. */
 export const WHOLE_READ_MAX = 64 << 10;
 const PREFETCH = 32;
+/** Batched files (see the module comment) queued or in flight at most ... */
+const BATCHED_AHEAD = 512;
+/** ... and their bytes. */
+const BATCHED_AHEAD_BYTES = 8 << 20;
 
 export interface LayerSegment {
   readonly kind: 'segment';
@@ -53,8 +70,12 @@ export interface LayerFile extends ContentClaim {
    * `release()` hands it over to you (then close it with fs.close).
    */
   readonly fd: number;
-  /** The content, for files up to WHOLE_READ_MAX bytes (checked if `verify`). */
+  /** The content, for files up to WHOLE_READ_MAX bytes (checked if `verify`), or batched ones. */
   readonly data: Buffer | undefined;
+  /** Read and checked against tar-split already (a batched file: see the module comment). */
+  readonly checked: boolean;
+  /** The content's fs-verity digest in hex, for a batched file when `batch.hashAlg` was given. */
+  readonly objectId: string | undefined;
   release(): number;
   /** The content in chunks, checked against size and CRC-64 as it is read. */
   chunks(): AsyncGenerator<Buffer>;
@@ -65,6 +86,11 @@ export type LayerEntry = LayerSegment | LayerFile;
 export interface LayerEntryOptions {
   /** Check each file's size and CRC-64 before handing it over (default true). */
   readonly verify?: boolean;
+  /**
+   * Read, check and (with `hashAlg`) digest small files in batches on
+   * worker threads (see the module comment); ignored without the addon.
+   */
+  readonly batch?: { readonly hashAlg: HashAlg | undefined };
 }
 
 /** The layer's tar-split records, decompressed and parsed as they stream. */
@@ -136,6 +162,8 @@ async function prepare(record: FileEntry, label: string, diff: DiffFiles, verify
       diffPath: opened.path,
       fd: opened.fd,
       data,
+      checked: verify,
+      objectId: undefined,
       release() {
         owned = false;
         return opened.fd;
@@ -156,8 +184,35 @@ async function prepare(record: FileEntry, label: string, diff: DiffFiles, verify
   }
 }
 
-async function closeIfOwned({ entry, owned }: Prepared): Promise<void> {
-  if (entry.kind === 'file' && owned()) await closeFd(entry.fd);
+/** A read-only descriptor of a local file: closing it cannot block, and an asynchronous close costs more, per file. */
+function closeIfOwned({ entry, owned }: Prepared): void {
+  if (entry.kind === 'file' && owned()) closeSync(entry.fd);
+}
+
+/** The entry of a file read and checked by the content workers. */
+function batchedEntry(record: FileEntry, claim: ContentClaim, name: Buffer, diffPath: Buffer, content: BatchedContent): Prepared {
+  let owned = true;
+  const { fd, data, objectId } = content;
+  const entry: LayerFile = {
+    ...claim,
+    kind: 'file',
+    position: Number(record.position),
+    name,
+    diffPath,
+    fd,
+    data,
+    checked: true,
+    objectId,
+    release() {
+      owned = false;
+      return fd;
+    },
+    async *chunks() {
+      if (data) yield data;
+      else yield* readContent(claim, fd, diffPath.toString());
+    },
+  };
+  return { entry, owned: () => owned };
 }
 
 /**
@@ -170,12 +225,17 @@ export async function* readLayerEntries(layer: StoredLayer, options: LayerEntryO
   const label = `layer ${shortId(layer.id)}`;
   const diff = new DiffFiles(layer.diffDir);
   const source = records(layer, label);
-  const queue: { prepared: Promise<Prepared>; file: boolean }[] = [];
+  /** `batch`: the number of the content batch a batched file is in. */
+  const queue: { prepared: Promise<Prepared>; file: boolean; batch?: number; bytes: number }[] = [];
+  let batcher: ContentBatcher | undefined;
+  let noBatcher = false;
   let files = 0;
+  let batched = 0;
+  let batchedBytes = 0;
   let exhausted = false;
   try {
     for (;;) {
-      while (!exhausted && files < PREFETCH && queue.length < 8 * PREFETCH) {
+      while (!exhausted && files < PREFETCH && batched < BATCHED_AHEAD && batchedBytes < BATCHED_AHEAD_BYTES && queue.length < 8 * BATCHED_AHEAD) {
         const next = await source.next();
         if (next.done) {
           exhausted = true;
@@ -184,29 +244,80 @@ export async function* readLayerEntries(layer: StoredLayer, options: LayerEntryO
         const record = next.value;
         if (record.tag === 'segment') {
           const segment: LayerSegment = { kind: 'segment', position: Number(record.val.position), bytes: record.val.payload };
-          queue.push({ prepared: Promise.resolve({ entry: segment, owned: () => false }), file: false });
+          queue.push({ prepared: Promise.resolve({ entry: segment, owned: () => false }), file: false, bytes: 0 });
         } else if (record.val.size > 0n) {
-          const prepared = prepare(record.val, label, diff, verify);
-          // Failures surface in order, when this entry's turn comes.
-          prepared.catch(() => undefined);
-          queue.push({ prepared, file: true });
-          files++;
+          const size = Number(record.val.size);
+          const input = `${label}: tar-split entry ${record.val.position}`;
+          if (options.batch && batcher === undefined && !noBatcher) {
+            try {
+              batcher = makeBatcher(diff, input, options.batch.hashAlg);
+              noBatcher = batcher === undefined;
+            } catch (err) {
+              // diff/ itself cannot be opened: this entry's error, in its turn.
+              const failed = Promise.reject(err as Error);
+              failed.catch(() => undefined);
+              queue.push({ prepared: failed, file: false, bytes: 0 });
+              continue;
+            }
+          }
+          if (batcher && size > BATCH_FILE_MAX && size <= EXTERNAL_SIZE_MAX) {
+            // Larger still is refused by its size (by the importer) before anything reads it.
+            const file = record.val;
+            const name = Buffer.from(file.name);
+            const path = Buffer.from(file.path.buffer, file.path.byteOffset, file.path.byteLength);
+            const claim: ContentClaim = { input, displayName: name.toString('utf8'), size, crc64: file.crc64 ?? 0n };
+            const content = batcher.addStreamed({ ...claim, path: path.toString('latin1') });
+            const prepared = content.then((c) => batchedEntry(file, claim, name, diff.absolute(path), c));
+            prepared.catch(() => undefined);
+            queue.push({ prepared, file: true, bytes: 0 });
+            files++;
+          } else if (batcher && size <= BATCH_FILE_MAX) {
+            const file = record.val;
+            const name = Buffer.from(file.name);
+            const path = Buffer.from(file.path.buffer, file.path.byteOffset, file.path.byteLength);
+            const claim: ContentClaim = { input, displayName: name.toString('utf8'), size, crc64: file.crc64 ?? 0n };
+            const { content, batch } = batcher.add({ ...claim, path: path.toString('latin1') });
+            const prepared = content.then((c) => batchedEntry(file, claim, name, diff.absolute(path), c));
+            prepared.catch(() => undefined);
+            queue.push({ prepared, file: false, batch, bytes: size });
+            batched++;
+            batchedBytes += size;
+          } else {
+            const prepared = prepare(record.val, label, diff, verify);
+            // Failures surface in order, when this entry's turn comes.
+            prepared.catch(() => undefined);
+            queue.push({ prepared, file: true, bytes: 0 });
+            files++;
+          }
         }
       }
       const head = queue.shift();
       if (!head) break;
       if (head.file) files--;
+      if (head.batch !== undefined) {
+        batched--;
+        batchedBytes -= head.bytes;
+        batcher?.ensureSent(head.batch);
+      }
       const prepared = await head.prepared;
       try {
         yield prepared.entry;
       } finally {
-        await closeIfOwned(prepared);
+        closeIfOwned(prepared);
       }
     }
   } finally {
     await source.return(undefined);
+    // Nothing may still use diff/'s descriptor once it is closed below.
+    await batcher?.drain();
     // Entries opened ahead that will never be handed over.
     await Promise.all(queue.map(async ({ prepared }) => prepared.then(closeIfOwned, () => undefined)));
     diff.close();
   }
+}
+
+/** A batcher for `diff`'s files, or undefined without the addon (then files are opened here, one by one). */
+function makeBatcher(diff: DiffFiles, input: string, hashAlg: HashAlg | undefined): ContentBatcher | undefined {
+  const diffFd = diff.confinedRoot(input);
+  return diffFd === undefined ? undefined : new ContentBatcher(diffFd, diff.root, hashAlg);
 }

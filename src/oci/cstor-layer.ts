@@ -28,9 +28,20 @@ export interface CstorLayerOptions {
 /** Stores a file's content; its descriptor is closed once stored and `hashed` (the tar digest read it). */
 async function storeFile(repo: Repository, file: LayerFile, options: CstorLayerOptions, hashed: Promise<void>): Promise<StoredObject> {
   const fd = file.release();
+  const name = `${file.input}: ${file.displayName}`;
   try {
+    // A batched file was checked, and its ID computed, by the content
+    // workers: nothing is read again here.
+    if (file.checked) {
+      return await repo.objects.ensureObjectFromFile(fd, file.size, {
+        name,
+        context: options.context,
+        zerocopy: options.zerocopy,
+        ...(file.objectId === undefined ? {} : { knownId: file.objectId }),
+      });
+    }
     return await repo.objects.ensureObjectFromFile(fd, file.size, {
-      name: `${file.input}: ${file.displayName}`,
+      name,
       context: options.context,
       zerocopy: options.zerocopy,
       verify: tarSplitVerifier(file),
@@ -53,8 +64,11 @@ export async function importCstorLayer(repo: Repository, layer: StoredLayer, dif
   const digest = new TarDigest(algorithm);
   let done = 0;
   try {
-    // Checks happen here, in the same read as the digest (verify: false).
-    for await (const entry of readLayerEntries(layer, { verify: false })) {
+    // Checks happen here, in the same read as the digest (verify: false),
+    // or for small files on the content workers (batch), which also compute
+    // the object IDs unless the kernel measures them (a secure repository).
+    const batch = { hashAlg: repo.objects.secure ? undefined : repo.objects.hashAlg };
+    for await (const entry of readLayerEntries(layer, { verify: false, batch })) {
       if (entry.kind === 'segment') {
         digest.bytes(entry.bytes);
         await builder.inline(entry.bytes);
@@ -75,7 +89,7 @@ export async function importCstorLayer(repo: Repository, layer: StoredLayer, dif
         done += entry.size;
       } else {
         const data = entry.data ?? Buffer.alloc(0);
-        checkContent(entry, data);
+        if (!entry.checked) checkContent(entry, data);
         digest.bytes(data);
         await builder.inline(data);
         done += entry.size;

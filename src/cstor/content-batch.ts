@@ -67,9 +67,10 @@ export interface ContentResult {
 
 export function checkContentBatch(job: ContentJob): ContentResult {
   if (job.streamed) return checkStreamed(job);
-  // A buffer of its own (never node's shared pool), so it can be moved; one
-  // byte more than the contents lets the last read prove its file's size.
-  const data = new Uint8Array(new ArrayBuffer(job.bytes + 1));
+  // A buffer of its own (never node's shared pool), so it can be moved, and
+  // not zero-filled (every byte is read into); one byte more than the
+  // contents lets the last read prove its file's size.
+  const data = Buffer.allocUnsafeSlow(job.bytes + 1);
   const root = Buffer.from(job.root + sep);
   const outcomes: BatchOutcome[] = [];
   const sizes = new BigUint64Array(job.files.length);

@@ -71,7 +71,9 @@ export interface FsckProgress {
 export interface FsckOptions {
   /**
    * cfsctl's `fsck --metadata-only`: no object's content is read (objects
-   * are only looked for); streams, images and links are checked as usual.
+   * are only looked for, and a stream whose name claims a digest is not
+   * reassembled to hash it, as `oci fsck --metadata-only` does not); streams,
+   * images and links are checked as usual.
    */
   readonly metadataOnly?: boolean;
   readonly progress?: FsckProgress;
@@ -121,8 +123,8 @@ export async function fsck(repo: Repository, options: FsckOptions | FsckProgress
   await checkMeta(repo, add);
   const present = new Set<ObjectId>();
   const objectsChecked = await checkObjects(repo, present, add, progress, !metadataOnly);
-  const streamsChecked = await checkEntries(repo, 'streams', present, add, progress);
-  const imagesChecked = await checkEntries(repo, 'images', present, add, progress);
+  const streamsChecked = await checkEntries(repo, 'streams', present, add, progress, !metadataOnly);
+  const imagesChecked = await checkEntries(repo, 'images', present, add, progress, !metadataOnly);
   await checkRefs(repo, 'streams/refs', add);
   await checkRefs(repo, 'images/refs', add);
   return { ok: problems.length === 0, hasMetadata: repo.hasMeta, objectsChecked, streamsChecked, imagesChecked, problems };
@@ -150,7 +152,8 @@ async function checkEntries(
   category: 'streams' | 'images',
   present: Set<ObjectId>,
   add: Add,
-  progress?: FsckProgress,
+  progress: FsckProgress | undefined,
+  readContent: boolean,
 ): Promise<number> {
   const names = (await listDir(join(repo.path, category))).filter((n) => n !== 'refs' && !n.startsWith('.'));
   let checked = 0;
@@ -174,13 +177,13 @@ async function checkEntries(
       add('broken-symlink', rel, `${objectRelPath(id)} is missing`);
       continue;
     }
-    if (category === 'streams') await checkStream(repo, name, rel, present, add);
+    if (category === 'streams') await checkStream(repo, name, rel, present, add, readContent);
     else await checkImage(repo, id, rel, present, add);
   }
   return checked;
 }
 
-async function checkStream(repo: Repository, name: string, rel: string, present: Set<ObjectId>, add: Add): Promise<void> {
+async function checkStream(repo: Repository, name: string, rel: string, present: Set<ObjectId>, add: Add, readContent: boolean): Promise<void> {
   let stream;
   try {
     stream = await repo.streams.open(name);
@@ -207,8 +210,8 @@ async function checkStream(repo: Repository, name: string, rel: string, present:
     }
     // Decoding every chunk checks the compressed stream and its indexes;
     // adding up what it rebuilds checks stream_size; a stream whose name
-    // claims a digest is reassembled and hashed.
-    const rebuilt = await rebuild(repo, stream.reader, present, claim);
+    // claims a digest is reassembled and hashed (unless no content is to be read).
+    const rebuilt = await rebuild(repo, stream.reader, present, readContent ? claim : undefined);
     if (rebuilt.complete && rebuilt.size !== info.streamSize) {
       add('stream-size-mismatch', rel, `stream_size says ${info.streamSize} bytes, its chunks make ${rebuilt.size}`);
     } else if (claim && rebuilt.digest !== undefined && rebuilt.digest !== claim.digest) {

@@ -6,7 +6,7 @@
 import { closeSync, fstatSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { CfskitError, InputError, NotFoundError, fileKind, systemError, type HashAlg, errnoOf } from '../../common/index.js';
-import { idFromObjectTarget, objectRelPath, type ObjectId } from './object-id.js';
+import { idFromObjectTarget, objectPathname, objectRelPath, type ObjectId } from './object-id.js';
 import type { RepoDir } from './repo-dir.js';
 import { readRepoLink } from './symlinks.js';
 
@@ -75,20 +75,20 @@ export async function openObjectFile(dir: RepoDir, id: ObjectId): Promise<FileHa
  * which the caller closes, and the object's size.
  */
 export function openObjectFileSync(dir: RepoDir, id: ObjectId): { fd: number; size: number } {
-  const rel = objectRelPath(id);
-  const path = dir.full(rel);
+  // The path only when an error names it: this runs for every object of a check.
+  const path = (): string => dir.full(objectRelPath(id));
   let fd: number;
   try {
-    fd = dir.openSync(rel);
+    fd = dir.openInObjectsSync(objectPathname(id));
   } catch (err) {
-    throw openError(err, path);
+    throw openError(err, path());
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) throw new InputError(path, `object is ${fileKind(st)}, not a regular file`);
+    if (!st.isFile()) throw new InputError(path(), `object is ${fileKind(st)}, not a regular file`);
     return { fd, size: st.size };
   } catch (err) {
     closeSync(fd);
-    throw err instanceof InputError ? err : systemError(err, path, 'fstat');
+    throw err instanceof InputError ? err : systemError(err, path(), 'fstat');
   }
 }

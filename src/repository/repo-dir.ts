@@ -93,13 +93,6 @@ export class RepoDir {
     return { fd, rel };
   }
 
-  /** #at for the synchronous calls: objects/ must have been opened already (await objectsFd()). */
-  #atSync(rel: string): { fd: number; rel: string } {
-    if (!rel.startsWith('objects/')) return { fd: this.fd as number, rel };
-    if (this.#objectsFdNow === undefined) throw new Error('objects/ is not open yet: await objectsFd() before a synchronous call');
-    return { fd: this.#objectsFdNow, rel: rel.slice('objects/'.length) };
-  }
-
   /** The error for `err` about `rel`: a symlink on the way is named as such. */
   #error(err: unknown, rel: string, syscall: string): Error {
     const full = this.full(rel);
@@ -258,11 +251,26 @@ export class RepoDir {
       this.checkParentsSync(rel);
       return openSync(this.full(rel), OPEN_FLAGS);
     }
-    const at = this.#atSync(rel);
+    if (rel.startsWith('objects/')) return this.openInObjectsSync(rel.slice('objects/'.length));
+    return this.#openBeneathSync(this.fd, rel, rel);
+  }
+
+  /**
+   * openSync of `objects/<name>`, without building that path unless an
+   * error names it (thousands of objects are opened so).
+   */
+  openInObjectsSync(name: string): number {
+    if (this.fd === undefined) return this.openSync(`objects/${name}`);
+    if (this.#objectsFdNow === undefined) throw new Error('objects/ is not open yet: await objectsFd() before a synchronous call');
+    return this.#openBeneathSync(this.#objectsFdNow, name, undefined);
+  }
+
+  /** `rel` (repository-relative, for errors) opened beneath `fd` as `at`; undefined `rel`: `objects/<at>`. */
+  #openBeneathSync(fd: number, at: string, rel: string | undefined): number {
     try {
-      return openBeneathSync(at.fd, at.rel, OPEN_FLAGS);
+      return openBeneathSync(fd, at, OPEN_FLAGS);
     } catch (err) {
-      throw isErrno(err, 'ENOENT', 'ENXIO') ? err : this.#error(err, rel, 'open');
+      throw isErrno(err, 'ENOENT', 'ENXIO') ? err : this.#error(err, rel ?? `objects/${at}`, 'open');
     }
   }
 

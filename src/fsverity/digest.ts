@@ -71,6 +71,40 @@ export function digestBytes(data: Uint8Array, options: VerityOptions = {}): Uint
   }
 }
 
+/**
+ * The digest of the first `size` bytes of `fd`, read on this thread through
+ * `buffer` (reused by the caller; any size of at least one byte more than
+ * a small file): one read and one core call when the file fits, else one
+ * hasher fed chunk by chunk. For worker threads that check many files.
+ */
+export function digestFdSync(fd: number, path: string, size: number, buffer: Buffer, options: VerityOptions = {}): Uint8Array {
+  const params = resolveParams(options);
+  if (size < buffer.length) {
+    let total = 0;
+    for (;;) {
+      const got = readSync(fd, buffer, total, buffer.length - total, total);
+      if (got === 0 || (total += got) > size) break;
+    }
+    if (total !== size) throw new IntegrityError(path, `read ${total} bytes but the file had ${size} (it changed while being read)`);
+    return fsverity.digest(params.core, buffer.subarray(0, size));
+  }
+  const hasher = fsverity.FileHasher.create(params.core);
+  try {
+    let total = 0;
+    for (;;) {
+      const got = readSync(fd, buffer, 0, buffer.length, total);
+      if (got === 0) break;
+      total += got;
+      if (total > size) break;
+      hasher.update(buffer.subarray(0, got));
+    }
+    if (total !== size) throw new IntegrityError(path, `read ${total} bytes but the file had ${size} (it changed while being read)`);
+    return hasher.finish();
+  } finally {
+    hasher[Symbol.dispose]();
+  }
+}
+
 /** Validates a thread count; undefined means every core. */
 export function resolveThreads(threads: number | undefined): number {
   const n = threads ?? availableParallelism();

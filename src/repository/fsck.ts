@@ -4,17 +4,18 @@
  * objects and streams it references. Problems are collected (kind, path,
  * detail) with the same kinds composefs-rs reports; nothing is modified.
  */
-import { lstat, readdir } from 'node:fs/promises';
+import { closeSync, readSync } from 'node:fs';
+import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IMAGE_READ, openImage } from '../image/index.js';
-import { openObjectFile, resolveLink } from './links.js';
+import { checkObjects, listDir } from './fsck-objects.js';
+import { openObjectFile, openObjectFileSync, resolveLink } from './links.js';
 import { entriesBelow } from './symlinks.js';
 import { META_FILE, META_READ, parseMeta } from './meta.js';
-import { isObjectId, objectRelPath, toObjectId, type ObjectId } from './object-id.js';
+import { objectRelPath, toObjectId, type ObjectId } from './object-id.js';
 import type { Repository } from './repository.js';
-import { createHash } from 'node:crypto';
-import { isErrno, readBounded, readRegularFile } from '../../common/index.js';
-import { readChunks } from '../fsverity/index.js';
+import { createHash, type Hash } from 'node:crypto';
+import { IntegrityError, readBounded, readRegularFile } from '../../common/index.js';
 import { describeContentType, type SplitstreamReader } from '../splitstream/index.js';
 import { STREAM_PREFIXES, claimOf, digestAlgorithm, type StreamClaim } from './stream-claims.js';
 
@@ -70,7 +71,9 @@ export interface FsckProgress {
 export interface FsckOptions {
   /**
    * cfsctl's `fsck --metadata-only`: no object's content is read (objects
-   * are only looked for); streams, images and links are checked as usual.
+   * are only looked for, and a stream whose name claims a digest is not
+   * reassembled to hash it, as `oci fsck --metadata-only` does not); streams,
+   * images and links are checked as usual.
    */
   readonly metadataOnly?: boolean;
   readonly progress?: FsckProgress;
@@ -111,9 +114,6 @@ export function fsckCounts(report: FsckReport): FsckCounts {
 /** A problem as composefs-rs prints it (`fsck: <kind>: <path>: <detail>`). */
 export const describeFsckProblem = (p: Problem): string => `fsck: ${p.kind}: ${p.path}${p.detail ? `: ${p.detail}` : ''}`;
 
-/** How many objects are verified at once (each may use worker threads). */
-const CONCURRENCY = 4;
-
 export async function fsck(repo: Repository, options: FsckOptions | FsckProgress = {}): Promise<FsckReport> {
   const { metadataOnly = false, progress } = typeof options === 'function' ? { progress: options } : options;
   const problems: Problem[] = [];
@@ -123,8 +123,8 @@ export async function fsck(repo: Repository, options: FsckOptions | FsckProgress
   await checkMeta(repo, add);
   const present = new Set<ObjectId>();
   const objectsChecked = await checkObjects(repo, present, add, progress, !metadataOnly);
-  const streamsChecked = await checkEntries(repo, 'streams', present, add, progress);
-  const imagesChecked = await checkEntries(repo, 'images', present, add, progress);
+  const streamsChecked = await checkEntries(repo, 'streams', present, add, progress, !metadataOnly);
+  const imagesChecked = await checkEntries(repo, 'images', present, add, progress, !metadataOnly);
   await checkRefs(repo, 'streams/refs', add);
   await checkRefs(repo, 'images/refs', add);
   return { ok: problems.length === 0, hasMetadata: repo.hasMeta, objectsChecked, streamsChecked, imagesChecked, problems };
@@ -135,7 +135,7 @@ function describeProblem(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-type Add = (kind: ProblemKind, path: string, detail?: string) => void;
+export type Add = (kind: ProblemKind, path: string, detail?: string) => void;
 
 async function checkMeta(repo: Repository, add: Add): Promise<void> {
   if (!repo.hasMeta) return;
@@ -146,79 +146,14 @@ async function checkMeta(repo: Repository, add: Add): Promise<void> {
   }
 }
 
-async function listDir(path: string): Promise<string[]> {
-  try {
-    return (await readdir(path)).sort();
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return [];
-    throw err;
-  }
-}
-
-async function checkObjects(repo: Repository, present: Set<ObjectId>, add: Add, progress: FsckProgress | undefined, verify: boolean): Promise<number> {
-  const candidates: { rel: string; id: ObjectId | undefined }[] = [];
-  for (const dir of await listDir(join(repo.path, 'objects'))) {
-    if (!/^[0-9a-f]{2}$/.test(dir)) continue;
-    for (const name of await listDir(join(repo.path, 'objects', dir))) {
-      const id = `${dir}${name}`;
-      candidates.push({ rel: `objects/${dir}/${name}`, id: isObjectId(id, repo.hashAlg) ? id : undefined });
-    }
-  }
-  if (!verify) {
-    for (const c of candidates) if (c.id !== undefined) present.add(c.id);
-    return 0;
-  }
-  let done = 0;
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    for (;;) {
-      const item = candidates[next++];
-      if (!item) return;
-      await checkObject(repo, item.rel, item.id, present, add);
-      progress?.('objects', ++done, candidates.length);
-    }
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  return candidates.length;
-}
-
-async function checkObject(repo: Repository, rel: string, id: ObjectId | undefined, present: Set<ObjectId>, add: Add): Promise<void> {
-  if (id === undefined) {
-    add('object-invalid-name', rel, `not a ${repo.hashAlg} digest`);
-    return;
-  }
-  const st = await lstat(join(repo.path, rel));
-  if (!st.isFile()) {
-    add('unexpected-file-type', rel, 'not a regular file');
-    return;
-  }
-  present.add(id);
-  let handle;
-  try {
-    handle = await openObjectFile(repo.dir, id);
-  } catch (err) {
-    add('object-open-failed', rel, describeProblem(err));
-    return;
-  }
-  try {
-    const v = await repo.objects.verify(id, handle.fd);
-    if (v.kind === 'verity-missing') add('object-verity-missing', rel);
-    else if (v.kind === 'verity-failed') add('object-verity-failed', rel, v.detail);
-    else if (v.digest !== id) add('object-digest-mismatch', rel, `measured ${v.digest}`);
-  } catch (err) {
-    add('object-open-failed', rel, describeProblem(err));
-  } finally {
-    await handle.close();
-  }
-}
-
 /** streams/* or images/*: links to objects; streams are parsed too. */
 async function checkEntries(
   repo: Repository,
   category: 'streams' | 'images',
   present: Set<ObjectId>,
   add: Add,
-  progress?: FsckProgress,
+  progress: FsckProgress | undefined,
+  readContent: boolean,
 ): Promise<number> {
   const names = (await listDir(join(repo.path, category))).filter((n) => n !== 'refs' && !n.startsWith('.'));
   let checked = 0;
@@ -242,13 +177,13 @@ async function checkEntries(
       add('broken-symlink', rel, `${objectRelPath(id)} is missing`);
       continue;
     }
-    if (category === 'streams') await checkStream(repo, name, rel, present, add);
+    if (category === 'streams') await checkStream(repo, name, rel, present, add, readContent);
     else await checkImage(repo, id, rel, present, add);
   }
   return checked;
 }
 
-async function checkStream(repo: Repository, name: string, rel: string, present: Set<ObjectId>, add: Add): Promise<void> {
+async function checkStream(repo: Repository, name: string, rel: string, present: Set<ObjectId>, add: Add, readContent: boolean): Promise<void> {
   let stream;
   try {
     stream = await repo.streams.open(name);
@@ -275,8 +210,8 @@ async function checkStream(repo: Repository, name: string, rel: string, present:
     }
     // Decoding every chunk checks the compressed stream and its indexes;
     // adding up what it rebuilds checks stream_size; a stream whose name
-    // claims a digest is reassembled and hashed.
-    const rebuilt = await rebuild(repo, stream.reader, present, claim);
+    // claims a digest is reassembled and hashed (unless no content is to be read).
+    const rebuilt = await rebuild(repo, stream.reader, present, readContent ? claim : undefined);
     if (rebuilt.complete && rebuilt.size !== info.streamSize) {
       add('stream-size-mismatch', rel, `stream_size says ${info.streamSize} bytes, its chunks make ${rebuilt.size}`);
     } else if (claim && rebuilt.digest !== undefined && rebuilt.digest !== claim.digest) {
@@ -302,7 +237,11 @@ async function rebuild(
   claim: StreamClaim | undefined,
 ): Promise<{ size: bigint; digest: string | undefined; complete: boolean }> {
   const hash = claim ? createHash(digestAlgorithm(claim.digest)) : undefined;
+  let buffer: Buffer | undefined;
   let size = 0n;
+  // Objects are opened synchronously, beneath objects/'s descriptor: open
+  // it first (failing to is this stream's problem, as any open's would be).
+  if (repo.dir.confined) await repo.dir.objectsFd();
   let complete = true;
   for await (const chunk of reader.chunks()) {
     if (chunk.kind === 'inline') {
@@ -315,22 +254,36 @@ async function rebuild(
       complete = false;
       continue;
     }
-    const handle = await openObjectFile(repo.dir, id);
+    // Synchronous: thousands of objects per layer, each microseconds from
+    // the page cache, where the promise API's round trips took most of the time.
+    const object = openObjectFileSync(repo.dir, id);
     try {
       if (!hash) {
-        size += BigInt((await handle.stat()).size);
+        size += BigInt(object.size);
         continue;
       }
-      for await (const data of readChunks(handle.fd, objectRelPath(id), 0, Number((await handle.stat()).size))) {
-        size += BigInt(data.length);
-        hash.update(data);
-      }
+      buffer ??= Buffer.allocUnsafe(HASH_CHUNK);
+      hashObject(object.fd, objectRelPath(id), object.size, hash, buffer);
+      size += BigInt(object.size);
     } finally {
-      await handle.close();
+      closeSync(object.fd);
     }
   }
   const digest = hash && complete && claim ? `${digestAlgorithm(claim.digest)}:${hash.digest('hex')}` : undefined;
   return { size, digest, complete };
+}
+
+/** Bytes per read when a stream's objects are hashed. */
+const HASH_CHUNK = 1 << 20;
+
+/** Feeds `size` bytes of `fd` to `hash`, through `buffer`; ending early is an IntegrityError naming `path`. */
+function hashObject(fd: number, path: string, size: number, hash: Hash, buffer: Buffer): void {
+  for (let pos = 0; pos < size; ) {
+    const got = readSync(fd, buffer, 0, Math.min(buffer.length, size - pos), pos);
+    if (got === 0) throw new IntegrityError(path, `file ended at byte ${pos}, expected ${size} bytes (it changed while being read)`);
+    hash.update(buffer.subarray(0, got));
+    pos += got;
+  }
 }
 
 /**

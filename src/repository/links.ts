@@ -3,9 +3,10 @@
  * image entry, that entry to an object) without ever leaving the
  * repository, and opening the object at the end.
  */
+import { closeSync, fstatSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { InputError, NotFoundError, fileKind, systemError, type HashAlg, errnoOf } from '../../common/index.js';
-import { idFromObjectTarget, objectRelPath, type ObjectId } from './object-id.js';
+import { CfskitError, InputError, NotFoundError, fileKind, systemError, type HashAlg, errnoOf } from '../../common/index.js';
+import { idFromObjectTarget, objectPathname, objectRelPath, type ObjectId } from './object-id.js';
 import type { RepoDir } from './repo-dir.js';
 import { readRepoLink } from './symlinks.js';
 
@@ -38,6 +39,16 @@ export async function resolveLink(dir: RepoDir, relPath: string, hashAlg: HashAl
   throw new InputError(dir.full(relPath), `more than ${MAX_HOPS} symlinks deep (a loop?)`);
 }
 
+/** The error for a failed open of the object at `path`, as both opens word it. */
+function openError(err: unknown, path: string): CfskitError {
+  if (err instanceof InputError || err instanceof NotFoundError) return err;
+  const code = errnoOf(err);
+  if (code === 'ENOENT') return new NotFoundError(path, 'object is missing');
+  if (code === 'ELOOP') return new InputError(path, 'object is a symlink; refusing to follow it');
+  if (code === 'ENXIO') return new InputError(path, 'object is not a regular file');
+  return systemError(err, path, 'open');
+}
+
 /** Opens objects/xx/rest read-only without following a symlink anywhere on the way. */
 export async function openObjectFile(dir: RepoDir, id: ObjectId): Promise<FileHandle> {
   const rel = objectRelPath(id);
@@ -47,12 +58,7 @@ export async function openObjectFile(dir: RepoDir, id: ObjectId): Promise<FileHa
     // Confined, and non-blocking: a FIFO put in an object's place must not hang the reader.
     handle = await dir.open(rel);
   } catch (err) {
-    if (err instanceof InputError || err instanceof NotFoundError) throw err;
-    const code = errnoOf(err);
-    if (code === 'ENOENT') throw new NotFoundError(path, 'object is missing');
-    if (code === 'ELOOP') throw new InputError(path, 'object is a symlink; refusing to follow it');
-    if (code === 'ENXIO') throw new InputError(path, 'object is not a regular file');
-    throw systemError(err, path, 'open');
+    throw openError(err, path);
   }
   try {
     const st = await handle.stat();
@@ -61,5 +67,28 @@ export async function openObjectFile(dir: RepoDir, id: ObjectId): Promise<FileHa
   } catch (err) {
     await handle.close();
     throw err instanceof InputError ? err : systemError(err, path, 'fstat');
+  }
+}
+
+/**
+ * openObjectFile on this thread (see RepoDir.openSync): the descriptor,
+ * which the caller closes, and the object's size.
+ */
+export function openObjectFileSync(dir: RepoDir, id: ObjectId): { fd: number; size: number } {
+  // The path only when an error names it: this runs for every object of a check.
+  const path = (): string => dir.full(objectRelPath(id));
+  let fd: number;
+  try {
+    fd = dir.openInObjectsSync(objectPathname(id));
+  } catch (err) {
+    throw openError(err, path());
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new InputError(path(), `object is ${fileKind(st)}, not a regular file`);
+    return { fd, size: st.size };
+  } catch (err) {
+    closeSync(fd);
+    throw err instanceof InputError ? err : systemError(err, path(), 'fstat');
   }
 }

@@ -12,7 +12,8 @@ export function isObjectId(value: string, hashAlg: HashAlg): boolean {
 }
 
 export function toObjectId(bytes: Uint8Array): ObjectId {
-  return Buffer.from(bytes).toString('hex');
+  // A view, not a copy: this runs for every object reference of every stream.
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 
 export function objectIdBytes(id: ObjectId): Uint8Array {

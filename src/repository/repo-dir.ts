@@ -10,7 +10,7 @@
  * refuses a symlink already there but cannot close the window between the
  * check and the call; no other file API has the *at calls.
  */
-import { closeSync, constants } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, type Stats } from 'node:fs';
 import { lstat, mkdir, open, readlink, rename, symlink, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError, NotFoundError, errnoOf, isErrno, systemError } from '../../common/index.js';
@@ -18,6 +18,7 @@ import {
   linkFdBeneath,
   mkdirsBeneath,
   openBeneath,
+  openBeneathSync,
   readlinkBeneath,
   renameBeneath,
   symlinkBeneath,
@@ -28,15 +29,47 @@ const O_PATH = 0o10000000;
 /** O_TMPFILE (with O_DIRECTORY), which node:fs does not name. */
 const O_TMPFILE = 0o20200000;
 
+/** How `open` and `openSync` open a file: read-only, the final component never a symlink, a FIFO never waited on. */
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/** The error for a directory on the way to a repository path, from its lstat (or the lstat's failure). */
+function parentError(path: string, st: Stats | undefined, err: unknown): Error | undefined {
+  if (st === undefined) return isErrno(err, 'ENOENT') ? new NotFoundError(path, 'no such directory') : systemError(err, path, 'lstat');
+  if (st.isSymbolicLink()) return new InputError(path, 'is a symlink where the repository needs a directory; refusing to follow it');
+  if (!st.isDirectory()) return new InputError(path, 'is not a directory');
+  return undefined;
+}
+
 export class RepoDir {
   #objectsFd: Promise<number> | undefined;
+  /** objects/'s descriptor once opened: what the synchronous calls use. */
+  #objectsFdNow: number | undefined;
+  /** Whether close() closes objects/ (not when it was given: another RepoDir owns it). */
+  readonly #ownsObjectsFd: boolean;
 
   constructor(
     /** The repository's path, as errors name it. */
     readonly path: string,
     /** Its directory descriptor when the addon is there (the lock's). */
     readonly fd: number | undefined,
-  ) {}
+    /**
+     * objects/'s descriptor when already opened elsewhere in this process
+     * (a worker thread's view of the main thread's RepoDir: descriptors are
+     * process-wide). Such a RepoDir never closes it.
+     */
+    objectsFd?: number,
+  ) {
+    this.#ownsObjectsFd = objectsFd === undefined;
+    if (objectsFd !== undefined) {
+      this.#objectsFd = Promise.resolve(objectsFd);
+      this.#objectsFdNow = objectsFd;
+    }
+  }
+
+  /** objects/'s descriptor if `objectsFd()` has resolved (to hand to a worker thread). */
+  get openedObjectsFd(): number | undefined {
+    return this.#objectsFdNow;
+  }
 
   /** Whether operations are confined by the kernel (the addon), not by checks before them. */
   get confined(): boolean {
@@ -75,15 +108,26 @@ export class RepoDir {
     let path = this.path;
     for (const part of rel.split('/').slice(0, -1)) {
       path = join(path, part);
-      let st;
+      const problem = await lstat(path).then(
+        (st) => parentError(path, st, undefined),
+        (err: unknown) => parentError(path, undefined, err),
+      );
+      if (problem) throw problem;
+    }
+  }
+
+  /** checkParents on this thread (for the many small opens of a check). */
+  checkParentsSync(rel: string): void {
+    let path = this.path;
+    for (const part of rel.split('/').slice(0, -1)) {
+      path = join(path, part);
+      let problem: Error | undefined;
       try {
-        st = await lstat(path);
+        problem = parentError(path, lstatSync(path), undefined);
       } catch (err) {
-        if (isErrno(err, 'ENOENT')) throw new NotFoundError(path, 'no such directory');
-        throw systemError(err, path, 'lstat');
+        problem = parentError(path, undefined, err);
       }
-      if (st.isSymbolicLink()) throw new InputError(path, 'is a symlink where the repository needs a directory; refusing to follow it');
-      if (!st.isDirectory()) throw new InputError(path, 'is not a directory');
+      if (problem) throw problem;
     }
   }
 
@@ -180,7 +224,7 @@ export class RepoDir {
    * FileHandle through /proc/self/fd, which reopens that very file.
    */
   async open(rel: string): Promise<FileHandle> {
-    const flags = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+    const flags = OPEN_FLAGS;
     if (this.fd === undefined) {
       await this.checkParents(rel);
       return open(this.full(rel), flags);
@@ -193,6 +237,40 @@ export class RepoDir {
       return await open(`/proc/self/fd/${fd}`, constants.O_RDONLY | constants.O_NONBLOCK);
     } finally {
       closeSync(fd);
+    }
+  }
+
+  /**
+   * `open` on this thread, as a descriptor the caller closes: microseconds
+   * for a cached file, where `open` takes thread-pool round trips (the
+   * thousands of objects of a check). Inside objects/ only after
+   * `objectsFd()` has resolved (or in a RepoDir given it).
+   */
+  openSync(rel: string): number {
+    if (this.fd === undefined) {
+      this.checkParentsSync(rel);
+      return openSync(this.full(rel), OPEN_FLAGS);
+    }
+    if (rel.startsWith('objects/')) return this.openInObjectsSync(rel.slice('objects/'.length));
+    return this.#openBeneathSync(this.fd, rel, rel);
+  }
+
+  /**
+   * openSync of `objects/<name>`, without building that path unless an
+   * error names it (thousands of objects are opened so).
+   */
+  openInObjectsSync(name: string): number {
+    if (this.fd === undefined) return this.openSync(`objects/${name}`);
+    if (this.#objectsFdNow === undefined) throw new Error('objects/ is not open yet: await objectsFd() before a synchronous call');
+    return this.#openBeneathSync(this.#objectsFdNow, name, undefined);
+  }
+
+  /** `rel` (repository-relative, for errors) opened beneath `fd` as `at`; undefined `rel`: `objects/<at>`. */
+  #openBeneathSync(fd: number, at: string, rel: string | undefined): number {
+    try {
+      return openBeneathSync(fd, at, OPEN_FLAGS);
+    } catch (err) {
+      throw isErrno(err, 'ENOENT', 'ENXIO') ? err : this.#error(err, rel ?? `objects/${at}`, 'open');
     }
   }
 
@@ -211,10 +289,13 @@ export class RepoDir {
   objectsFd(): Promise<number> {
     const fd = this.fd;
     if (fd === undefined) return Promise.reject(new Error('objectsFd needs the addon'));
-    this.#objectsFd ??= openBeneath(fd, 'objects', O_PATH | constants.O_DIRECTORY).catch((err: unknown) => {
-      this.#objectsFd = undefined;
-      throw this.#error(err, 'objects', 'open');
-    });
+    this.#objectsFd ??= openBeneath(fd, 'objects', O_PATH | constants.O_DIRECTORY).then(
+      (opened) => (this.#objectsFdNow = opened),
+      (err: unknown) => {
+        this.#objectsFd = undefined;
+        throw this.#error(err, 'objects', 'open');
+      },
+    );
     return this.#objectsFd;
   }
 
@@ -231,7 +312,8 @@ export class RepoDir {
   async close(): Promise<void> {
     const pending = this.#objectsFd;
     this.#objectsFd = undefined;
+    this.#objectsFdNow = undefined;
     const fd = await pending?.catch(() => undefined);
-    if (fd !== undefined) closeSync(fd);
+    if (fd !== undefined && this.#ownsObjectsFd) closeSync(fd);
   }
 }

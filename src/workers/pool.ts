@@ -11,7 +11,7 @@
  * boundary, and piscina brings a native optional dependency; what is needed
  * here fits in this file.
  */
-import { Worker, parentPort, type Transferable } from 'node:worker_threads';
+import { Worker, parentPort, type Transferable, type WorkerOptions } from 'node:worker_threads';
 import { CancelledError, reviveError, serializeError, type SerializedError } from '../../common/index.js';
 
 type Reply<Res> = { id: number; ok: true; value: Res } | { id: number; ok: false; error: SerializedError };
@@ -39,6 +39,8 @@ export class WorkerPool<Req, Res> {
   constructor(
     private readonly script: URL,
     size: number,
+    /** Passed to each Worker (e.g. `trackUnmanagedFds: false` for a script that closes descriptors the addon opened). */
+    private readonly workerOptions: WorkerOptions = {},
   ) {
     this.#size = size;
   }
@@ -97,7 +99,7 @@ export class WorkerPool<Req, Res> {
 
   private spawn(): Slot<Req, Res> | undefined {
     if (this.slots.length >= this.#size) return undefined;
-    const slot: Slot<Req, Res> = { worker: new Worker(this.script), task: undefined };
+    const slot: Slot<Req, Res> = { worker: new Worker(this.script, this.workerOptions), task: undefined };
     slot.worker.on('message', (reply: Reply<Res>) => this.settle(slot, reply));
     slot.worker.on('error', (err: Error) => this.fail(slot, err));
     slot.worker.on('exit', (code) => this.fail(slot, new CancelledError(`worker thread exited with code ${code} before answering`)));

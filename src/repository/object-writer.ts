@@ -8,7 +8,7 @@ import { write } from 'node:fs';
 import { promisify } from 'node:util';
 import { fsverity } from '../core/index.js';
 import { resolveParams } from '../fsverity/index.js';
-import { toObjectId } from './object-id.js';
+import { toObjectId, type ObjectId } from './object-id.js';
 import type { ObjectStore, StoredObject } from './objects.js';
 import { TempObject } from './temp-object.js';
 
@@ -24,10 +24,15 @@ export class ObjectWriter {
     private readonly hasher: ReturnType<typeof fsverity.FileHasher.create> | undefined,
   ) {}
 
-  static async create(store: ObjectStore): Promise<ObjectWriter> {
+  /**
+   * `options.digested`: the caller hashes the content itself (on another
+   * thread) and passes the ID to `finish`, so it is not hashed here.
+   */
+  static async create(store: ObjectStore, options: { readonly digested?: boolean } = {}): Promise<ObjectWriter> {
     const temp = await TempObject.create(store.repoDir, store.tmpPath, store.durability);
     // A secure repository lets the kernel measure; no need to hash here.
-    const hasher = store.secure ? undefined : fsverity.FileHasher.create(resolveParams({ hashAlg: store.hashAlg }).core);
+    const hashHere = !store.secure && options.digested !== true;
+    const hasher = hashHere ? fsverity.FileHasher.create(resolveParams({ hashAlg: store.hashAlg }).core) : undefined;
     return new ObjectWriter(store, temp, hasher);
   }
 
@@ -39,10 +44,11 @@ export class ObjectWriter {
     this.#size += chunk.length;
   }
 
-  async finish(): Promise<StoredObject> {
+  /** Seals and publishes the object; `knownId` is its digest when the caller computed it (see `create`). */
+  async finish(knownId?: ObjectId): Promise<StoredObject> {
     this.#done = true;
     try {
-      const id = this.hasher ? toObjectId(this.hasher.finish()) : undefined;
+      const id = knownId ?? (this.hasher ? toObjectId(this.hasher.finish()) : undefined);
       return await this.store.finish(this.temp, this.#size, id, 'written');
     } catch (err) {
       await this.temp.discard();

@@ -8,7 +8,6 @@
  * streams, composefs image and tag as a containers-storage pull. The
  * streams are byte for byte those the containers-storage path writes.
  */
-import { availableParallelism } from 'node:os';
 import { InputError, UnsupportedError, type XattrMode } from '../../common/index.js';
 import { ByteTask, StepTask, type TaskSink } from '../progress/index.js';
 import type { Repository } from '../repository/index.js';
@@ -20,7 +19,6 @@ import { CONTENT_TYPES } from '../splitstream/index.js';
 import { configContentId, layerContentId, sha256Digest } from './identifiers.js';
 import { readSmallStream } from './images.js';
 import { importBlobLayer } from './blob-layer.js';
-import { LayerThreads } from './layer-thread.js';
 import type { LayerRef } from './image-streams.js';
 import { throttle, type ProgressSink } from './progress.js';
 import { ImportStats } from './stats.js';
@@ -144,36 +142,26 @@ async function pullImage(repo: Repository, source: ImageSource, reference: strin
   });
 
   jobs.sort((a, b) => b.descriptor.size - a.descriptor.size);
-  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
-  // A worker thread per layer in flight, at most one per core: the main
-  // thread only reads blobs and writes objects, the layers' CPU work
-  // (decompression, tar split, digests) runs beside it.
-  const threads = new LayerThreads(Math.min(concurrency, jobs.length, availableParallelism()));
-  try {
-    await runBounded(jobs, concurrency, async (job, signal) => {
-      const event = { stage: 'layer' as const, layer: job.diffId, index: job.index, count, bytesTotal };
-      pulling.start(job.descriptor.digest);
-      legacy.final({ ...event, bytesDone });
-      const result = await importBlobLayer(repo, source, job.descriptor, job.diffId, {
-        signal,
-        threads,
-        ...(options.maxExpansion !== undefined ? { maxExpansion: options.maxExpansion } : {}),
-        onBytes: (bytes) => {
-          bytesDone += bytes - (done.get(job.diffId) ?? 0);
-          done.set(job.diffId, bytes);
-          pulling.advance(job.descriptor.digest, bytes);
-          legacy.step({ ...event, bytesDone });
-        },
-      });
-      streams.set(job.diffId, result.streamId);
-      stats.merge(result.stats);
-      stats.layersAlreadyPresent += result.stats.layersAlreadyPresent;
-      pulling.complete(job.descriptor.digest);
-      legacy.final({ ...event, bytesDone });
+  await runBounded(jobs, options.concurrency ?? DEFAULT_CONCURRENCY, async (job, signal) => {
+    const event = { stage: 'layer' as const, layer: job.diffId, index: job.index, count, bytesTotal };
+    pulling.start(job.descriptor.digest);
+    legacy.final({ ...event, bytesDone });
+    const result = await importBlobLayer(repo, source, job.descriptor, job.diffId, {
+      signal,
+      ...(options.maxExpansion !== undefined ? { maxExpansion: options.maxExpansion } : {}),
+      onBytes: (bytes) => {
+        bytesDone += bytes - (done.get(job.diffId) ?? 0);
+        done.set(job.diffId, bytes);
+        pulling.advance(job.descriptor.digest, bytes);
+        legacy.step({ ...event, bytesDone });
+      },
     });
-  } finally {
-    await threads.close();
-  }
+    streams.set(job.diffId, result.streamId);
+    stats.merge(result.stats);
+    stats.layersAlreadyPresent += result.stats.layersAlreadyPresent;
+    pulling.complete(job.descriptor.digest);
+    legacy.final({ ...event, bytesDone });
+  });
 
   stats.layers = count;
   const layerRefs: LayerRef[] = config.diffIds.map((diffId) => ({ diffId, streamId: streams.get(diffId) ?? '' }));

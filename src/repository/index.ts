@@ -2,7 +2,6 @@
 export { Repository, type EnsureStatus, type InitOptions, type OpenOptions, type Security } from './repository.js';
 export { expectVerified, ImportContext, ObjectStore, type ContentVerifier, type Verification, type VerifySource, type FromFileOptions, type StoreOutcome, type StoreStrategy, type StoredObject } from './objects.js';
 export { ObjectWriter } from './object-writer.js';
-export { nativeWriteTarget, writeToTarget, type NativeWriteTarget } from './native-store.js';
 export { StreamStore, type OpenedStream, type StreamRef } from './streams.js';
 export { ImageStore } from './images.js';
 export { repositoryPath, SYSTEM_REPOSITORY, userRepository, type LocationOptions } from './location.js';

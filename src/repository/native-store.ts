@@ -68,34 +68,13 @@ export async function storeNatively(
   }
 }
 
-/**
- * Where, and how, the addon writes in-memory contents: objects/ by its
- * descriptor opened beneath the repository (or its path), and the fs-verity
- * algorithm to enable (0: none). Plain data, so a layer's worker thread can
- * write a layer's small objects itself (descriptors are the process's, the
- * addon is context-aware).
- */
-export interface NativeWriteTarget {
-  readonly objectsDir: number | string;
-  readonly verityAlgorithm: 0 | 1 | 2;
-}
-
-export async function nativeWriteTarget(store: ObjectStore): Promise<NativeWriteTarget> {
-  // objects/ by its descriptor opened beneath the repository, as storeNatively.
-  const objectsDir = store.repoDir.confined ? await store.repoDir.objectsFd() : store.dir;
-  return { objectsDir, verityAlgorithm: store.secure ? HASH_ALG_INFO[store.hashAlg].kernelId : 0 };
-}
-
 /** Stores `data` (read in place: it must not change until this settles). */
 export async function writeNatively(store: ObjectStore, data: Uint8Array, id: ObjectId | undefined): Promise<StoredObject> {
-  return writeToTarget(await nativeWriteTarget(store), data, id);
-}
-
-/** Stores `data` through the addon into `target`; `id` when known (else the kernel's measurement names it). */
-export async function writeToTarget(target: NativeWriteTarget, data: Uint8Array, id: ObjectId | undefined): Promise<StoredObject> {
-  const r = await writeObject(Buffer.from(data.buffer, data.byteOffset, data.byteLength), target.objectsDir, {
+  // objects/ by its descriptor opened beneath the repository, as storeNatively.
+  const objectsDir = store.repoDir.confined ? await store.repoDir.objectsFd() : store.dir;
+  const r = await writeObject(Buffer.from(data.buffer, data.byteOffset, data.byteLength), objectsDir, {
     name: id === undefined ? '' : objectPathname(id),
-    verityAlgorithm: target.verityAlgorithm,
+    verityAlgorithm: store.secure ? HASH_ALG_INFO[store.hashAlg].kernelId : 0,
     verityBlockSize: VERITY_BLOCK,
   });
   const found = id ?? (r.digest ? toObjectId(r.digest) : undefined);

@@ -8,7 +8,7 @@ import { write } from 'node:fs';
 import { promisify } from 'node:util';
 import { fsverity } from '../core/index.js';
 import { resolveParams } from '../fsverity/index.js';
-import { toObjectId, type ObjectId } from './object-id.js';
+import { toObjectId } from './object-id.js';
 import type { ObjectStore, StoredObject } from './objects.js';
 import { TempObject } from './temp-object.js';
 
@@ -24,15 +24,10 @@ export class ObjectWriter {
     private readonly hasher: ReturnType<typeof fsverity.FileHasher.create> | undefined,
   ) {}
 
-  /**
-   * `options.digested`: the caller hashes the content itself (on another
-   * thread) and passes the ID to `finish`, so it is not hashed here.
-   */
-  static async create(store: ObjectStore, options: { readonly digested?: boolean } = {}): Promise<ObjectWriter> {
+  static async create(store: ObjectStore): Promise<ObjectWriter> {
     const temp = await TempObject.create(store.repoDir, store.tmpPath, store.durability);
     // A secure repository lets the kernel measure; no need to hash here.
-    const hashHere = !store.secure && options.digested !== true;
-    const hasher = hashHere ? fsverity.FileHasher.create(resolveParams({ hashAlg: store.hashAlg }).core) : undefined;
+    const hasher = store.secure ? undefined : fsverity.FileHasher.create(resolveParams({ hashAlg: store.hashAlg }).core);
     return new ObjectWriter(store, temp, hasher);
   }
 
@@ -44,11 +39,10 @@ export class ObjectWriter {
     this.#size += chunk.length;
   }
 
-  /** Seals and publishes the object; `knownId` is its digest when the caller computed it (see `create`). */
-  async finish(knownId?: ObjectId): Promise<StoredObject> {
+  async finish(): Promise<StoredObject> {
     this.#done = true;
     try {
-      const id = knownId ?? (this.hasher ? toObjectId(this.hasher.finish()) : undefined);
+      const id = this.hasher ? toObjectId(this.hasher.finish()) : undefined;
       return await this.store.finish(this.temp, this.#size, id, 'written');
     } catch (err) {
       await this.temp.discard();

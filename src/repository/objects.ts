@@ -125,13 +125,10 @@ export class ObjectStore {
    * Stores bytes already in memory. With the addon, objects written in the
    * same turn of the event loop go to it in one batch (one call instead of
    * six for each small file of a layer). `data` is read in place: it must
-   * not change until this settles. `knownId` is its digest when the caller
-   * computed it already (a layer's worker thread): an insecure repository
-   * then does not hash it again; a secure one still has the kernel measure
-   * it, and the result must agree.
+   * not change until this settles.
    */
-  async ensureObject(data: Uint8Array, knownId?: ObjectId): Promise<StoredObject> {
-    const id = knownId ?? (this.secure ? undefined : toObjectId(digestBytes(data, { hashAlg: this.hashAlg })));
+  async ensureObject(data: Uint8Array): Promise<StoredObject> {
+    const id = this.secure ? undefined : toObjectId(digestBytes(data, { hashAlg: this.hashAlg }));
     if (this.durability.native) return writeNatively(this, data, id);
     return this.#writeObject(data, id ?? toObjectId(digestBytes(data, { hashAlg: this.hashAlg })));
   }

@@ -147,7 +147,14 @@ export function serve<Req, Res>(handler: (request: Req) => Res | Promise<Res>, t
       } catch (err) {
         reply = { id, ok: false, error: serializeError(err) };
       }
-      port.postMessage(reply, moved);
+      try {
+        port.postMessage(reply, moved);
+      } catch (err) {
+        // A result that cannot be sent (not cloneable, a buffer listed twice
+        // for transfer) must still settle its request, with the reason, not
+        // kill the worker with an error the pool cannot name.
+        port.postMessage({ id, ok: false, error: serializeError(new Error(`worker could not send its result: ${err instanceof Error ? err.message : String(err)}`)) });
+      }
     })();
   });
 }

@@ -1,4 +1,4 @@
-/** A worker for the pool's tests: echoes, waits, throws cfskit errors, exits. */
+/** A worker for the pool's tests: echoes, waits, throws cfskit errors, exits, answers what cannot be sent. */
 import { threadId } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { IntegrityError } from '../../common/index.js';
@@ -9,6 +9,7 @@ export type TestRequest =
   | { op: 'sleep'; ms: number }
   | { op: 'throw' }
   | { op: 'exit' }
+  | { op: 'unsendable' }
   | { op: 'bytes'; data: Uint8Array };
 
 serve(async (req: TestRequest): Promise<unknown> => {
@@ -23,6 +24,9 @@ serve(async (req: TestRequest): Promise<unknown> => {
     case 'exit':
       process.exit(3);
       break;
+    case 'unsendable':
+      // A function cannot be cloned to the other thread.
+      return { answer: () => 42 };
     case 'bytes':
       return req.data.byteLength;
   }

@@ -44,6 +44,17 @@ test('answers come back, and a worker\'s error as the same class with its fields
   }
 });
 
+test('a result the worker cannot send fails its request with the reason; the worker goes on', async () => {
+  const pool = new WorkerPool<TestRequest, unknown>(script, 1);
+  try {
+    const err = await settles(rejects(pool.run({ op: 'unsendable' })), 'the unsendable request');
+    assert.match((err as Error).message, /worker could not send its result: .*could not be cloned/);
+    assert.is(await settles(pool.run({ op: 'echo', value: 7 }), 'the next request'), 7);
+  } finally {
+    await pool.close();
+  }
+});
+
 test('close() rejects running and queued requests with CancelledError, and later ones', async () => {
   const pool = new WorkerPool<TestRequest, unknown>(script, 1);
   const running = pool.run({ op: 'sleep', ms: 60_000 });

@@ -1,3 +1,3 @@
 /** Worker-thread pools and bounded, ordered concurrency. */
 export { inOrder } from './in-order.js';
-export { WorkerPool, serve, wholeBuffers } from './pool.js';
+export { WorkerPool, serve, wholeBuffers, workerExecArgv } from './pool.js';

@@ -99,7 +99,7 @@ export class WorkerPool<Req, Res> {
 
   private spawn(): Slot<Req, Res> | undefined {
     if (this.slots.length >= this.#size) return undefined;
-    const slot: Slot<Req, Res> = { worker: new Worker(this.script, this.workerOptions), task: undefined };
+    const slot: Slot<Req, Res> = { worker: new Worker(this.script, { execArgv: workerExecArgv(process.execArgv), ...this.workerOptions }), task: undefined };
     slot.worker.on('message', (reply: Reply<Res>) => this.settle(slot, reply));
     slot.worker.on('error', (err: Error) => this.fail(slot, err));
     slot.worker.on('exit', (code) => this.fail(slot, new CancelledError(`worker thread exited with code ${code} before answering`)));
@@ -127,6 +127,27 @@ export class WorkerPool<Req, Res> {
     void slot.worker.terminate();
     this.dispatch();
   }
+}
+
+/**
+ * The parent's node options for a worker started from a file: without those
+ * that name the parent's own entry point (`-e`/`-p` code, `--input-type`),
+ * which a worker inherits by default and then refuses to start with
+ * (ERR_INPUT_TYPE_NOT_ALLOWED), so the library also works under `node -e`.
+ */
+export function workerExecArgv(argv: readonly string[]): string[] {
+  const withValue = new Set(['-e', '--eval', '-p', '--print', '--input-type']);
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (withValue.has(arg)) {
+      i++;
+      continue;
+    }
+    if (/^--(input-type|eval|print)=/.test(arg)) continue;
+    out.push(arg);
+  }
+  return out;
 }
 
 /**

@@ -4,13 +4,14 @@
  * over it: concurrent digests with different thread counts, and a pool
  * closed while a digest runs.
  */
+import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CancelledError, IntegrityError } from '../../common/index.js';
 import { closeDigestWorkers, digestBytes, digestFile } from '../../src/fsverity/index.js';
-import { WorkerPool } from '../../src/workers/index.js';
+import { WorkerPool, workerExecArgv } from '../../src/workers/index.js';
 import { pattern } from '../support/pattern.js';
 import { rejects } from '../support/rejects.js';
 import type { TestRequest } from '../support/test-worker.js';
@@ -53,6 +54,19 @@ test('a result the worker cannot send fails its request with the reason; the wor
   } finally {
     await pool.close();
   }
+});
+
+test('workers start under `node --input-type=module -e` (the parent\'s eval options are not passed on)', async () => {
+  const pool = new URL('../../src/workers/index.js', import.meta.url).href;
+  const code = `import { WorkerPool } from ${JSON.stringify(pool)};
+    const p = new WorkerPool(new URL(${JSON.stringify(script.href)}), 1);
+    console.log(JSON.stringify(await p.run({ op: 'echo', value: 'ok' })));
+    await p.close();`;
+  for (const flags of [['--input-type=module', '-e'], ['--input-type', 'module', '--eval']]) {
+    const out = execFileSync(process.execPath, [...flags, code], { encoding: 'utf8', timeout: 20_000 });
+    assert.is(out.trim(), '"ok"', flags.join(' '));
+  }
+  assert.equal(workerExecArgv(['--max-old-space-size=64', '--input-type=module', '-e', 'x', '--no-warnings']), ['--max-old-space-size=64', '--no-warnings']);
 });
 
 test('close() rejects running and queued requests with CancelledError, and later ones', async () => {
